@@ -1,0 +1,5 @@
+"""Allow ``python -m hybridcrew``."""
+
+from hybridcrew.platform.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""hybridcrew agents."""

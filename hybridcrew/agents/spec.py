@@ -1,0 +1,35 @@
+"""Agent specifications: who an agent is and which models may serve it."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from hybridcrew.routing.catalog import StrictModel
+from hybridcrew.routing.sensitivity import Sensitivity, SensitivityField
+
+AUTO = "auto"
+
+
+class AgentSpec(StrictModel):
+    """One entry of ``agents:`` in hybridcrew.yaml."""
+
+    role: str = Field(description="the role prompt: who this agent is and what it delivers")
+    model: str = Field(AUTO, description="a model name (pinned) or 'auto'")
+    candidates: list[str] = Field(default_factory=list, description="with model: auto")
+    fallbacks: list[str] = Field(default_factory=list, description="tried when the choice fails")
+    privacy: SensitivityField = Field(
+        Sensitivity.INTERNAL, description="the least sensitivity of anything this agent handles"
+    )
+    budget_usd: float | None = Field(None, ge=0, description="spend cap per run for this agent")
+    max_output_tokens: int = Field(1024, gt=0)
+    labels: list[str] = Field(default_factory=list, description="privacy labels, see routing")
+
+    @property
+    def is_auto(self) -> bool:
+        """True when the router chooses among candidates."""
+        return self.model == AUTO
+
+    def model_names(self) -> list[str]:
+        """Every model this agent may use, in preference order, without repeats."""
+        first = self.candidates if self.is_auto else [self.model]
+        return list(dict.fromkeys([*first, *self.fallbacks]))

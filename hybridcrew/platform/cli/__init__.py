@@ -1,0 +1,18 @@
+"""The ``hybridcrew`` command line (Typer + Rich)."""
+
+from __future__ import annotations
+
+from hybridcrew.platform.cli.app import app
+from hybridcrew.platform.cli.inventory import register as _register_inventory
+from hybridcrew.platform.cli.route import route_app
+
+app.add_typer(route_app, name="route")
+_register_inventory(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,65 @@
+"""Infrastructure settings: keys, hosts, URLs and folders, read from the environment.
+
+Everything a team edits about *behaviour* lives in hybridcrew.yaml; everything about *where
+things run* lives here, with the ``HYBRIDCREW_`` prefix (``ANTHROPIC_API_KEY`` is accepted as is).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hybridcrew.errors import ConfigError, ConfigProblem
+
+ENV_PREFIX = "HYBRIDCREW_"
+
+
+class Settings(BaseSettings):
+    """Where hybridcrew finds its backends and keeps its data."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    config: Path | None = Field(None, description="hybridcrew.yaml to load")
+    data_dir: Path = Field(Path(".hybridcrew"), description="runs, checkpoints, local stores")
+    anthropic_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("HYBRIDCREW_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY"),
+        description="Claude API key",
+    )
+    anthropic_base_url: str | None = Field(None, description="override the Claude API URL")
+    ollama_host: str = Field("http://127.0.0.1:11434", description="Ollama server")
+    openai_compatible_url: str = Field(
+        "http://127.0.0.1:8080/v1", description="default OpenAI-compatible local server"
+    )
+    openai_compatible_api_key: SecretStr | None = Field(
+        None, description="if that server wants one"
+    )
+    redis_url: str | None = Field(None, description="shared store and queue (scale-out)")
+    qdrant_url: str | None = Field(None, description="Qdrant server; local mode when unset")
+    probe_interval_s: float = Field(15.0, gt=0, description="background signal refresh period")
+    probe_timeout_s: float = Field(2.0, gt=0, description="timeout of one health/GPU probe")
+    request_timeout_s: float = Field(120.0, gt=0, description="timeout of one model call")
+    max_retries: int = Field(0, ge=0, description="client-level retries before fallback")
+
+    @property
+    def models_dir(self) -> Path:
+        """Where the embedded GGUF is assembled."""
+        return self.data_dir / "models"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment; a bad value becomes a :class:`ConfigError`."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = [
+            ConfigProblem(
+                path=ENV_PREFIX + "_".join(str(p) for p in err["loc"]).upper(),
+                problem=f"{err['msg']} (got {err.get('input')!r})",
+                fix="correct or unset that environment variable",
+            )
+            for err in exc.errors()
+        ]
+        raise ConfigError("environment", problems) from None

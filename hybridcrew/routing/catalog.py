@@ -1,0 +1,82 @@
+"""The model catalog: what each configured model is, costs, fits and may see."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from hybridcrew.routing.sensitivity import Sensitivity, SensitivityField
+
+Location = Literal["local", "cloud"]
+
+DEFAULT_QUALITY_KEY = "default"
+
+
+class StrictModel(BaseModel):
+    """Base for configuration models: unknown keys are mistakes, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Price(StrictModel):
+    """USD per million tokens."""
+
+    input: float = Field(0.0, ge=0)
+    output: float = Field(0.0, ge=0)
+
+
+class ModelSpec(StrictModel):
+    """One entry of ``models:`` in hybridcrew.yaml."""
+
+    provider: str
+    model: str = Field(description="the provider's own model id, e.g. claude-sonnet-4-5")
+    endpoint: str | None = Field(None, description="base URL; defaults come from settings")
+    location: Location | None = Field(None, description="defaults to the provider's location")
+    price: Price = Price()
+    context_window: int = Field(8192, gt=0)
+    vram_gb: float = Field(0.0, ge=0, description="GPU memory needed to load it; 0 = CPU")
+    clearance: SensitivityField = Sensitivity.SECRET
+    quality: dict[str, float] = Field(
+        default_factory=lambda: {DEFAULT_QUALITY_KEY: 0.5},
+        description="prior probability of a good result, per agent role, plus 'default'",
+    )
+    slots: int = Field(1, gt=0, description="concurrent calls one endpoint serves")
+    timeout_s: float | None = Field(None, gt=0)
+    options: dict[str, Any] = Field(default_factory=dict, description="provider-specific")
+
+    @field_validator("quality")
+    @classmethod
+    def _quality_in_unit_range(cls, value: dict[str, float]) -> dict[str, float]:
+        for role, prior in value.items():
+            if not 0.0 <= prior <= 1.0:
+                raise ValueError(f"quality.{role} must be between 0 and 1 (got {prior})")
+        return value
+
+    def prior_for(self, role: str) -> float:
+        """The quality prior for an agent role, falling back to ``default``."""
+        return self.quality.get(role, self.quality.get(DEFAULT_QUALITY_KEY, 0.5))
+
+    def cost_usd(self, input_tokens: int, output_tokens: int) -> float:
+        """Catalog price times tokens, in USD."""
+        return (input_tokens * self.price.input + output_tokens * self.price.output) / 1e6
+
+
+class CatalogEntry(BaseModel):
+    """A model spec resolved against its provider: name and location known."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    spec: ModelSpec
+    location: Location
+
+    @property
+    def provider(self) -> str:
+        """The provider module that serves this model."""
+        return self.spec.provider
+
+    @property
+    def is_local(self) -> bool:
+        """True when calls stay on this machine or network."""
+        return self.location == "local"

@@ -1,0 +1,108 @@
+"""The decision record: what the router chose for one step, and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from hybridcrew.routing.privacy.findings import Finding
+from hybridcrew.routing.sensitivity import Sensitivity
+
+# Reason codes are stable and low-cardinality: metrics label by them.
+PINNED = "pinned"
+PINNED_FALLBACK = "pinned_unavailable_using_fallback"
+MEETS_TARGET = "cheapest_meeting_quality_target"
+BELOW_TARGET = "none_meet_target_most_capable"
+FALLBACK_ONLY = "candidates_unavailable_using_fallback"
+BLOCKED = "blocked"
+
+# Why a candidate was rejected.
+PRIVACY = "privacy"
+PROVIDER_DOWN = "provider_down"
+BREAKER_OPEN = "breaker_open"
+CONTEXT_WINDOW = "context_window"
+BUDGET = "budget"
+GPU_FULL = "gpu_full"
+GPU_UNKNOWN = "gpu_unknown"
+QUEUE_FULL = "queue_full"
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A candidate that did not survive the hard constraints."""
+
+    model: str
+    why: str
+    detail: str
+
+    def to_dict(self) -> dict[str, str]:
+        """JSON form."""
+        return {"model": self.model, "why": self.why, "detail": self.detail}
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The router's choice for one step. Stored in graph state so a resumed run replays it."""
+
+    agent: str
+    step: str
+    model: str | None
+    provider: str | None
+    location: str | None
+    sensitivity: Sensitivity
+    findings: tuple[Finding, ...]
+    reasons: tuple[str, ...]
+    rejected: tuple[Rejection, ...]
+    estimated_cost_usd: float
+    estimated_success: float | None
+    quality_target: float
+    input_tokens: int
+    output_tokens: int
+    fallbacks: tuple[str, ...] = ()
+
+    @property
+    def blocked(self) -> bool:
+        """True when no model may run this step."""
+        return self.model is None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The decision JSON (CLI ``--json``, API, logs). Findings carry spans, never values."""
+        return {
+            "agent": self.agent,
+            "step": self.step,
+            "model": self.model,
+            "provider": self.provider,
+            "location": self.location,
+            "blocked": self.blocked,
+            "sensitivity": self.sensitivity.label,
+            "findings": [f.to_dict() for f in self.findings],
+            "reasons": list(self.reasons),
+            "rejected": [r.to_dict() for r in self.rejected],
+            "estimated_cost_usd": round(self.estimated_cost_usd, 8),
+            "estimated_success": (None if self.estimated_success is None
+                                  else round(self.estimated_success, 4)),
+            "quality_target": self.quality_target,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "fallbacks": list(self.fallbacks),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Decision:
+        """Rebuild a stored decision (resume replays the same choice)."""
+        return cls(
+            agent=data["agent"], step=data["step"], model=data["model"],
+            provider=data["provider"], location=data["location"],
+            sensitivity=Sensitivity.parse(data["sensitivity"]),
+            findings=tuple(Finding(f["detector"], f["start"], f["end"],
+                                   Sensitivity.parse(f["sensitivity"]), f.get("part", "prompt"))
+                           for f in data["findings"]),
+            reasons=tuple(data["reasons"]),
+            rejected=tuple(Rejection(r["model"], r["why"], r.get("detail", ""))
+                           for r in data["rejected"]),
+            estimated_cost_usd=data["estimated_cost_usd"],
+            estimated_success=data["estimated_success"],
+            quality_target=data["quality_target"],
+            input_tokens=data["input_tokens"], output_tokens=data["output_tokens"],
+            fallbacks=tuple(data.get("fallbacks", ())),
+        )

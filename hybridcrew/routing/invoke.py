@@ -1,0 +1,111 @@
+"""Call a routed model, account tokens and cost, and fall back on provider errors.
+
+Fallback only ever walks the decision's own ``fallbacks``: models that passed every hard
+constraint (privacy included) when the step was routed. Privacy is never relaxed by a fallback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+
+from hybridcrew.errors import AllCandidatesFailed, ProviderError, StepBlocked
+from hybridcrew.platform.settings import Settings
+from hybridcrew.routing.breaker import BreakerBoard
+from hybridcrew.routing.catalog import CatalogEntry
+from hybridcrew.routing.decision import Decision
+from hybridcrew.routing.providers.registry import PROVIDERS
+
+
+@dataclass(frozen=True)
+class CallResult:
+    """One successful model call, accounted."""
+
+    model: str
+    provider: str
+    location: str
+    message: AIMessage
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    latency_s: float
+    attempts: tuple[ProviderError, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """The reply as plain text."""
+        return self.message.text
+
+
+class ModelPool:
+    """Builds chat models on first use and keeps them; maps their failures to typed errors."""
+
+    def __init__(self, catalog: dict[str, CatalogEntry], settings: Settings,
+                 breakers: BreakerBoard, endpoints: dict[str, str]) -> None:
+        self.catalog = catalog
+        self.settings = settings
+        self.breakers = breakers
+        self.endpoints = endpoints
+        self._models: dict[tuple[str, int], BaseChatModel] = {}
+        self._lock = threading.Lock()
+
+    def chat_model(self, name: str, max_tokens: int) -> BaseChatModel:
+        """The chat model for catalog entry ``name`` with this output limit."""
+        key = (name, max_tokens)
+        with self._lock:
+            if key not in self._models:
+                entry = self.catalog[name]
+                provider = PROVIDERS[entry.provider]
+                self._models[key] = provider.chat_model(entry, self.settings, max_tokens)
+            return self._models[key]
+
+    def call(self, name: str, messages: Sequence[BaseMessage], max_tokens: int) -> CallResult:
+        """Invoke one model; success and failure feed its endpoint's circuit breaker."""
+        entry = self.catalog[name]
+        provider = PROVIDERS[entry.provider]
+        endpoint = self.endpoints[name]
+        started = time.perf_counter()
+        try:
+            reply = self.chat_model(name, max_tokens).invoke(list(messages))
+        except Exception as exc:
+            error = provider.classify(exc, entry)
+            if error is None:
+                raise
+            if error.retryable:
+                self.breakers.record_failure(endpoint)
+            raise error from exc
+        self.breakers.record_success(endpoint)
+        latency = time.perf_counter() - started
+        if not isinstance(reply, AIMessage):  # pragma: no cover - every chat model returns one
+            reply = AIMessage(content=reply.content)
+        usage = reply.usage_metadata or {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
+        tokens_in, tokens_out = usage["input_tokens"], usage["output_tokens"]
+        return CallResult(
+            model=name, provider=entry.provider, location=entry.location, message=reply,
+            input_tokens=tokens_in, output_tokens=tokens_out,
+            cost_usd=entry.spec.cost_usd(tokens_in, tokens_out), latency_s=latency,
+        )
+
+
+def invoke_with_fallback(pool: ModelPool, decision: Decision,
+                         messages: Sequence[BaseMessage]) -> CallResult:
+    """Call the decided model; on a retryable provider error try the decision's fallbacks."""
+    if decision.model is None:
+        raise StepBlocked(decision)
+    errors: list[ProviderError] = []
+    for name in (decision.model, *decision.fallbacks):
+        try:
+            result = pool.call(name, messages, decision.output_tokens)
+        except ProviderError as exc:
+            errors.append(exc)
+            if not exc.retryable:
+                break
+            continue
+        return dataclasses.replace(result, attempts=tuple(errors))
+    raise AllCandidatesFailed(decision.agent, errors)

@@ -1,0 +1,1 @@
+"""hybridcrew routing/providers."""

@@ -1,0 +1,100 @@
+"""A langchain chat model over llama-cpp-python, running the GGUF in this process."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import PrivateAttr
+
+_LOADED: dict[tuple[str, int], tuple[Any, threading.Lock]] = {}
+_LOAD_LOCK = threading.Lock()
+
+
+def load_llama(path: Path, n_ctx: int, chat_format: str, n_threads: int | None
+               ) -> tuple[Any, threading.Lock]:
+    """One loaded model per (file, context size) per process, with its lock.
+
+    llama.cpp contexts are not safe for concurrent use, so calls on one model are serialized.
+    """
+    from llama_cpp import Llama  # noqa: PLC0415 - optional dependency, loaded on demand
+
+    key = (str(path), n_ctx)
+    with _LOAD_LOCK:
+        if key not in _LOADED:
+            llm = Llama(model_path=str(path), n_ctx=n_ctx, chat_format=chat_format,
+                        n_threads=n_threads, verbose=False)
+            _LOADED[key] = (llm, threading.Lock())
+        return _LOADED[key]
+
+
+def fold_system(messages: Sequence[BaseMessage]) -> list[dict[str, str]]:
+    """OpenAI-style dicts; system text is folded into the first user turn.
+
+    Gemma has no system role and llama-cpp-python's ``gemma`` format drops system messages, so
+    this is what Gemma's own chat template does.
+    """
+    system = "\n\n".join(str(m.content) for m in messages if isinstance(m, SystemMessage))
+    out: list[dict[str, str]] = []
+    for message in messages:
+        if isinstance(message, SystemMessage):
+            continue
+        role = "assistant" if isinstance(message, AIMessage) else "user"
+        out.append({"role": role, "content": str(message.content)})
+    if system:
+        if out and out[0]["role"] == "user":
+            out[0]["content"] = f"{system}\n\n{out[0]['content']}"
+        else:
+            out.insert(0, {"role": "user", "content": system})
+    return out
+
+
+class LlamaCppChatModel(BaseChatModel):
+    """Chat completions from llama.cpp in process; usage comes from llama.cpp's own counts."""
+
+    model_path: Path
+    model_name: str
+    n_ctx: int = 4096
+    n_threads: int | None = None
+    chat_format: str = "gemma"
+    max_tokens: int = 512
+    temperature: float = 0.2
+    fold_system_prompt: bool = True
+    _llm: Any = PrivateAttr(default=None)
+
+    @property
+    def _llm_type(self) -> str:
+        return "hybridcrew-llama-cpp"
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        llm, lock = load_llama(self.model_path, self.n_ctx, self.chat_format, self.n_threads)
+        payload = (fold_system(messages) if self.fold_system_prompt else
+                   [{"role": m.type if m.type != "human" else "user", "content": str(m.content)}
+                    for m in messages])
+        with lock:
+            response = llm.create_chat_completion(
+                messages=payload, max_tokens=kwargs.get("max_tokens", self.max_tokens),
+                temperature=self.temperature, stop=stop,
+            )
+        usage = response["usage"]
+        message = AIMessage(
+            content=response["choices"][0]["message"]["content"] or "",
+            usage_metadata={"input_tokens": usage["prompt_tokens"],
+                            "output_tokens": usage["completion_tokens"],
+                            "total_tokens": usage["total_tokens"]},
+            response_metadata={"model_name": self.model_name,
+                               "finish_reason": response["choices"][0].get("finish_reason")},
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])

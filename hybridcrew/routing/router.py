@@ -1,0 +1,229 @@
+"""The per-step router: candidates → hard constraints → cheapest model meeting the quality target.
+
+``Router.decide`` is pure CPU over a :class:`Signals` snapshot; it never does I/O or waits.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from hybridcrew.agents.spec import AgentSpec
+from hybridcrew.errors import ConfigError
+from hybridcrew.platform.config import LoadedConfig
+from hybridcrew.routing import decision as codes
+from hybridcrew.routing.breaker import BreakerBoard, BreakerState
+from hybridcrew.routing.catalog import CatalogEntry
+from hybridcrew.routing.decision import Decision, Rejection
+from hybridcrew.routing.estimate import (
+    difficulty,
+    estimate_tokens,
+    estimated_success,
+    prompt_complexity,
+)
+from hybridcrew.routing.privacy import Finding, PrivacyScanner
+from hybridcrew.routing.providers.ollama import same_model
+from hybridcrew.routing.sensitivity import Sensitivity
+from hybridcrew.routing.signals import Signals
+
+
+@dataclass(frozen=True)
+class PromptPart:
+    """Text that leaves the machine with the call: prompt, context, memory, tool output."""
+
+    text: str
+    kind: str = "prompt"
+    labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RouteRequest:
+    """One step to route."""
+
+    agent: str
+    parts: tuple[PromptPart, ...]
+    step: str = "default"
+    labels: tuple[str, ...] = ()
+    taint: Sensitivity = Sensitivity.PUBLIC
+    run_spent_usd: float = 0.0
+    agent_spent_usd: float = 0.0
+    output_tokens: int | None = None
+
+    @classmethod
+    def for_prompt(cls, agent: str, prompt: str, **kwargs: object) -> RouteRequest:
+        """A request whose only outbound text is ``prompt``."""
+        return cls(agent=agent, parts=(PromptPart(prompt),), **kwargs)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class _Survivor:
+    entry: CatalogEntry
+    cost: float
+    success: float
+    order: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """Everything about the step that does not depend on the candidate."""
+
+    agent: AgentSpec
+    sensitivity: Sensitivity
+    input_tokens: int
+    output_tokens: int
+    difficulty: float
+    budget_left: float | None
+
+
+class Router:
+    """Decides, for every step, which model runs it."""
+
+    def __init__(self, config: LoadedConfig, endpoints: dict[str, str], breakers: BreakerBoard,
+                 scanner: PrivacyScanner | None = None) -> None:
+        self.config = config
+        self.policy = config.config.routing
+        self.endpoints = endpoints
+        self.breakers = breakers
+        self.scanner = scanner or PrivacyScanner.from_policy(self.policy.privacy)
+
+    def decide(self, request: RouteRequest, signals: Signals) -> Decision:
+        """Route one step. Blocked decisions have ``model=None`` and say why."""
+        agent = self.config.agent(request.agent)
+        findings = tuple(f for part in request.parts for f in self.scanner.scan(part.text,
+                                                                                part.kind))
+        step = self._step(agent, request, findings, signals)
+        now = time.monotonic()
+        survivors: list[_Survivor] = []
+        rejected: list[Rejection] = []
+        for order, name in enumerate(agent.model_names()):
+            entry = self.config.catalog[name]
+            rejection = self._reject(entry, step, signals, now)
+            if rejection is not None:
+                rejected.append(rejection)
+                continue
+            cost = entry.spec.cost_usd(step.input_tokens, step.output_tokens)
+            success = estimated_success(entry.spec.prior_for(request.agent), step.difficulty,
+                                        signals.history.get((name, request.agent)))
+            survivors.append(_Survivor(entry, cost, success, order))
+        ranked, choice_reason = self._rank(agent, survivors)
+        chosen = ranked[0] if ranked else None
+        reasons = [choice_reason, *sorted({f"excluded:{r.why}" for r in rejected})]
+        return Decision(
+            agent=request.agent, step=request.step,
+            model=chosen.entry.name if chosen else None,
+            provider=chosen.entry.provider if chosen else None,
+            location=chosen.entry.location if chosen else None,
+            sensitivity=step.sensitivity, findings=findings, reasons=tuple(reasons),
+            rejected=tuple(rejected),
+            estimated_cost_usd=chosen.cost if chosen else 0.0,
+            estimated_success=chosen.success if chosen else None,
+            quality_target=self.policy.quality_target,
+            input_tokens=step.input_tokens, output_tokens=step.output_tokens,
+            fallbacks=tuple(s.entry.name for s in ranked[1:]),
+        )
+
+    def _step(self, agent: AgentSpec, request: RouteRequest, findings: Sequence[Finding],
+              signals: Signals) -> _Step:
+        labels = [*request.labels, *agent.labels, *(lb for p in request.parts for lb in p.labels)]
+        levels = [agent.privacy, request.taint, *(f.sensitivity for f in findings),
+                  *(self._label_level(label) for label in labels)]
+        chars = sum(len(p.text) for p in request.parts) + len(agent.role)
+        text = request.parts[0].text if request.parts else ""
+        caps = [signals.budget_left_usd]
+        if self.policy.budgets.run_usd is not None:
+            caps.append(self.policy.budgets.run_usd - request.run_spent_usd)
+        if agent.budget_usd is not None:
+            caps.append(agent.budget_usd - request.agent_spent_usd)
+        known = [c for c in caps if c is not None]
+        return _Step(
+            agent=agent, sensitivity=max(levels),
+            input_tokens=estimate_tokens(chars),
+            output_tokens=request.output_tokens or agent.max_output_tokens,
+            difficulty=difficulty(self.policy.criticality_of(request.step),
+                                  prompt_complexity(text)),
+            budget_left=min(known) if known else None,
+        )
+
+    def _label_level(self, label: str) -> Sensitivity:
+        try:
+            return self.policy.privacy.labels[label]
+        except KeyError:
+            raise ConfigError.single(
+                self.config.source, "routing.privacy.labels", f"unknown label '{label}'",
+                f"define it under routing.privacy.labels, or use one of: "
+                f"{', '.join(sorted(self.policy.privacy.labels))}") from None
+
+    def _reject(self, entry: CatalogEntry, step: _Step, signals: Signals, now: float
+                ) -> Rejection | None:
+        """The first hard constraint ``entry`` violates; privacy is checked first, always."""
+        spec = entry.spec
+        if spec.clearance < step.sensitivity:
+            return Rejection(entry.name, codes.PRIVACY, f"clearance {spec.clearance.label} < "
+                             f"{step.sensitivity.label} content")
+        return (self._availability(entry, signals, now) or self._fit(entry, step)
+                or (self._capacity(entry, signals) if entry.is_local else None))
+
+    def _availability(self, entry: CatalogEntry, signals: Signals, now: float
+                      ) -> Rejection | None:
+        name = entry.name
+        health = signals.health_of(name)
+        if health.up is False:
+            return Rejection(name, codes.PROVIDER_DOWN, health.detail)
+        endpoint = self.endpoints[name]
+        if self.breakers.state(endpoint, now) is BreakerState.OPEN:
+            return Rejection(name, codes.BREAKER_OPEN, f"circuit open for {endpoint}")
+        return None
+
+    @staticmethod
+    def _fit(entry: CatalogEntry, step: _Step) -> Rejection | None:
+        spec, name = entry.spec, entry.name
+        needed = step.input_tokens + step.output_tokens
+        if needed > spec.context_window:
+            return Rejection(name, codes.CONTEXT_WINDOW,
+                             f"needs ~{needed} tokens, window is {spec.context_window}")
+        cost = spec.cost_usd(step.input_tokens, step.output_tokens)
+        if cost > 0 and step.budget_left is not None and cost > step.budget_left:
+            return Rejection(name, codes.BUDGET, f"projected ${cost:.4f} > "
+                             f"${max(step.budget_left, 0.0):.4f} left")
+        return None
+
+    def _capacity(self, entry: CatalogEntry, signals: Signals) -> Rejection | None:
+        gpu, policy = signals.gpu, self.policy.gpu
+        depth = signals.queue_depth.get(self.endpoints[entry.name], 0)
+        if depth > policy.max_queue:
+            return Rejection(entry.name, codes.QUEUE_FULL,
+                             f"{depth} calls queued (max {policy.max_queue})")
+        need = entry.spec.vram_gb
+        if need <= 0 or any(same_model(entry.spec.model, n) for n in gpu.loaded):
+            return None
+        if gpu.free_gb is None:
+            if policy.on_unknown == "deny":
+                return Rejection(entry.name, codes.GPU_UNKNOWN,
+                                 "no GPU signal and routing.gpu.on_unknown is deny")
+            return None
+        if gpu.free_gb - need < policy.min_free_gb:
+            return Rejection(entry.name, codes.GPU_FULL,
+                             f"needs {need:.1f} GiB + {policy.min_free_gb:.1f} headroom, "
+                             f"{gpu.free_gb:.1f} GiB free")
+        return None
+
+    def _rank(self, agent: AgentSpec, survivors: list[_Survivor]) -> tuple[list[_Survivor], str]:
+        """Survivors in the order to try them, and the reason for the first."""
+        if not survivors:
+            return [], codes.BLOCKED
+        if not agent.is_auto:
+            reason = codes.PINNED if survivors[0].order == 0 else codes.PINNED_FALLBACK
+            return survivors, reason
+        first_fallback = len(dict.fromkeys(agent.candidates))
+        pool = [s for s in survivors if s.order < first_fallback]
+        extra = [s for s in survivors if s.order >= first_fallback]
+        if not pool:
+            return extra, codes.FALLBACK_ONLY
+        target = self.policy.quality_target
+        meeting = sorted((s for s in pool if s.success >= target),
+                         key=lambda s: (s.cost, not s.entry.is_local, -s.success, s.order))
+        below = sorted((s for s in pool if s.success < target),
+                       key=lambda s: (-s.success, not s.entry.is_local, s.cost, s.order))
+        reason = codes.MEETS_TARGET if meeting else codes.BELOW_TARGET
+        return [*meeting, *below, *extra], reason

@@ -1,0 +1,61 @@
+"""Wire the routing core together: catalog, breakers, signals, router and model pool."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from langchain_core.messages import BaseMessage
+
+from hybridcrew.platform.config import LoadedConfig
+from hybridcrew.platform.settings import Settings
+from hybridcrew.routing.breaker import BreakerBoard
+from hybridcrew.routing.decision import Decision
+from hybridcrew.routing.gpu import read_gpu
+from hybridcrew.routing.invoke import CallResult, ModelPool, invoke_with_fallback
+from hybridcrew.routing.providers.ollama import OllamaProvider
+from hybridcrew.routing.providers.registry import PROVIDERS
+from hybridcrew.routing.router import Router, RouteRequest
+from hybridcrew.routing.signals import Health, SignalHub, Signals
+
+
+class RoutingRuntime:
+    """One per process: the router plus everything it reads and calls."""
+
+    def __init__(self, config: LoadedConfig, settings: Settings) -> None:
+        self.config = config
+        self.settings = settings
+        self.endpoints = {
+            name: PROVIDERS[entry.provider].endpoint(entry, settings)
+            for name, entry in config.catalog.items()
+        }
+        self.breakers = BreakerBoard(config.config.routing.breaker)
+        self.router = Router(config, self.endpoints, self.breakers)
+        self.pool = ModelPool(config.catalog, settings, self.breakers, self.endpoints)
+        self.signals = SignalHub(self.collect_signals, settings.probe_interval_s)
+
+    def collect_signals(self) -> Signals:
+        """Probe every backend and the GPU (blocking I/O: background thread or CLI start-up)."""
+        health: dict[str, Health] = {}
+        probed: dict[tuple[str, str], Health] = {}
+        for name, entry in self.config.catalog.items():
+            provider = PROVIDERS[entry.provider]
+            key = (self.endpoints[name], entry.spec.model)
+            if key not in probed:
+                probe = provider.probe(entry, self.settings)
+                probed[key] = Health(probe.up, probe.detail, probe.fix)
+            health[name] = probed[key]
+        ollama = PROVIDERS[OllamaProvider.name]
+        assert isinstance(ollama, OllamaProvider)
+        hosts = {ollama.host(e, self.settings) for e in self.config.catalog.values()
+                 if e.provider == OllamaProvider.name}
+        gpu = read_gpu(sorted(hosts), self.settings.probe_timeout_s)
+        previous = self.signals.current if hasattr(self, "signals") else Signals()
+        return previous.replace(health=health, gpu=gpu)
+
+    def decide(self, request: RouteRequest, signals: Signals | None = None) -> Decision:
+        """Route a step on the current (or a given) snapshot."""
+        return self.router.decide(request, signals or self.signals.current)
+
+    def invoke(self, decision: Decision, messages: Sequence[BaseMessage]) -> CallResult:
+        """Run a decided step with fallback."""
+        return invoke_with_fallback(self.pool, decision, messages)
