@@ -19,7 +19,9 @@ ENV_PREFIX = "HYBRIDCREW_"
 class Settings(BaseSettings):
     """Where hybridcrew finds its backends and keeps its data."""
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="ignore", frozen=True, populate_by_name=True
+    )
 
     config: Path | None = Field(None, description="hybridcrew.yaml to load")
     data_dir: Path = Field(Path(".hybridcrew"), description="runs, checkpoints, local stores")
@@ -43,10 +45,13 @@ class Settings(BaseSettings):
     request_timeout_s: float = Field(120.0, gt=0, description="timeout of one model call")
     max_retries: int = Field(0, ge=0, description="client-level retries before fallback")
 
-    @property
-    def models_dir(self) -> Path:
-        """Where the embedded GGUF is assembled."""
-        return self.data_dir / "models"
+    models_dir: Path | None = Field(
+        None, description="where the embedded GGUF is assembled (default: DATA_DIR/models)"
+    )
+
+    def model_files_dir(self) -> Path:
+        """Where model files live: ``models_dir``, else ``data_dir/models``."""
+        return self.models_dir or self.data_dir / "models"
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -78,9 +78,8 @@ class Decision:
             "findings": [f.to_dict() for f in self.findings],
             "reasons": list(self.reasons),
             "rejected": [r.to_dict() for r in self.rejected],
-            "estimated_cost_usd": round(self.estimated_cost_usd, 8),
-            "estimated_success": (None if self.estimated_success is None
-                                  else round(self.estimated_success, 4)),
+            "estimated_cost_usd": self.estimated_cost_usd,
+            "estimated_success": self.estimated_success,
             "quality_target": self.quality_target,
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,

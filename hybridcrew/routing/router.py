@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -93,7 +92,7 @@ class Router:
         findings = tuple(f for part in request.parts for f in self.scanner.scan(part.text,
                                                                                 part.kind))
         step = self._step(agent, request, findings, signals)
-        now = time.monotonic()
+        now = self.breakers.clock()
         survivors: list[_Survivor] = []
         rejected: list[Rejection] = []
         for order, name in enumerate(agent.model_names()):

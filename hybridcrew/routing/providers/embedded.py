@@ -46,7 +46,7 @@ class EmbeddedProvider(ModelProvider):
         explicit = entry.spec.options.get("gguf")
         if explicit:
             return Path(str(explicit)).expanduser()
-        return packaged_gguf(settings.models_dir)
+        return packaged_gguf(settings.model_files_dir())
 
     def chat_model(self, entry: CatalogEntry, settings: Settings, max_tokens: int
                    ) -> BaseChatModel:

@@ -17,7 +17,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field, PrivateAttr
 
-from hybridcrew.errors import ERROR_KINDS
+from hybridcrew.errors import ERROR_KINDS, ConfigError
 from hybridcrew.routing.catalog import CatalogEntry
 from hybridcrew.routing.providers.base import ModelProvider, Probe
 
@@ -86,6 +86,12 @@ class ScriptedProvider(ModelProvider):
                    ) -> BaseChatModel:
         """A :class:`ScriptedChatModel` configured from the model's ``options``."""
         options = entry.spec.options
+        unknown = [f for f in options.get("failures", []) if f and f not in ERROR_KINDS]
+        if unknown:
+            raise ConfigError.single(
+                "models", f"models.{entry.name}.options.failures",
+                f"unknown failure kind '{unknown[0]}'",
+                "use null (success) or one of: " + ", ".join(ERROR_KINDS))
         return ScriptedChatModel(
             model_name=entry.spec.model,
             replies=list(options.get("replies", [])),

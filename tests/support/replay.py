@@ -1,0 +1,141 @@
+"""A loopback HTTP server that replays recorded responses, for backends that cannot run here.
+
+Routes map ``(METHOD, path)`` to a queue of :class:`Reply`; each request takes the next reply
+(the last one repeats). Every request is recorded for assertions.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+@dataclass
+class Reply:
+    """One recorded response: status, JSON body (or NDJSON lines), headers, and a delay."""
+
+    status: int = 200
+    body: Any = None
+    ndjson: list[Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
+
+
+def recorded(provider: str, name: str, **overrides: Any) -> Reply:
+    """Load ``tests/fixtures/<provider>/<name>.json`` (documented shape + where it comes from)."""
+    data = json.loads((FIXTURES / provider / f"{name}.json").read_text())
+    fields = {"status": data.get("status", 200), "body": data.get("body"),
+              "ndjson": data.get("ndjson"), "headers": data.get("headers", {})}
+    return Reply(**{**fields, **overrides})
+
+
+@dataclass
+class Seen:
+    """A request the server received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+class ReplayServer:
+    """Serve replies on 127.0.0.1 at a free port; use as a context manager."""
+
+    def __init__(self, routes: dict[tuple[str, str], list[Reply]] | None = None) -> None:
+        self.routes: dict[tuple[str, str], list[Reply]] = routes or {}
+        self.seen: list[Seen] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. http://127.0.0.1:41234."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def route(self, method: str, path: str, *replies: Reply) -> None:
+        """Set the replies for a route (replacing earlier ones)."""
+        with self._lock:
+            self.routes[(method, path)] = list(replies)
+
+    def calls(self, method: str, path: str) -> list[Seen]:
+        """Requests seen on a route."""
+        return [s for s in self.seen if (s.method, s.path) == (method, path)]
+
+    def __enter__(self) -> ReplayServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _next(self, method: str, path: str) -> Reply:
+        with self._lock:
+            queue = self.routes.get((method, path))
+            if not queue:
+                return Reply(404, {"error": f"no replay for {method} {path}"})
+            return queue.pop(0) if len(queue) > 1 else queue[0]
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                return
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                path = self.path.split("?")[0]
+                try:
+                    body = json.loads(raw) if raw else None
+                except ValueError:
+                    body = raw
+                server.seen.append(Seen(self.command, path,
+                                        {k.lower(): v for k, v in self.headers.items()}, body))
+                reply = server._next(self.command, path)
+                if reply.delay_s:
+                    time.sleep(reply.delay_s)
+                if reply.ndjson is not None:
+                    payload = b"".join(json.dumps(x).encode() + b"\n" for x in reply.ndjson)
+                    ctype = "application/x-ndjson"
+                else:
+                    payload = json.dumps(reply.body).encode()
+                    ctype = "application/json"
+                try:
+                    self.send_response(reply.status)
+                    self.send_header("content-type", ctype)
+                    self.send_header("content-length", str(len(payload)))
+                    for key, value in reply.headers.items():
+                        self.send_header(key, value)
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (timeout tests)
+
+            do_GET = do_POST = _serve
+
+        return Handler
+
+
+def closed_port_url() -> str:
+    """A loopback URL on which nothing listens (connection refused)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
