@@ -23,7 +23,7 @@ def _fix(catalog: Mapping[str, CatalogEntry]) -> str:
     targets = sorted({*catalog, *(e.provider for e in catalog.values())})
     return ("use KEY=VALUE with KEY one of: " + ", ".join(targets) + " (=up|down), "
             "gpu_free_gb=<GiB>|unknown, gpu_loaded=<model,...>, budget_left_usd=<USD>, "
-            "queue_depth=<calls>")
+            "queue_depth[.<model|provider>]=<calls>")
 
 
 def apply_overrides(signals: Signals, overrides: Iterable[str],
@@ -46,16 +46,21 @@ def _apply_one(signals: Signals, key: str, value: str, *, raw: str,
         return signals.replace(gpu=_gpu(signals, loaded=models, source="what-if"))
     if key == "gpu_free_gb" and value == "unknown":
         return signals.replace(gpu=_gpu(signals, free_gb=None, source="what-if"))
-    if key in _NUMERIC_KEYS:
+    base, _, target = key.partition(".")
+    if base in _NUMERIC_KEYS and (not target or base == "queue_depth"):
         number = _number(value, raw, catalog)
-        if key == "gpu_free_gb":
+        if base == "gpu_free_gb":
             return signals.replace(gpu=_gpu(signals, free_gb=number, source="what-if"))
-        if key == "budget_left_usd":
+        if base == "budget_left_usd":
             return signals.replace(budget_left_usd=number)
-        local = {endpoints[n] for n, e in catalog.items() if e.is_local}
-        return signals.replace(queue_depth={**signals.queue_depth,
-                                            **dict.fromkeys(local, int(number))})
-    targets = [n for n, e in catalog.items() if key in (n, e.provider)]
+        chosen = _targets(target, catalog) if target else [n for n, e in catalog.items()
+                                                           if e.is_local]
+        if not chosen:
+            raise ConfigError.single(SOURCE, raw, f"unknown model or provider '{target}'",
+                                     _fix(catalog))
+        depth = dict.fromkeys((endpoints[n] for n in chosen), int(number))
+        return signals.replace(queue_depth={**signals.queue_depth, **depth})
+    targets = _targets(key, catalog)
     if not targets:
         raise ConfigError.single(SOURCE, raw, f"unknown signal '{key}'", _fix(catalog))
     if value not in _UP_DOWN:
@@ -65,6 +70,10 @@ def _apply_one(signals: Signals, key: str, value: str, *, raw: str,
     for name in targets:
         health[name] = Health(_UP_DOWN[value], f"what-if: {key}={value}")
     return signals.replace(health=health)
+
+
+def _targets(key: str, catalog: Mapping[str, CatalogEntry]) -> list[str]:
+    return [n for n, e in catalog.items() if key in (n, e.provider)]
 
 
 def _number(value: str, raw: str, catalog: Mapping[str, CatalogEntry]) -> float:

@@ -11,6 +11,7 @@ from typing import Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from hybridcrew.errors import ConfigError, HybridCrewError
 from hybridcrew.platform.config import (
@@ -55,15 +56,15 @@ def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except ConfigError as exc:
-            errors.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            errors.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_USAGE) from None
         except HybridCrewError as exc:
-            errors.print(f"[bold red]error:[/] {exc}", highlight=False)
+            errors.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
         except Exception as exc:
             if os.environ.get("HYBRIDCREW_DEBUG"):
                 raise
-            errors.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc} "
+            errors.print(f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))} "
                          "(set HYBRIDCREW_DEBUG=1 for the traceback, and please report it)",
                          highlight=False)
             raise typer.Exit(1) from None

@@ -23,7 +23,7 @@ def decision_panel(decision: Decision) -> RenderableType:
                      f"({decision.provider}, {where})", style="bold green")
     facts = Table.grid(padding=(0, 2))
     facts.add_row("sensitivity", decision.sensitivity.label)
-    facts.add_row("reasons", ", ".join(decision.reasons))
+    facts.add_row("reasons", Text(", ".join(decision.reasons)))
     if decision.estimated_success is not None:
         facts.add_row("estimated success",
                       f"{decision.estimated_success:.2f} (target {decision.quality_target:.2f})")
@@ -41,7 +41,7 @@ def decision_panel(decision: Decision) -> RenderableType:
     if decision.rejected:
         ruled = Table("model", "why", "detail", title="rejected", title_justify="left")
         for r in decision.rejected:
-            ruled.add_row(r.model, r.why, r.detail)
+            ruled.add_row(r.model, r.why, Text(r.detail))
         parts.append(ruled)
     return Panel(Group(*parts), title=title, title_align="left")
 
@@ -57,7 +57,7 @@ def models_table(runtime: RoutingRuntime, signals: Signals) -> RenderableType:
         if health.up is not True:
             notes.append(f"{name}: {health.detail}" + (f" → {health.fix}" if health.fix else ""))
         loaded = any(spec.model == m for m in signals.gpu.loaded)
-        table.add_row(name, f"{entry.provider}:{spec.model}", entry.location,
+        table.add_row(Text(name), Text(f"{entry.provider}:{spec.model}"), entry.location,
                       Text(label, style="green" if health.up else "red"),
                       f"{spec.price.input:g}·{spec.price.output:g}", f"{spec.context_window:,}",
                       f"{spec.vram_gb:g}G" + (" loaded" if loaded else ""), spec.clearance.label)
@@ -80,5 +80,6 @@ def checks_table(checks: list[Check]) -> RenderableType:
     for check in checks:
         mark = Text("✓", style="green") if check.ok else Text(
             "✗" if check.required else "·", style="red" if check.required else "yellow")
-        table.add_row(mark, check.name, check.detail, "" if check.ok else check.fix)
+        fix = Text("" if check.ok else check.fix)
+        table.add_row(mark, Text(check.name), Text(check.detail), fix)
     return table
