@@ -68,16 +68,18 @@ _PLACEHOLDER = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 _CODE_REFERENCE = re.compile(r"^[A-Za-z_][\w]*(?:[.(\[]|$)")
+_ATTRIBUTE_PATH = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
+_MASKED = ("***", "xxxx", "XXXX", "\u2022\u2022\u2022")
 
 
 def looks_like_secret_value(value: str, *, quoted: bool) -> bool:
     """True for a literal that could be a credential; False for placeholders and code references."""
-    if len(value) < 4 or _PLACEHOLDER.match(value):  # noqa: PLR2004
+    if len(value) < 4 or _PLACEHOLDER.match(value) or any(m in value for m in _MASKED):  # noqa: PLR2004
         return False
     if quoted:
         return True
-    if "(" in value or "[" in value or value.startswith(("os.", "process.", "env.", "self.")):
-        return False
+    if "(" in value or "[" in value or _ATTRIBUTE_PATH.match(value):
+        return False  # a call, an index or an attribute path such as settings.api_key
     has_digit_or_symbol = any(not ch.isalpha() for ch in value)
     if not has_digit_or_symbol and _CODE_REFERENCE.match(value) and len(value) < 16:  # noqa: PLR2004
         return False  # a bare identifier such as `token: string` or `password: required`

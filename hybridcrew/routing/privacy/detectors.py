@@ -38,9 +38,15 @@ class Detector:
     validate: Validator | None = None
 
 
+def _not_placeholder(groups: dict[str, str]) -> bool:
+    """``AKIAXXXXXXXXXXXXXXXX`` or ``sk-...0000000`` in docs is a placeholder, not a key."""
+    body = groups["0"][-16:]
+    return len(set(body)) > 3  # noqa: PLR2004 - real keys are high-entropy
+
+
 def _token(name: str, pattern: str) -> Detector:
     """A provider token with a fixed prefix, not glued to surrounding word characters."""
-    return Detector(name, pattern, tail=TOKEN_TAIL)
+    return Detector(name, pattern, tail=TOKEN_TAIL, validate=_not_placeholder)
 
 
 _KEY_NOISE = (
@@ -48,7 +54,8 @@ _KEY_NOISE = (
     "size", "id", "ids", "ttl", "prefix", "header", "field", "env", "var", "format", "policy",
     "rotation", "tokens", "timeout", "hint", "label", "description", "manager", "store",
     "provider", "reset", "required", "strength", "hash", "salt", "min", "max", "expiry",
-    "expires", "expires_in", "expiration", "_at", "type_hint", "regex", "pattern",
+    "expires", "expires_in", "expiration", "_at", "type_hint", "regex", "pattern", "izer",
+    "ized", "ization", "usage", "budget", "estimate", "estimator",
 )
 
 
@@ -68,7 +75,7 @@ _ASSIGNMENT = (
     r"(?i)(?P<key>(?:passw(?:or)?d|passphrase|pwd|secret|token|api[_\-]?key|access[_\-]?key|"
     r"private[_\-]?key|auth[_\-]?key|credentials?)[\w.\-]*)[\"']?[ \t]*"
     r"(?::[ \t]*[A-Za-z_][\w.\[\]| ]*?[ \t]*=|=>|:=|=|:)[ \t]*"
-    r"(?P<value>\"[^\"\n]*\"|'[^'\n]*'|`[^`\n]*`|[^\s,;\"'`)}\]<>=:/][^\s,;\"'`)}\]<>]*)"
+    r"(?P<value>\"[^\"\n]*\"|'[^'\n]*'|`[^`\n]*`|[^\s,;\"'`(){}\[\]<>=:/][^\s,;\"'`)}\]<>]*)"
 )
 
 SECRET_DETECTORS: tuple[Detector, ...] = (
