@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +71,7 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(autouse=True)
 def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, models_dir: Path
-                 ) -> Iterator[Path]:
+                 ) -> Path:
     """No host keys or settings, a fresh data dir, and a working directory without a config."""
     for name in list(os.environ):
         if name.startswith(("HYBRIDCREW_", "ANTHROPIC_", "OPENAI_", "OLLAMA_")):
@@ -85,7 +84,7 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, models_dir: Pa
     monkeypatch.setenv("HYBRIDCREW_ANTHROPIC_BASE_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("HYBRIDCREW_OPENAI_COMPATIBLE_URL", "http://127.0.0.1:9/v1")
     monkeypatch.chdir(tmp_path)
-    yield tmp_path
+    return tmp_path
 
 
 def test_guard_blocks_outbound() -> None:

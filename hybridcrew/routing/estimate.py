@@ -20,11 +20,16 @@ def estimate_tokens(chars: int) -> int:
     return math.ceil(chars / CHARS_PER_TOKEN)
 
 
+COMPLEXITY_WINDOW = 16_000
+"""Characters inspected for structure; every signal saturates well within this window."""
+
+
 def prompt_complexity(text: str) -> float:
     """0..1 from length, code blocks and the number of listed requirements."""
-    length = min(1.0, len(text) / 16_000)
-    code = min(1.0, text.count("```") / 6)
-    listed = min(1.0, text.count("\n-") / 12)
+    head = text[:COMPLEXITY_WINDOW]
+    length = min(1.0, len(text) / COMPLEXITY_WINDOW)
+    code = min(1.0, head.count("```") / 6)
+    listed = min(1.0, head.count("\n-") / 12)
     return 0.5 * length + 0.25 * code + 0.25 * listed
 
 

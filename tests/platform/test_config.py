@@ -123,7 +123,7 @@ def test_user_pattern_must_be_re2() -> None:
 
 
 def test_missing_file_names_the_fix(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"file not found\. Fix: create it with `hybridcrew init`"):
+    with pytest.raises(ConfigError, match=r"file not found\. Fix: create it with `hybridcrew"):
         load_config(tmp_path / "absent.yaml")
 
 

@@ -26,7 +26,8 @@ def test_prefixed_key_wins(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HYBRIDCREW_ANTHROPIC_API_KEY", "sk-ant-api03-prefixed")
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-api03-plain")
     key = load_settings().anthropic_api_key
-    assert key is not None and key.get_secret_value() == "sk-ant-api03-prefixed"
+    assert key is not None
+    assert key.get_secret_value() == "sk-ant-api03-prefixed"
 
 
 def test_bad_value_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:

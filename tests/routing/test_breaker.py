@@ -1,4 +1,4 @@
-"""Circuit breaker: opens after repeated failures, half-opens after the cooldown, closes on success."""
+"""Circuit breaker: opens after repeated failures, half-opens after a cooldown, then closes."""
 
 from __future__ import annotations
 

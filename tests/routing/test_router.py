@@ -120,7 +120,8 @@ CASES = [
          rejected={"local-gpu": "gpu_full", "cloud-cheap": "privacy",
                    "cloud-strong": "privacy"}),
     Case("GPU full but the model is already loaded", "coder", "local-gpu",
-         signals=HEALTHY.replace(gpu=GpuState(free_gb=0.5, loaded=frozenset({"qwen2.5-coder:7b"})))),
+         signals=HEALTHY.replace(gpu=GpuState(free_gb=0.5,
+                                              loaded=frozenset({"qwen2.5-coder:7b"})))),
     Case("no GPU signal and policy allows", "coder", "local-gpu",
          signals=HEALTHY.replace(gpu=GpuState())),
     Case("local queue over its limit", "coder", "cloud-cheap",
@@ -209,5 +210,5 @@ def test_decision_round_trips_for_replay(runtime: RoutingRuntime) -> None:
 def test_unknown_label_is_a_clear_error(runtime: RoutingRuntime) -> None:
     from hybridcrew.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="unknown label 'top-secret'.*customer-data"):
+    with pytest.raises(ConfigError, match=r"unknown label 'top-secret'.*customer-data"):
         runtime.decide(RouteRequest.for_prompt("coder", "x", labels=("top-secret",)), HEALTHY)

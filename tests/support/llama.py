@@ -34,8 +34,8 @@ def llama_server(model: Path, n_ctx: int = 2048) -> Iterator[str]:
     """Run ``python -m llama_cpp.server`` on a free loopback port; yield its /v1 base URL."""
     port = _free_port()
     # llama.cpp logs >100 KB while loading: a pipe would fill up and stall the server.
-    log = tempfile.TemporaryFile()
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
+    process = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
          "--port", str(port), "--chat_format", "gemma", "--n_ctx", str(n_ctx),
          "--model_alias", MODEL_ALIAS, "--n_threads", "2"],
@@ -49,7 +49,7 @@ def llama_server(model: Path, n_ctx: int = 2048) -> Iterator[str]:
                 log.seek(0)
                 raise RuntimeError("llama_cpp.server exited: " + log.read().decode()[-2000:])
             try:
-                if httpx.get(f"{base}/models", timeout=1).status_code == 200:  # noqa: PLR2004
+                if httpx.get(f"{base}/models", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass

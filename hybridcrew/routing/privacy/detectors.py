@@ -119,11 +119,17 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
              validate=_assignment_ok),
 )
 
+def _email_ok(groups: dict[str, str]) -> bool:
+    local = groups["local"]
+    return len(local) <= 64 and local.lower() not in {"git", "noreply", "no-reply"}  # noqa: PLR2004
+
+
 PII_DETECTORS: tuple[Detector, ...] = (
-    Detector("email", r"(?P<local>[A-Za-z0-9._%+\-]{1,64})@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}"
-                      r"[A-Za-z0-9])?(?:\.[A-Za-z0-9\-]{1,63})*\.[A-Za-z]{2,24}",
-             sensitivity=PII, tail=TOKEN_TAIL,
-             validate=lambda g: g["local"].lower() not in {"git", "noreply", "no-reply"}),
+    # Unbounded classes, lengths checked in Python: counted repeats ({1,64}) multiply RE2's DFA
+    # states and doubled the cost of the whole scan.
+    Detector("email", r"(?P<local>[A-Za-z0-9._%+\-]+)@[A-Za-z0-9][A-Za-z0-9\-]*"
+                      r"(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24}",
+             sensitivity=PII, tail=TOKEN_TAIL, validate=_email_ok),
     Detector("payment_card", r"\d(?:[ \-]?\d){12,18}", sensitivity=PII, tail=DIGIT_TAIL,
              validate=lambda g: card_ok(g["0"])),
     Detector("iban", r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?", sensitivity=PII,

@@ -39,5 +39,5 @@ def test_generates_real_tokens_and_counts_usage(models_dir: Path) -> None:
 def test_missing_gguf_file_is_unavailable_with_fix(tmp_path: Path) -> None:
     runtime = _runtime(gguf=str(tmp_path / "nope.gguf"))
     assert runtime.collect_signals().health_of("gemma").up is False
-    with pytest.raises(Unavailable, match="options.gguf"):
+    with pytest.raises(Unavailable, match=r"options\.gguf"):
         runtime.pool.call("gemma", [HumanMessage("hi")], max_tokens=4)

@@ -46,5 +46,5 @@ def test_latency_on_demand() -> None:
 def test_unknown_failure_kind_is_a_config_error() -> None:
     from hybridcrew.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="failures.*rate_limited"):
+    with pytest.raises(ConfigError, match=r"failures.*rate_limited"):
         _runtime(failures=["boom"]).pool.call("fake", [HumanMessage("x")], 8)
