@@ -17,6 +17,7 @@ from hybridcrew.errors import ConfigError, ConfigProblem
 from hybridcrew.platform.yaml_lines import line_index, nearest_line
 from hybridcrew.routing.catalog import CatalogEntry, ModelSpec, StrictModel
 from hybridcrew.routing.policy import RoutingPolicy
+from hybridcrew.routing.privacy.default import scrub
 from hybridcrew.routing.providers.registry import PROVIDERS
 
 CONFIG_FILENAME = "hybridcrew.yaml"
@@ -164,13 +165,14 @@ def _problem_from_pydantic(err: Any, lines: dict[str, int]) -> ConfigProblem:
         parent = _model_at(loc[:-1])
         valid = sorted(parent.model_fields) if parent else []
         return ConfigProblem(path, f"unknown key '{loc[-1]}'",
-                             _choose_from(str(loc[-1]), valid, "remove it"), lines.get(path)
-                             or nearest_line(lines, path))
+                             _choose_from(str(loc[-1]), valid, "remove it"),
+                             nearest_line(lines, path))
     if kind == "missing":
         return ConfigProblem(path, "required key is missing", "add it",
                              nearest_line(lines, path))
     got = err.get("input")
-    problem = f"{msg} (got {got!r})" if not isinstance(got, dict | list) else msg
+    # A value typed at the wrong key may be a credential: never echo one back.
+    problem = msg if isinstance(got, dict | list) else f"{msg} (got {scrub(repr(got))})"
     fix = _FIXES.get(kind, "see the commented example that `hybridcrew init` writes")
     return ConfigProblem(path, problem, fix, nearest_line(lines, path))
 

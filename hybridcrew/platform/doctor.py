@@ -27,13 +27,11 @@ class Check:
 def run_checks(runtime: RoutingRuntime, signals: Signals) -> list[Check]:
     """Config, every model backend, GPU, data dir, and the optional shared services."""
     checks = [Check("config", True, f"loaded {runtime.config.source}", required=True)]
-    seen: set[tuple[str, bool | None]] = set()
     for name, entry in runtime.config.catalog.items():
         health = signals.health_of(name)
         checks.append(Check(f"model {name}", bool(health.up),
                             f"{entry.provider} {entry.spec.model} ({entry.location}): "
                             f"{health.detail}", health.fix))
-        seen.add((entry.provider, health.up))
     any_up = any(c.ok for c in checks if c.name.startswith("model "))
     checks.append(Check("at least one model", any_up,
                         "a model backend is available" if any_up else "no model backend is up",

@@ -12,7 +12,7 @@ from hybridcrew.routing.breaker import BreakerBoard
 from hybridcrew.routing.decision import Decision
 from hybridcrew.routing.gpu import read_gpu
 from hybridcrew.routing.invoke import CallResult, ModelPool, invoke_with_fallback
-from hybridcrew.routing.providers.ollama import OllamaProvider
+from hybridcrew.routing.providers.ollama import OllamaProvider, ollama_host
 from hybridcrew.routing.providers.registry import PROVIDERS
 from hybridcrew.routing.router import Router, RouteRequest
 from hybridcrew.routing.signals import Health, SignalHub, Signals
@@ -44,13 +44,10 @@ class RoutingRuntime:
                 probe = provider.probe(entry, self.settings)
                 probed[key] = Health(probe.up, probe.detail, probe.fix)
             health[name] = probed[key]
-        ollama = PROVIDERS[OllamaProvider.name]
-        assert isinstance(ollama, OllamaProvider)
-        hosts = {ollama.host(e, self.settings) for e in self.config.catalog.values()
+        hosts = {ollama_host(e, self.settings) for e in self.config.catalog.values()
                  if e.provider == OllamaProvider.name}
         gpu = read_gpu(sorted(hosts), self.settings.probe_timeout_s)
-        previous = self.signals.current if hasattr(self, "signals") else Signals()
-        return previous.replace(health=health, gpu=gpu)
+        return self.signals.current.replace(health=health, gpu=gpu)
 
     def decide(self, request: RouteRequest, signals: Signals | None = None) -> Decision:
         """Route a step on the current (or a given) snapshot."""

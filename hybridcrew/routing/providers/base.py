@@ -23,6 +23,7 @@ from hybridcrew.errors import (
     Unavailable,
 )
 from hybridcrew.routing.catalog import CatalogEntry, Location
+from hybridcrew.routing.privacy.default import scrub
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -104,8 +105,6 @@ def _retry_after(exc: BaseException) -> float | None:
 
 def _short(exc: BaseException, limit: int = 300) -> str:
     # Error bodies can echo request content; keep them short and scrub secrets before display.
-    from hybridcrew.routing.privacy.default import scrub  # noqa: PLC0415 - avoids an import cycle
-
     text = " ".join(str(exc).split()) or type(exc).__name__
     return scrub(text[:limit])
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import PrivateAttr
 
@@ -34,19 +34,20 @@ def load_llama(path: Path, n_ctx: int, chat_format: str, n_threads: int | None
         return _LOADED[key]
 
 
-def fold_system(messages: Sequence[BaseMessage]) -> list[dict[str, str]]:
-    """OpenAI-style dicts; system text is folded into the first user turn.
+def to_chat_messages(messages: Sequence[BaseMessage], *, fold_system: bool
+                     ) -> list[dict[str, str]]:
+    """OpenAI-style role/content dicts for llama.cpp.
 
-    Gemma has no system role and llama-cpp-python's ``gemma`` format drops system messages, so
-    this is what Gemma's own chat template does.
+    With ``fold_system`` the system text goes into the first user turn: Gemma has no system
+    role, and llama-cpp-python's ``gemma`` chat format silently drops system messages, so this
+    is what Gemma's own chat template does.
     """
-    system = "\n\n".join(str(m.content) for m in messages if isinstance(m, SystemMessage))
-    out: list[dict[str, str]] = []
-    for message in messages:
-        if isinstance(message, SystemMessage):
-            continue
-        role = "assistant" if isinstance(message, AIMessage) else "user"
-        out.append({"role": role, "content": str(message.content)})
+    roles = {"system": "system", "human": "user", "ai": "assistant"}
+    out = [{"role": roles.get(m.type, "user"), "content": str(m.content)} for m in messages]
+    if not fold_system:
+        return out
+    system = "\n\n".join(m["content"] for m in out if m["role"] == "system")
+    out = [m for m in out if m["role"] != "system"]
     if system:
         if out and out[0]["role"] == "user":
             out[0]["content"] = f"{system}\n\n{out[0]['content']}"
@@ -65,7 +66,6 @@ class LlamaCppChatModel(BaseChatModel):
     chat_format: str = "gemma"
     max_tokens: int = 512
     temperature: float = 0.2
-    fold_system_prompt: bool = True
     _llm: Any = PrivateAttr(default=None)
 
     @property
@@ -80,9 +80,7 @@ class LlamaCppChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         llm, lock = load_llama(self.model_path, self.n_ctx, self.chat_format, self.n_threads)
-        payload = (fold_system(messages) if self.fold_system_prompt else
-                   [{"role": m.type if m.type != "human" else "user", "content": str(m.content)}
-                    for m in messages])
+        payload = to_chat_messages(messages, fold_system=self.chat_format == "gemma")
         with lock:
             response = llm.create_chat_completion(
                 messages=payload, max_tokens=kwargs.get("max_tokens", self.max_tokens),

@@ -25,19 +25,20 @@ def same_model(wanted: str, served: str) -> bool:
     return norm(wanted) == norm(served)
 
 
+def ollama_host(entry: CatalogEntry, settings: Settings) -> str:
+    """The model's endpoint, else ``HYBRIDCREW_OLLAMA_HOST``."""
+    return (entry.spec.endpoint or settings.ollama_host).rstrip("/")
+
+
 class OllamaProvider(ModelProvider):
     """An Ollama server (local GPU or CPU)."""
 
     name = "ollama"
     location = "local"
 
-    def host(self, entry: CatalogEntry, settings: Settings) -> str:
-        """The model's endpoint, else ``HYBRIDCREW_OLLAMA_HOST``."""
-        return (entry.spec.endpoint or settings.ollama_host).rstrip("/")
-
     def endpoint(self, entry: CatalogEntry, settings: Settings) -> str:
         """One breaker per Ollama server."""
-        return f"{self.name}:{self.host(entry, settings)}"
+        return f"{self.name}:{ollama_host(entry, settings)}"
 
     def chat_model(self, entry: CatalogEntry, settings: Settings, max_tokens: int
                    ) -> BaseChatModel:
@@ -46,7 +47,7 @@ class OllamaProvider(ModelProvider):
 
         return ChatOllama(
             model=entry.spec.model,
-            base_url=self.host(entry, settings),
+            base_url=ollama_host(entry, settings),
             num_predict=max_tokens,
             num_ctx=entry.spec.context_window,
             client_kwargs={"timeout": self.timeout(entry, settings)},
@@ -55,7 +56,7 @@ class OllamaProvider(ModelProvider):
 
     def probe(self, entry: CatalogEntry, settings: Settings) -> Probe:
         """``GET /api/tags``: the server answers and the model is pulled."""
-        host = self.host(entry, settings)
+        host = ollama_host(entry, settings)
         try:
             response = http_probe(f"{host}/api/tags", settings.probe_timeout_s)
             response.raise_for_status()
