@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from hybridcrew.routing.sensitivity import Sensitivity, SensitivityField
 
 Location = Literal["local", "cloud"]
 
 DEFAULT_QUALITY_KEY = "default"
+
+UnitFloat = Annotated[float, Field(ge=0, le=1)]
+"""A probability or weight between 0 and 1."""
 
 
 class StrictModel(BaseModel):
@@ -37,21 +40,13 @@ class ModelSpec(StrictModel):
     context_window: int = Field(8192, gt=0)
     vram_gb: float = Field(0.0, ge=0, description="GPU memory needed to load it; 0 = CPU")
     clearance: SensitivityField = Sensitivity.SECRET
-    quality: dict[str, float] = Field(
+    quality: dict[str, UnitFloat] = Field(
         default_factory=lambda: {DEFAULT_QUALITY_KEY: 0.5},
         description="prior probability of a good result, per agent role, plus 'default'",
     )
     slots: int = Field(1, gt=0, description="concurrent calls one endpoint serves")
     timeout_s: float | None = Field(None, gt=0)
     options: dict[str, Any] = Field(default_factory=dict, description="provider-specific")
-
-    @field_validator("quality")
-    @classmethod
-    def _quality_in_unit_range(cls, value: dict[str, float]) -> dict[str, float]:
-        for role, prior in value.items():
-            if not 0.0 <= prior <= 1.0:
-                raise ValueError(f"quality.{role} must be between 0 and 1 (got {prior})")
-        return value
 
     def prior_for(self, role: str) -> float:
         """The quality prior for an agent role, falling back to ``default``."""

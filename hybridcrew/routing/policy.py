@@ -7,7 +7,7 @@ from typing import Literal
 import re2
 from pydantic import Field, field_validator
 
-from hybridcrew.routing.catalog import StrictModel
+from hybridcrew.routing.catalog import StrictModel, UnitFloat
 from hybridcrew.routing.sensitivity import Sensitivity, SensitivityField
 
 
@@ -66,23 +66,15 @@ class BreakerPolicy(StrictModel):
 class RoutingPolicy(StrictModel):
     """How the router trades quality, cost, privacy and capacity."""
 
-    quality_target: float = Field(0.75, ge=0, le=1)
+    quality_target: UnitFloat = 0.75
     budgets: BudgetPolicy = BudgetPolicy()
     privacy: PrivacyPolicy = PrivacyPolicy()
     gpu: GpuPolicy = GpuPolicy()
     breaker: BreakerPolicy = BreakerPolicy()
-    criticality: dict[str, float] = Field(
+    criticality: dict[str, UnitFloat] = Field(
         default_factory=lambda: {"plan": 0.9, "review": 0.6, "implement": 0.4, "default": 0.4},
         description="how much a step kind shapes what follows (0..1)",
     )
-
-    @field_validator("criticality")
-    @classmethod
-    def _unit_range(cls, value: dict[str, float]) -> dict[str, float]:
-        for step, weight in value.items():
-            if not 0.0 <= weight <= 1.0:
-                raise ValueError(f"criticality.{step} must be between 0 and 1 (got {weight})")
-        return value
 
     def criticality_of(self, step: str) -> float:
         """Criticality of a step kind, falling back to ``default``."""

@@ -96,7 +96,7 @@ def _error(text: str) -> ConfigError:
     (("    role: QA lead\n", ""), r"agents\.qa\.role: required key is missing\. Fix: add it"),
     # quality out of range
     (("    clearance: internal\n", "    clearance: internal\n    quality: {default: 1.5}\n"),
-     r"models\.claude\.quality: quality\.default must be between 0 and 1"),
+     r"models\.claude\.quality\.default: Input should be less than or equal to 1 \(got 1\.5\)"),
 ])
 def test_each_mistake_yields_one_clear_message(change: tuple[str, str], expected: str) -> None:
     old, new = change

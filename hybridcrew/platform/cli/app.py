@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from hybridcrew import __version__
 from hybridcrew.errors import ConfigError, HybridCrewError
 from hybridcrew.platform.config import (
     CONFIG_FILENAME,
@@ -83,8 +84,17 @@ def settings_and_config() -> tuple[Settings, LoadedConfig]:
     return settings, load_config(path)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        console.print(f"hybridcrew {__version__}")
+        raise typer.Exit
+
+
 @app.callback()
 def _root(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True, help="show the version and exit")
+    ] = False,
     config: Annotated[Path | None, typer.Option(
         "--config", "-c", help=f"{CONFIG_FILENAME} to use (default: ./{CONFIG_FILENAME}, else the "
         "packaged default)", envvar="HYBRIDCREW_CONFIG", show_envvar=True)] = None,
