@@ -44,6 +44,9 @@ class ModelSpec(StrictModel):
         default_factory=lambda: {DEFAULT_QUALITY_KEY: 0.5},
         description="prior probability of a good result, per agent role, plus 'default'",
     )
+    max_output_tokens: int | None = Field(
+        None, gt=0, description="cap on output tokens per call (keeps small local models quick)"
+    )
     slots: int = Field(1, gt=0, description="concurrent calls one endpoint serves")
     timeout_s: float | None = Field(None, gt=0)
     options: dict[str, Any] = Field(default_factory=dict, description="provider-specific")
@@ -51,6 +54,10 @@ class ModelSpec(StrictModel):
     def prior_for(self, role: str) -> float:
         """The quality prior for an agent role, falling back to ``default``."""
         return self.quality.get(role, self.quality.get(DEFAULT_QUALITY_KEY, 0.5))
+
+    def output_limit(self, wanted: int) -> int:
+        """Output tokens for one call: what the step wants, within this model's cap."""
+        return min(wanted, self.max_output_tokens or wanted)
 
     def cost_usd(self, input_tokens: int, output_tokens: int) -> float:
         """Catalog price times tokens, in USD."""

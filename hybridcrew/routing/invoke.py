@@ -9,23 +9,28 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
+from pydantic import BaseModel
 
 from hybridcrew.errors import AllCandidatesFailed, ProviderError, StepBlocked
 from hybridcrew.platform.settings import Settings
 from hybridcrew.routing.breaker import BreakerBoard
 from hybridcrew.routing.catalog import CatalogEntry
 from hybridcrew.routing.decision import Decision
+from hybridcrew.routing.gate import SlotGate
 from hybridcrew.routing.providers.registry import PROVIDERS
+
+OnQueued = Callable[[str], None]
+"""Called with the model name when a call has to wait for a local slot."""
 
 
 @dataclass(frozen=True)
 class CallResult:
-    """One successful model call, accounted."""
+    """One model call that returned, accounted (even when its output was invalid)."""
 
     model: str
     provider: str
@@ -35,6 +40,8 @@ class CallResult:
     output_tokens: int
     cost_usd: float
     latency_s: float
+    parsed: BaseModel | None = None
+    invalid: str | None = None
     attempts: tuple[ProviderError, ...] = ()
 
     @property
@@ -47,11 +54,12 @@ class ModelPool:
     """Builds chat models on first use and keeps them; maps their failures to typed errors."""
 
     def __init__(self, catalog: dict[str, CatalogEntry], settings: Settings,
-                 breakers: BreakerBoard, endpoints: dict[str, str]) -> None:
+                 breakers: BreakerBoard, endpoints: dict[str, str], gate: SlotGate) -> None:
         self.catalog = catalog
         self.settings = settings
         self.breakers = breakers
         self.endpoints = endpoints
+        self.gate = gate
         self._models: dict[tuple[str, int], BaseChatModel] = {}
         self._lock = threading.Lock()
 
@@ -65,43 +73,47 @@ class ModelPool:
                 self._models[key] = provider.chat_model(entry, self.settings, max_tokens)
             return self._models[key]
 
-    def call(self, name: str, messages: Sequence[BaseMessage], max_tokens: int) -> CallResult:
-        """Invoke one model; success and failure feed its endpoint's circuit breaker."""
+    def call(self, name: str, messages: Sequence[BaseMessage], max_tokens: int,
+             schema: type[BaseModel] | None = None, on_queued: OnQueued | None = None
+             ) -> CallResult:
+        """Invoke one model (through its endpoint's slot gate); outcomes feed its breaker."""
         entry = self.catalog[name]
         provider = PROVIDERS[entry.provider]
         endpoint = self.endpoints[name]
-        started = time.perf_counter()
-        try:
-            reply = self.chat_model(name, max_tokens).invoke(list(messages))
-        except Exception as exc:
-            error = provider.classify(exc, entry)
-            if error is None:
-                raise
-            if error.retryable:
-                self.breakers.record_failure(endpoint)
-            raise error from exc
+        limit = entry.spec.output_limit(max_tokens)
+        with self.gate.slot(endpoint, (lambda: on_queued(name)) if on_queued else None):
+            started = time.perf_counter()
+            try:
+                reply = provider.invoke(entry, self.chat_model(name, limit), messages, schema)
+            except Exception as exc:
+                error = provider.classify(exc, entry)
+                if error is None:
+                    raise
+                if error.retryable:
+                    self.breakers.record_failure(endpoint)
+                raise error from exc
+            latency = time.perf_counter() - started
         self.breakers.record_success(endpoint)
-        latency = time.perf_counter() - started
-        if not isinstance(reply, AIMessage):  # pragma: no cover - every chat model returns one
-            reply = AIMessage(content=reply.content)
-        usage = reply.usage_metadata or {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
-        tokens_in, tokens_out = usage["input_tokens"], usage["output_tokens"]
+        usage = reply.message.usage_metadata
+        tokens_in, tokens_out = (usage["input_tokens"], usage["output_tokens"]) if usage else (0, 0)
         return CallResult(
-            model=name, provider=entry.provider, location=entry.location, message=reply,
+            model=name, provider=entry.provider, location=entry.location, message=reply.message,
             input_tokens=tokens_in, output_tokens=tokens_out,
             cost_usd=entry.spec.cost_usd(tokens_in, tokens_out), latency_s=latency,
+            parsed=reply.parsed, invalid=reply.invalid,
         )
 
 
-def invoke_with_fallback(pool: ModelPool, decision: Decision,
-                         messages: Sequence[BaseMessage]) -> CallResult:
+def invoke_with_fallback(pool: ModelPool, decision: Decision, messages: Sequence[BaseMessage],
+                         schema: type[BaseModel] | None = None,
+                         on_queued: OnQueued | None = None) -> CallResult:
     """Call the decided model; on a retryable provider error try the decision's fallbacks."""
     if decision.model is None:
         raise StepBlocked(decision)
     errors: list[ProviderError] = []
     for name in (decision.model, *decision.fallbacks):
         try:
-            result = pool.call(name, messages, decision.output_tokens)
+            result = pool.call(name, messages, decision.output_tokens, schema, on_queued)
         except ProviderError as exc:
             errors.append(exc)
             if not exc.retryable:

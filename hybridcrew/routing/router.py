@@ -101,7 +101,8 @@ class Router:
             if rejection is not None:
                 rejected.append(rejection)
                 continue
-            cost = entry.spec.cost_usd(step.input_tokens, step.output_tokens)
+            cost = entry.spec.cost_usd(step.input_tokens,
+                                       entry.spec.output_limit(step.output_tokens))
             success = estimated_success(entry.spec.prior_for(request.agent), step.difficulty,
                                         signals.history.get((name, request.agent)))
             survivors.append(_Survivor(entry, cost, success, order))
@@ -177,11 +178,12 @@ class Router:
     @staticmethod
     def _fit(entry: CatalogEntry, step: _Step) -> Rejection | None:
         spec, name = entry.spec, entry.name
-        needed = step.input_tokens + step.output_tokens
+        output = spec.output_limit(step.output_tokens)
+        needed = step.input_tokens + output
         if needed > spec.context_window:
             return Rejection(name, codes.CONTEXT_WINDOW,
                              f"needs ~{needed} tokens, window is {spec.context_window}")
-        cost = spec.cost_usd(step.input_tokens, step.output_tokens)
+        cost = spec.cost_usd(step.input_tokens, output)
         if cost > 0 and step.budget_left is not None and cost > step.budget_left:
             return Rejection(name, codes.BUDGET, f"projected ${cost:.4f} > "
                              f"${max(step.budget_left, 0.0):.4f} left")

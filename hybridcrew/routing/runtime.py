@@ -10,12 +10,23 @@ from hybridcrew.platform.config import LoadedConfig
 from hybridcrew.platform.settings import Settings
 from hybridcrew.routing.breaker import BreakerBoard
 from hybridcrew.routing.decision import Decision
+from hybridcrew.routing.gate import SlotGate
 from hybridcrew.routing.gpu import read_gpu
 from hybridcrew.routing.invoke import CallResult, ModelPool, invoke_with_fallback
 from hybridcrew.routing.providers.ollama import OllamaProvider, ollama_host
 from hybridcrew.routing.providers.registry import PROVIDERS
 from hybridcrew.routing.router import Router, RouteRequest
 from hybridcrew.routing.signals import Health, SignalHub, Signals
+
+
+def local_slots(config: LoadedConfig, endpoints: dict[str, str]) -> dict[str, int]:
+    """Slots per local endpoint: the smallest ``slots`` among the models it serves."""
+    slots: dict[str, int] = {}
+    for name, entry in config.catalog.items():
+        if entry.is_local:
+            endpoint = endpoints[name]
+            slots[endpoint] = min(slots.get(endpoint, entry.spec.slots), entry.spec.slots)
+    return slots
 
 
 class RoutingRuntime:
@@ -30,8 +41,11 @@ class RoutingRuntime:
         }
         self.breakers = BreakerBoard(config.config.routing.breaker)
         self.router = Router(config, self.endpoints, self.breakers)
-        self.pool = ModelPool(config.catalog, settings, self.breakers, self.endpoints)
-        self.signals = SignalHub(self.collect_signals, settings.probe_interval_s)
+        self.gate = SlotGate(local_slots(config, self.endpoints))
+        self.pool = ModelPool(config.catalog, settings, self.breakers, self.endpoints, self.gate)
+        # The gate's live queue counts are the router's queue-depth signal.
+        self.signals = SignalHub(self.collect_signals, settings.probe_interval_s,
+                                 initial=Signals(queue_depth=self.gate.waiting))
 
     def collect_signals(self) -> Signals:
         """Probe every backend and the GPU (blocking I/O: background thread or CLI start-up)."""

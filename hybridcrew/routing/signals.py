@@ -53,10 +53,11 @@ class Signals:
 class SignalHub:
     """Holds the current snapshot and refreshes it off the hot path."""
 
-    def __init__(self, collect: Callable[[], Signals], interval_s: float) -> None:
+    def __init__(self, collect: Callable[[], Signals], interval_s: float,
+                 initial: Signals | None = None) -> None:
         self._collect = collect
         self.interval_s = interval_s
-        self._current = Signals()
+        self._current = initial or Signals()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 

@@ -25,6 +25,7 @@ class AnthropicProvider(ModelProvider):
 
     name = "anthropic"
     location = "cloud"
+    structured_method = "function_calling"  # tool use: the schema is a tool Claude must call
 
     def base_url(self, entry: CatalogEntry, settings: Settings) -> str:
         """Model endpoint, else ``HYBRIDCREW_ANTHROPIC_BASE_URL``, else the public API."""

@@ -8,10 +8,13 @@ maps its client library's exceptions onto hybridcrew's small typed error set.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 import httpx
+from langchain_core.messages import AIMessage, BaseMessage
+from pydantic import BaseModel, ValidationError
 
 from hybridcrew.errors import (
     AuthFailed,
@@ -38,6 +41,36 @@ _SERVER_ERROR = 500
 
 
 @dataclass(frozen=True)
+class Reply:
+    """A model's answer.
+
+    The raw message carries usage; with a schema, ``parsed`` holds the object or ``invalid`` says
+    why the reply could not be parsed.
+    """
+
+    message: AIMessage
+    parsed: BaseModel | None = None
+    invalid: str | None = None
+
+
+def parse_json_reply(message: AIMessage, schema: type[BaseModel]) -> Reply:
+    """Validate a JSON reply against ``schema``."""
+    text = message.text.strip()
+    if not text:
+        return Reply(message, invalid="the reply was empty")
+    try:
+        return Reply(message, parsed=schema.model_validate_json(text))
+    except ValidationError as exc:
+        return Reply(message, invalid=_validation_summary(exc))
+
+
+def _validation_summary(exc: ValidationError) -> str:
+    problems = [f"{'.'.join(str(p) for p in e['loc']) or 'reply'}: {e['msg']}"
+                for e in exc.errors()[:5]]
+    return "; ".join(problems)
+
+
+@dataclass(frozen=True)
 class Probe:
     """What a health probe learned about one model's backend."""
 
@@ -52,6 +85,8 @@ class ModelProvider(ABC):
 
     name: ClassVar[str]
     location: ClassVar[Location]
+    structured_method: ClassVar[str] = "json_schema"
+    """The ``method`` of langchain's ``with_structured_output`` for this provider."""
 
     @abstractmethod
     def chat_model(self, entry: CatalogEntry, settings: Settings, max_tokens: int
@@ -61,6 +96,26 @@ class ModelProvider(ABC):
     @abstractmethod
     def probe(self, entry: CatalogEntry, settings: Settings) -> Probe:
         """Check the backend (blocking I/O; only the background refresher calls this)."""
+
+    def invoke(self, entry: CatalogEntry, model: BaseChatModel, messages: Sequence[BaseMessage],
+               schema: type[BaseModel] | None) -> Reply:
+        """Call the model; with a schema, use the provider's native structured output."""
+        if schema is None:
+            message = model.invoke(list(messages))
+            return Reply(message if isinstance(message, AIMessage) else AIMessage(message.text))
+        runnable = model.with_structured_output(schema, method=self.structured_method,
+                                                include_raw=True)
+        out = runnable.invoke(list(messages))
+        assert isinstance(out, dict)
+        raw = out["raw"]
+        if out.get("parsing_error") is not None:
+            error = out["parsing_error"]
+            detail = (_validation_summary(error) if isinstance(error, ValidationError)
+                      else str(error))
+            return Reply(raw, invalid=detail)
+        if out.get("parsed") is None:
+            return Reply(raw, invalid="no structured reply was given")
+        return Reply(raw, parsed=out["parsed"])
 
     def endpoint(self, entry: CatalogEntry, settings: Settings) -> str:
         """The key under which health and the circuit breaker are tracked."""

