@@ -17,8 +17,9 @@ class EventSink:
         self.store = store
         self.listeners: list[Listener] = []
 
-    def emit(self, run_id: str, kind: str, node: str | None = None, **data: Any) -> None:
-        """Persist an event and tell every listener."""
-        event = self.store.append_event(run_id, kind, node, data)
+    def emit(self, run_id: str, kind: str, node: str | None = None,
+             data: dict[str, Any] | None = None, **fields: Any) -> None:
+        """Persist an event (``data`` and ``fields`` merged) and tell every listener."""
+        event = self.store.append_event(run_id, kind, node, {**(data or {}), **fields})
         for listener in self.listeners:
             listener(event)

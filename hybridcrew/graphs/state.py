@@ -10,6 +10,11 @@ import operator
 from typing import Annotated, Any, TypedDict
 
 
+def highest(left: int | None, right: int | None) -> int:
+    """A run that saw sensitive data stays tainted: keep the highest level."""
+    return max(left or 0, right or 0)
+
+
 def merge(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:
     """Parallel branches each add their own keys."""
     return {**(left or {}), **(right or {})}
@@ -45,9 +50,12 @@ class CrewState(TypedDict, total=False):
     plan: dict[str, Any] | None
     results: Annotated[dict[str, str], merge]
     verdicts: Annotated[dict[str, dict[str, Any]], merge]
-    rounds: Annotated[dict[str, int], merge]
     steps: Annotated[list[StepRecord], operator.add]
-    taint: Annotated[int, max]
+    taint: Annotated[int, highest]
+    generation: int
+    stamps: Annotated[dict[str, int], merge]
+    review_done: bool
     local_only: bool
+    gate: bool
     approval: dict[str, Any] | None
     report: dict[str, Any] | None

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError
@@ -99,8 +99,7 @@ def parse_config(text: str, source: str) -> LoadedConfig:
     try:
         config = CrewConfig.model_validate(data)
     except ValidationError as exc:
-        problems = [_problem_from_pydantic(err, lines) for err in exc.errors()]
-        raise ConfigError(source, problems) from None
+        raise ConfigError(source, problems_from_validation(exc, lines, CrewConfig)) from None
     problems = list(_cross_check(config))
     if problems:
         raise ConfigError(source, [
@@ -113,6 +112,24 @@ def parse_config(text: str, source: str) -> LoadedConfig:
         for name, spec in config.models.items()
     }
     return LoadedConfig(source=source, config=config, catalog=catalog)
+
+
+def with_agents(loaded: LoadedConfig, agents: dict[str, AgentSpec], source: str) -> LoadedConfig:
+    """The configuration plus extra agents (a workflow's own), checked like hybridcrew.yaml's."""
+    if not agents:
+        return loaded
+    config = loaded.config.model_copy(update={"agents": {**loaded.config.agents, **agents}})
+    problems = [ConfigProblem(p.path, p.problem, p.fix)
+                for name, agent in agents.items() for p in _check_agent(name, agent, config)]
+    if problems:
+        raise ConfigError(source, problems)
+    return LoadedConfig(source=loaded.source, config=config, catalog=loaded.catalog)
+
+
+def problems_from_validation(exc: ValidationError, lines: dict[str, int],
+                             root: type[BaseModel]) -> list[ConfigProblem]:
+    """Pydantic errors as problems with key paths, lines and fixes."""
+    return [_problem_from_pydantic(err, lines, root) for err in exc.errors()]
 
 
 def _cross_check(config: CrewConfig) -> Iterator[ConfigProblem]:
@@ -156,13 +173,14 @@ def _check_agent(name: str, agent: AgentSpec, config: CrewConfig) -> Iterator[Co
                                          "a label under routing.privacy.labels"))
 
 
-def _problem_from_pydantic(err: Any, lines: dict[str, int]) -> ConfigProblem:
+def _problem_from_pydantic(err: Any, lines: dict[str, int], root: type[BaseModel]
+                           ) -> ConfigProblem:
     loc = tuple(err["loc"])
     path = _dotted(loc)
     kind = err["type"]
     msg = str(err["msg"]).removeprefix("Value error, ")
     if kind == "extra_forbidden":
-        parent = _model_at(loc[:-1])
+        parent = _model_at(root, loc[:-1])
         valid = sorted(parent.model_fields) if parent else []
         return ConfigProblem(path, f"unknown key '{loc[-1]}'",
                              _choose_from(str(loc[-1]), valid, "remove it"),
@@ -204,9 +222,9 @@ def _dotted(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+def _model_at(root: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
     """The pydantic model that owns the keys at ``loc`` (dict keys and list indexes skipped)."""
-    model: type[BaseModel] | None = CrewConfig
+    model: type[BaseModel] | None = root
     expect_key = False
     for part in loc:
         if model is None:
@@ -218,9 +236,12 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
         if field is None:
             return None
         annotation = field.annotation
-        args = getattr(annotation, "__args__", ())
-        if args and isinstance(args[-1], type) and issubclass(args[-1], BaseModel):
-            model, expect_key = args[-1], True
+        inner = [a for a in get_args(annotation)
+                 if isinstance(a, type) and issubclass(a, BaseModel)]
+        if inner and get_origin(annotation) in (dict, list):
+            model, expect_key = inner[-1], True  # the next part is a key or an index
+        elif inner:
+            model = inner[0]  # Optional[Model]
         elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
             model = annotation
         else:

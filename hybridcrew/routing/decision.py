@@ -16,6 +16,16 @@ BELOW_TARGET = "none_meet_target_most_capable"
 FALLBACK_ONLY = "candidates_unavailable_using_fallback"
 BLOCKED = "blocked"
 
+REASON_LABELS = {
+    PINNED: "pinned",
+    PINNED_FALLBACK: "pinned model unavailable",
+    MEETS_TARGET: "cheapest meeting target",
+    BELOW_TARGET: "best available (below target)",
+    FALLBACK_ONLY: "fallback",
+    BLOCKED: "blocked",
+}
+"""Short words for people; the codes stay the same for metrics and JSON."""
+
 # Why a candidate was rejected.
 PRIVACY = "privacy"
 PROVIDER_DOWN = "provider_down"
@@ -25,6 +35,7 @@ BUDGET = "budget"
 GPU_FULL = "gpu_full"
 GPU_UNKNOWN = "gpu_unknown"
 QUEUE_FULL = "queue_full"
+LOCAL_ONLY = "local_only"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +70,7 @@ class Decision:
     input_tokens: int
     output_tokens: int
     fallbacks: tuple[str, ...] = ()
+    cloud_reference: str | None = None
 
     @property
     def blocked(self) -> bool:
@@ -84,6 +96,7 @@ class Decision:
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             "fallbacks": list(self.fallbacks),
+            "cloud_reference": self.cloud_reference,
         }
 
     @classmethod
@@ -104,4 +117,5 @@ class Decision:
             quality_target=data["quality_target"],
             input_tokens=data["input_tokens"], output_tokens=data["output_tokens"],
             fallbacks=tuple(data.get("fallbacks", ())),
+            cloud_reference=data.get("cloud_reference"),
         )

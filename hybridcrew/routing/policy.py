@@ -16,6 +16,8 @@ class BudgetPolicy(StrictModel):
 
     run_usd: float | None = Field(5.0, ge=0)
     daily_usd: float | None = Field(50.0, ge=0)
+    on_exceed: Literal["local", "ask"] = Field(
+        "local", description="when a better model would exceed a budget: stay local, or ask")
 
 
 class PrivacyPattern(StrictModel):

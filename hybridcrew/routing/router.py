@@ -48,6 +48,8 @@ class RouteRequest:
     run_spent_usd: float = 0.0
     agent_spent_usd: float = 0.0
     output_tokens: int | None = None
+    local_only: bool = False
+    ignore_budget: bool = False
 
     @classmethod
     def for_prompt(cls, agent: str, prompt: str, **kwargs: object) -> RouteRequest:
@@ -73,6 +75,8 @@ class _Step:
     output_tokens: int
     difficulty: float
     budget_left: float | None
+    role: str
+    local_only: bool
 
 
 class Router:
@@ -121,6 +125,7 @@ class Router:
             quality_target=self.policy.quality_target,
             input_tokens=step.input_tokens, output_tokens=step.output_tokens,
             fallbacks=tuple(s.entry.name for s in ranked[1:]),
+            cloud_reference=self._cloud_reference(step),
         )
 
     def _step(self, agent: AgentSpec, request: RouteRequest, findings: Sequence[Finding],
@@ -142,7 +147,8 @@ class Router:
             output_tokens=request.output_tokens or agent.max_output_tokens,
             difficulty=difficulty(self.policy.criticality_of(request.step),
                                   prompt_complexity(text)),
-            budget_left=min(known) if known else None,
+            budget_left=None if request.ignore_budget or not known else min(known),
+            role=request.agent, local_only=request.local_only,
         )
 
     def _label_level(self, label: str) -> Sensitivity:
@@ -161,6 +167,8 @@ class Router:
         if spec.clearance < step.sensitivity:
             return Rejection(entry.name, codes.PRIVACY, f"clearance {spec.clearance.label} < "
                              f"{step.sensitivity.label} content")
+        if step.local_only and not entry.is_local:
+            return Rejection(entry.name, codes.LOCAL_ONLY, "the run continues on local models only")
         return (self._availability(entry, signals, now) or self._fit(entry, step)
                 or (self._capacity(entry, signals) if entry.is_local else None))
 
@@ -208,6 +216,17 @@ class Router:
                              f"needs {need:.1f} GiB + {policy.min_free_gb:.1f} headroom, "
                              f"{gpu.free_gb:.1f} GiB free")
         return None
+
+    def _cloud_reference(self, step: _Step) -> str | None:
+        """The cloud model this step would use if everything ran on the cloud (for "saved")."""
+        target = self.policy.quality_target
+        scored = [(estimated_success(e.spec.prior_for(step.role), step.difficulty),
+                   e.spec.cost_usd(step.input_tokens, e.spec.output_limit(step.output_tokens)),
+                   name) for name, e in self.config.catalog.items() if not e.is_local]
+        meeting = sorted((cost, name) for success, cost, name in scored if success >= target)
+        if meeting:
+            return meeting[0][1]
+        return max(scored)[2] if scored else None
 
     def _rank(self, agent: AgentSpec, survivors: list[_Survivor]) -> tuple[list[_Survivor], str]:
         """Survivors in the order to try them, and the reason for the first."""

@@ -5,9 +5,11 @@ from __future__ import annotations
 from hybridcrew.platform.cli.app import app
 from hybridcrew.platform.cli.inventory import register as _register_inventory
 from hybridcrew.platform.cli.route import route_app
+from hybridcrew.platform.cli.run import register as _register_runs
 
 app.add_typer(route_app, name="route")
 _register_inventory(app)
+_register_runs(app)
 
 
 def main() -> None:

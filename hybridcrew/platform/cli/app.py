@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -62,6 +63,8 @@ def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
         except HybridCrewError as exc:
             errors.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
+        except (typer.Exit, typer.Abort, click.ClickException):
+            raise
         except Exception as exc:
             if os.environ.get("HYBRIDCREW_DEBUG"):
                 raise

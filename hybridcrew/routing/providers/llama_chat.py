@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,11 +28,27 @@ def load_llama(path: Path, n_ctx: int, chat_format: str, n_threads: int | None
 
     key = (str(path), n_ctx)
     with _LOAD_LOCK:
+        _quiet_llama_logs()
         if key not in _LOADED:
             llm = Llama(model_path=str(path), n_ctx=n_ctx, chat_format=chat_format,
                         n_threads=n_threads, verbose=False)
             _LOADED[key] = (llm, threading.Lock())
         return _LOADED[key]
+
+
+def _ignore_log(level: int, text: bytes, user_data: object) -> None:
+    return None
+
+
+# Kept at module level: llama.cpp holds the pointer for the life of the process.
+_DROP_LOG = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)(_ignore_log)
+
+
+def _quiet_llama_logs() -> None:
+    """llama.cpp writes to stderr even with ``verbose=False``; its output is not ours to show."""
+    import llama_cpp  # noqa: PLC0415 - optional dependency
+
+    llama_cpp.llama_log_set(_DROP_LOG, ctypes.c_void_p(0))
 
 
 def to_chat_messages(messages: Sequence[BaseMessage], *, fold_system: bool

@@ -1,0 +1,123 @@
+"""Compile a :class:`WorkflowSpec` into a LangGraph ``StateGraph``.
+
+Shape: agent nodes wired by ``depends_on`` (fan-in nodes are deferred so they run once after all
+their branches); the reviewer's verdict routes failing parts back to their authors while rounds
+remain; a ``_finish`` barrier lets the run end only when the review is done and every final node
+has run in the current round; then an optional human approval, then the report.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import interrupt
+
+from hybridcrew.graphs.report import build_report, part_verdicts, write_artifacts
+from hybridcrew.graphs.schemas import Verdict
+from hybridcrew.graphs.state import CrewState
+from hybridcrew.graphs.steps import AgentStep, CrewContext
+from hybridcrew.graphs.workflow import WorkflowSpec
+
+FINISH, APPROVAL, REPORT = "_finish", "_approval", "_report"
+
+
+class ReviewStep(AgentStep):
+    """The loop's reviewer: after its verdict, decide whether another round is needed."""
+
+    def __call__(self, state: CrewState) -> dict[str, Any]:
+        """Run the review, then set ``generation``/``review_done`` for the loop."""
+        update = super().__call__(state)
+        review = self.spec.review
+        assert review is not None  # a ReviewStep only exists for a review loop
+        generation = state.get("generation", 0)
+        verdict = Verdict.model_validate(update["verdicts"][self.name])
+        failing = [p for p in review.authors
+                   if (v := verdict.for_part(p)) is not None and not v.approved]
+        if failing and generation + 1 < review.max_rounds:
+            return update | {"generation": generation + 1, "review_done": False}
+        return update | {"review_done": True}
+
+
+def compile_workflow(spec: WorkflowSpec, ctx: CrewContext,
+                     checkpointer: BaseCheckpointSaver[Any] | None = None
+                     ) -> CompiledStateGraph[Any, Any, Any, Any]:
+    """The runnable graph for ``spec``."""
+    graph = StateGraph(CrewState)
+    reviewer = spec.review.reviewer if spec.review else None
+    for name, node in spec.nodes.items():
+        step = (ReviewStep if name == reviewer else AgentStep)(ctx, spec, name)
+        graph.add_node(name, step, defer=len(node.depends_on) > 1 or name == reviewer)
+        if not node.depends_on:
+            graph.add_edge(START, name)
+        for dep in node.depends_on:
+            if dep != reviewer:  # the reviewer's exits are chosen by the loop
+                graph.add_edge(dep, name)
+    graph.add_node(FINISH, _noop, defer=True)
+    graph.add_node(APPROVAL, _approval(spec))
+    graph.add_node(REPORT, _report(spec, ctx))
+    for sink in spec.sinks():
+        if sink != reviewer:
+            graph.add_edge(sink, FINISH)
+    if spec.review is not None and reviewer is not None:
+        after = spec.dependents(reviewer) or [FINISH]
+        graph.add_conditional_edges(reviewer, _review_router(spec, after),
+                                    [*spec.review.authors, *after])
+    graph.add_conditional_edges(FINISH, _finish_router(spec), [APPROVAL, REPORT, END])
+    graph.add_edge(APPROVAL, REPORT)
+    graph.add_edge(REPORT, END)
+    return graph.compile(checkpointer=checkpointer)
+
+
+def _noop(state: CrewState) -> dict[str, Any]:
+    return {}
+
+
+def _review_router(spec: WorkflowSpec, after: list[str]) -> Any:
+    def route(state: CrewState) -> list[str]:
+        if state.get("review_done"):
+            return after
+        parts = part_verdicts(spec, state)
+        assert spec.review is not None  # only wired for a review loop
+        return [a for a in spec.review.authors if not parts[a]["approved"]]
+
+    return route
+
+
+def _finish_router(spec: WorkflowSpec) -> Any:
+    reviewer = spec.review.reviewer if spec.review else None
+    finals = [s for s in spec.sinks() if s != reviewer] + ([reviewer] if reviewer else [])
+
+    def route(state: CrewState) -> str:
+        generation, stamps = state.get("generation", 0), state.get("stamps", {})
+        ready = all(stamps.get(n) == generation for n in finals) and (
+            reviewer is None or bool(state.get("review_done")))
+        if not ready:
+            return END  # another branch of this round is still working; it will come back here
+        return APPROVAL if state.get("gate") else REPORT
+
+    return route
+
+
+def _approval(spec: WorkflowSpec) -> Any:
+    def approval(state: CrewState) -> dict[str, Any]:
+        parts = part_verdicts(spec, state)
+        answer = interrupt({"kind": "approval", "parts": parts,
+                            "question": "Approve the results and write the final report?"})
+        choice = answer.get("choice") if isinstance(answer, dict) else answer
+        comment = answer.get("comment", "") if isinstance(answer, dict) else ""
+        return {"approval": {"approved": choice == "approve", "comment": comment}}
+
+    return approval
+
+
+def _report(spec: WorkflowSpec, ctx: CrewContext) -> Any:
+    def report(state: CrewState) -> dict[str, Any]:
+        folder = Path(ctx.store.get_run(state["run_id"]).folder)
+        artifacts = write_artifacts(folder, spec, state)
+        return {"report": build_report(spec, state, artifacts)}
+
+    return report

@@ -1,0 +1,204 @@
+"""Run one agent step: route, call with fallback, validate, account. Every node is one of these.
+
+1. Build the prompt (role, task, plan, inputs) and route it — or replay the decision recorded
+   for this step, when a run resumes after a crash.
+2. If a budget kept a better model out and the run asks on budget, interrupt for a human:
+   approve the spend, or continue on local models only.
+3. Call the model through its endpoint's slot gate, falling back on provider errors.
+4. Validate: non-empty; structured output parsed. One retry that says what was wrong, then an
+   escalation to a stronger model among the decision's cleared fallbacks.
+5. Record the decision, tokens, cost (and the all-cloud counterfactual) and time in state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.messages import BaseMessage, HumanMessage
+from langgraph.types import interrupt
+from pydantic import BaseModel
+
+from hybridcrew.agents.spec import AgentSpec
+from hybridcrew.errors import HybridCrewError
+from hybridcrew.graphs.events import EventSink
+from hybridcrew.graphs.prompts import build_prompt
+from hybridcrew.graphs.schemas import plan_schema, verdict_schema
+from hybridcrew.graphs.state import CrewState, StepRecord
+from hybridcrew.graphs.workflow import WorkflowSpec
+from hybridcrew.platform.runs import RunStore
+from hybridcrew.routing import decision as codes
+from hybridcrew.routing.decision import Decision
+from hybridcrew.routing.invoke import CallResult, invoke_with_fallback
+from hybridcrew.routing.router import PromptPart, RouteRequest
+from hybridcrew.routing.runtime import RoutingRuntime
+from hybridcrew.routing.sensitivity import Sensitivity
+
+
+class InvalidOutput(HybridCrewError):
+    """A step's output stayed invalid after a retry and an escalation."""
+
+    def __init__(self, node: str, model: str, reason: str) -> None:
+        self.node, self.model, self.reason = node, model, reason
+        super().__init__(f"step '{node}': {model} gave no valid output ({reason})")
+
+
+@dataclass
+class CrewContext:
+    """What steps share within one process."""
+
+    runtime: RoutingRuntime
+    store: RunStore
+    events: EventSink
+    budget_gate: bool = False
+
+
+class AgentStep:
+    """The LangGraph node for ``spec.nodes[name]``."""
+
+    def __init__(self, ctx: CrewContext, spec: WorkflowSpec, name: str) -> None:
+        self.ctx, self.spec, self.name = ctx, spec, name
+        self.node = spec.nodes[name]
+        self.agent: AgentSpec = ctx.runtime.config.agent(self.node.agent)
+        self.schema: type[BaseModel] | None = {
+            "plan": plan_schema(spec.parts()),
+            "review": verdict_schema(self._reviewed()),
+        }.get(self.node.kind)
+
+    def _reviewed(self) -> list[str]:
+        implementers = [d for d in self.spec.ancestors(self.name)
+                        if self.spec.nodes[d].kind == "implement"]
+        return [p for p in self.spec.parts() if p in implementers] or self.spec.parts()
+
+    def __call__(self, state: CrewState) -> dict[str, Any]:
+        """Execute the step and return its state update."""
+        run_id, generation = state["run_id"], state.get("generation", 0)
+        key = f"{self.name}@{generation}"
+        messages, parts = build_prompt(self.spec, self.name, self.agent, state)
+        decision, update = self._route(state, key, parts)
+        self.ctx.events.emit(run_id, "step_started", self.name, key=key, agent=self.node.agent,
+                             model=decision.model, location=decision.location,
+                             reasons=list(decision.reasons))
+        def queued(model: str) -> None:
+            self.ctx.events.emit(run_id, "step_queued", self.name, key=key, model=model)
+
+        calls, notes = self._execute(decision, messages, queued)
+        final = calls[-1]
+        record = self._record(key=key, generation=generation, decision=decision, calls=calls,
+                              notes=notes)
+        self.ctx.events.emit(run_id, "step_finished", self.name, data=dict(record))
+        update |= {
+            "results": {self.name: final.text},
+            "stamps": {self.name: generation},
+            "steps": [record],
+            "taint": int(decision.sensitivity),
+        }
+        if self.node.kind == "plan" and final.parsed is not None:
+            update["plan"] = final.parsed.model_dump()
+        if self.node.kind == "review" and final.parsed is not None:
+            update["verdicts"] = {self.name: final.parsed.model_dump()}
+        return update
+
+    # -- routing ---------------------------------------------------------------------------
+
+    def _route(self, state: CrewState, key: str, parts: tuple[PromptPart, ...]
+               ) -> tuple[Decision, dict[str, Any]]:
+        run_id = state["run_id"]
+        recorded = self.ctx.store.decision(run_id, key)
+        if recorded is not None:  # a re-run after a crash replays the original choice
+            return Decision.from_dict(recorded), {}
+        spent = state.get("steps", [])
+        request = RouteRequest(
+            agent=self.node.agent, parts=parts, step=self.node.kind,
+            labels=tuple(state.get("labels", [])), taint=Sensitivity(state.get("taint", 0)),
+            run_spent_usd=sum(s["cost_usd"] for s in spent),
+            agent_spent_usd=sum(s["cost_usd"] for s in spent if s["agent"] == self.node.agent),
+            local_only=bool(state.get("local_only")),
+        )
+        decision = self.ctx.runtime.decide(request)
+        update: dict[str, Any] = {}
+        if self.ctx.budget_gate and not request.local_only:
+            unbounded = self.ctx.runtime.decide(dataclasses.replace(request, ignore_budget=True))
+            held_back = any(r.model == unbounded.model and r.why == codes.BUDGET
+                            for r in decision.rejected)
+            if held_back:
+                decision, update = self._budget_gate(request, decision, unbounded)
+        self.ctx.store.save_decision(run_id, key, decision.to_dict())
+        return decision, update
+
+    def _budget_gate(self, request: RouteRequest, decision: Decision, unbounded: Decision
+                     ) -> tuple[Decision, dict[str, Any]]:
+        cost = unbounded.estimated_cost_usd
+        answer = interrupt({
+            "kind": "budget", "node": self.name, "agent": self.node.agent,
+            "model": unbounded.model, "estimated_cost_usd": cost, "instead": decision.model,
+            "question": f"{self.name} would use {unbounded.model} (~${cost:.4f}) beyond the "
+                        "budget: approve the spend, or continue on local models?",
+        })
+        choice = answer.get("choice") if isinstance(answer, dict) else answer
+        if choice == "approve":
+            return unbounded, {}
+        local = self.ctx.runtime.decide(dataclasses.replace(request, local_only=True))
+        return local, {"local_only": True}
+
+    # -- execution and validation -------------------------------------------------------------
+
+    def _execute(self, decision: Decision, messages: list[BaseMessage], queued: Any
+                 ) -> tuple[list[CallResult], list[str]]:
+        pool = self.ctx.runtime.pool
+        calls = [invoke_with_fallback(pool, decision, messages, self.schema, queued)]
+        notes = [f"fell back from {e.model}: {e.kind}" for e in calls[0].attempts]
+        reason = self._problem(calls[-1])
+        if reason is None:
+            return calls, notes
+        notes.append(f"retried {calls[-1].model}: {reason}")
+        retry = [*messages, HumanMessage(
+            f"Your previous reply was not valid: {reason}. Reply again"
+            + (" with only JSON that matches the schema." if self.schema else "."))]
+        same = dataclasses.replace(decision, model=calls[-1].model, fallbacks=())
+        calls.append(invoke_with_fallback(pool, same, retry, self.schema, queued))
+        reason = self._problem(calls[-1])
+        stronger = self._stronger(decision, calls[-1].model)
+        if reason is not None and stronger is not None:
+            notes.append(f"escalated to {stronger}: {reason}")
+            escalated = dataclasses.replace(decision, model=stronger, fallbacks=())
+            calls.append(invoke_with_fallback(pool, escalated, messages, self.schema, queued))
+            reason = self._problem(calls[-1])
+        if reason is not None:
+            raise InvalidOutput(self.name, calls[-1].model, reason)
+        return calls, notes
+
+    def _problem(self, result: CallResult) -> str | None:
+        if self.schema is not None:
+            return result.invalid
+        return None if result.text.strip() else "the reply was empty"
+
+    def _stronger(self, decision: Decision, current: str) -> str | None:
+        """The cleared fallback with the best prior for this role, if better than ``current``."""
+        catalog = self.ctx.runtime.config.catalog
+        role = self.node.agent
+
+        def prior(name: str) -> float:
+            return catalog[name].spec.prior_for(role)
+
+        better = [m for m in decision.fallbacks if prior(m) > prior(current)]
+        return max(better, key=prior) if better else None
+
+    def _record(self, *, key: str, generation: int, decision: Decision,
+                calls: list[CallResult], notes: list[str]) -> StepRecord:
+        catalog = self.ctx.runtime.config.catalog
+        reference = catalog.get(decision.cloud_reference or "")
+        cloud_cost = sum(
+            c.cost_usd if c.location == "cloud" or reference is None
+            else reference.spec.cost_usd(c.input_tokens, c.output_tokens) for c in calls)
+        final = calls[-1]
+        return StepRecord(
+            key=key, node=self.name, agent=self.node.agent, round=generation + 1,
+            model=final.model, provider=final.provider, location=final.location,
+            reasons=list(decision.reasons), sensitivity=decision.sensitivity.label,
+            input_tokens=sum(c.input_tokens for c in calls),
+            output_tokens=sum(c.output_tokens for c in calls),
+            cost_usd=sum(c.cost_usd for c in calls), cloud_cost_usd=cloud_cost,
+            seconds=round(sum(c.latency_s for c in calls), 3), calls=len(calls), notes=notes,
+        )

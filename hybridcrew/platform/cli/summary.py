@@ -1,0 +1,81 @@
+"""The end of a run, for people (a closing table) and for machines (one JSON document)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from hybridcrew.platform.crew import Crew, RunOutcome
+from hybridcrew.routing.decision import REASON_LABELS
+
+
+def outcome_json(outcome: RunOutcome, crew: Crew) -> dict[str, Any]:
+    """Everything ``print_outcome`` shows, as data."""
+    report = outcome.report or {}
+    return {
+        "run_id": outcome.run_id,
+        "status": outcome.status,
+        "exit_code": outcome.exit_code,
+        "approved": report.get("approved"),
+        "parts": report.get("parts"),
+        "steps": outcome.steps,
+        "totals": report.get("totals") or _totals(outcome.steps),
+        "artifacts_dir": outcome.folder,
+        "artifacts": report.get("artifacts", []),
+        "pending": outcome.pending,
+        "error": outcome.error,
+    }
+
+
+def _totals(steps: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"steps": len(steps), "cost_usd": sum(s["cost_usd"] for s in steps),
+            "all_cloud_cost_usd": sum(s["cloud_cost_usd"] for s in steps),
+            "input_tokens": sum(s["input_tokens"] for s in steps),
+            "output_tokens": sum(s["output_tokens"] for s in steps),
+            "seconds": sum(s["seconds"] for s in steps),
+            "local_steps": sum(1 for s in steps if s["location"] == "local")}
+
+
+def print_outcome(console: Console, outcome: RunOutcome, crew: Crew) -> None:
+    """The closing table, totals with the all-cloud counterfactual, verdicts, and what next."""
+    table = Table("step", "agent", "model", "where", "why", "tokens", "cost", "s",
+                  title=f"run {outcome.run_id}", title_justify="left")
+    for s in outcome.steps:
+        why = REASON_LABELS.get(s["reasons"][0], s["reasons"][0]) if s["reasons"] else ""
+        forced = [r.removeprefix("excluded:") for r in s["reasons"][1:]]
+        if forced:
+            why += f" ({', '.join(forced)})"
+        if s["notes"]:
+            why += " · " + "; ".join(s["notes"])
+        table.add_row(s["key"], s["agent"], s["model"], s["location"], Text(why),
+                      f"{s['input_tokens']}+{s['output_tokens']}", f"${s['cost_usd']:.4f}",
+                      f"{s['seconds']:.1f}")
+    console.print(table)
+    totals = (outcome.report or {}).get("totals") or _totals(outcome.steps)
+    console.print(
+        f"this run cost ${totals['cost_usd']:.4f}; all on Claude it would have cost "
+        f"${totals['all_cloud_cost_usd']:.4f} · {totals['local_steps']}/{totals['steps']} steps "
+        f"local · {totals['input_tokens'] + totals['output_tokens']} tokens · "
+        f"{totals['seconds']:.1f}s of model time", highlight=False)
+    _print_status(console, outcome)
+
+
+def _print_status(console: Console, outcome: RunOutcome) -> None:
+    if outcome.status == "finished" and outcome.report:
+        for part, verdict in outcome.report["parts"].items():
+            mark = Text("approved", style="green") if verdict["approved"] else Text(
+                "not approved", style="red")
+            console.print(Text(f"{part}: ").append(mark).append(
+                "" if verdict["approved"] else " — " + "; ".join(verdict["findings"])))
+        console.print(f"artifacts: {outcome.folder} ({len(outcome.report['artifacts'])} files)",
+                      highlight=False)
+    elif outcome.status == "waiting" and outcome.pending:
+        console.print(Text(f"waiting: {outcome.pending.get('question')}", style="magenta"))
+        console.print(f"answer with: hybridcrew runs resume {outcome.run_id} --approve | "
+                      "--reject | --local", highlight=False)
+    elif outcome.error:
+        console.print(Text(f"{outcome.status}: {outcome.error}", style="red"))
+        console.print(f"fix it, then: hybridcrew runs resume {outcome.run_id}", highlight=False)

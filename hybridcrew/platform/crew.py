@@ -1,0 +1,198 @@
+"""Run workflows durably: SQLite checkpoints, interrupts for humans, resume after a crash.
+
+A run is a LangGraph thread whose id is the run id. Every completed step is checkpointed, so
+``resume`` continues where the run stopped: after a crash, after a human's answer, or after an
+error was fixed. Completed steps never run again and their cost is never counted twice.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Command
+
+from hybridcrew.errors import AllCandidatesFailed, ConfigError, HybridCrewError, StepBlocked
+from hybridcrew.graphs.compile import compile_workflow
+from hybridcrew.graphs.events import EventSink
+from hybridcrew.graphs.steps import CrewContext
+from hybridcrew.graphs.workflow import BUILTIN, WorkflowSpec, load_workflow
+from hybridcrew.platform.config import LoadedConfig
+from hybridcrew.platform.runs import RunStore
+from hybridcrew.platform.settings import Settings
+from hybridcrew.routing.runtime import RoutingRuntime
+
+EXIT_OK, EXIT_FAILED, EXIT_NOT_APPROVED, EXIT_WAITING = 0, 1, 3, 4
+
+Answer = Callable[[dict[str, Any]], Any]
+"""Given an interrupt's question, return the answer, or None to leave the run waiting."""
+
+
+@dataclass
+class RunOutcome:
+    """Where a run stands after this process worked on it."""
+
+    run_id: str
+    status: str
+    folder: str
+    report: dict[str, Any] | None = None
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    pending: dict[str, Any] | None = None
+    error: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """0 approved, 3 finished but not approved, 4 waiting for a human, 1 failed/blocked."""
+        if self.status == "finished":
+            return EXIT_OK if self.report and self.report["approved"] else EXIT_NOT_APPROVED
+        return EXIT_WAITING if self.status == "waiting" else EXIT_FAILED
+
+
+@dataclass
+class _Loaded:
+    spec: WorkflowSpec
+    runtime: RoutingRuntime
+    graph: CompiledStateGraph[Any, Any, Any, Any]
+
+
+class Crew:
+    """Starts and resumes runs in this process."""
+
+    def __init__(self, config: LoadedConfig, settings: Settings, *, budget_gate: bool = False,
+                 runtime: RoutingRuntime | None = None) -> None:
+        self.config, self.settings = config, settings
+        self.budget_gate = budget_gate
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.store = RunStore(settings.data_dir / "runs.sqlite")
+        self.events = EventSink(self.store)
+        connection = sqlite3.connect(settings.data_dir / "checkpoints.sqlite",
+                                     check_same_thread=False)
+        self.checkpointer = SqliteSaver(connection)
+        self.runtime = runtime or RoutingRuntime(config, settings)
+        self._loaded: dict[str, _Loaded] = {}
+
+    def workflow(self, name: str) -> _Loaded:
+        """The compiled graph for a workflow (its own agents added to the configuration)."""
+        if name not in self._loaded:
+            spec, merged = load_workflow(name, self.config)
+            runtime = self.runtime
+            if merged is not self.config:  # the workflow declares agents: route with them too
+                runtime = RoutingRuntime(merged, self.settings)
+                runtime.signals = self.runtime.signals
+            ctx = CrewContext(runtime, self.store, self.events, self.budget_gate)
+            self._loaded[name] = _Loaded(spec, runtime, compile_workflow(spec, ctx,
+                                                                          self.checkpointer))
+        return self._loaded[name]
+
+    def start(self, task: str, *, workflow: str = BUILTIN, labels: list[str] | None = None,
+              gate: bool = False, answer: Answer | None = None) -> RunOutcome:
+        """Create a run and drive it as far as it goes."""
+        if not task.strip():
+            raise ConfigError.single("task", "", "the task is empty",
+                                     'describe the work, e.g. hybridcrew run "Add rate limiting"')
+        loaded = self.workflow(workflow)
+        run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+        folder = self.settings.data_dir / "runs" / run_id
+        folder.mkdir(parents=True, exist_ok=True)
+        self.store.create_run(run_id, task, workflow, folder,
+                              {"labels": labels or [], "gate": gate})
+        self.events.emit(run_id, "run_started", None, task=task, workflow=workflow)
+        state = {"run_id": run_id, "task": task, "labels": labels or [], "gate": gate,
+                 "generation": 0, "review_done": False, "local_only": False}
+        return self._drive(run_id, loaded, state, answer)
+
+    def resume(self, run_id: str, *, reply: Any = None, answer: Answer | None = None
+               ) -> RunOutcome:
+        """Continue a run: after a crash, or with the ``reply`` to the question it waits on."""
+        row = self.store.get_run(run_id)
+        loaded = self.workflow(row.workflow)
+        snapshot = loaded.graph.get_state(_thread(run_id))
+        pending = _pending(snapshot)
+        if not snapshot.next and snapshot.values.get("report") is not None:
+            raise RunStateError(run_id, "finished", "nothing to resume; see `hybridcrew runs "
+                                f"show {run_id}`")
+        if pending is not None and reply is None:
+            reply = answer(pending) if answer else None
+            if reply is None:
+                raise RunStateError(run_id, "waiting", f"it asks: {pending.get('question')} "
+                                    "Answer with --approve, --reject or --local")
+        if pending is None and reply is not None:
+            raise RunStateError(run_id, row.status, "it is not waiting for an answer; resume "
+                                "it without --approve/--reject/--local")
+        self.store.set_status(run_id, "running")
+        self.events.emit(run_id, "run_resumed", None, reply=reply)
+        payload: Command[Any] | None = Command(resume=reply) if reply is not None else None
+        return self._drive(run_id, loaded, payload, answer)
+
+    def state(self, run_id: str) -> dict[str, Any]:
+        """The checkpointed state of a run (empty before its first step)."""
+        row = self.store.get_run(run_id)
+        return dict(self.workflow(row.workflow).graph.get_state(_thread(run_id)).values)
+
+    def _drive(self, run_id: str, loaded: _Loaded, payload: Any, answer: Answer | None
+               ) -> RunOutcome:
+        folder = self.store.get_run(run_id).folder
+        while True:
+            try:
+                result = loaded.graph.invoke(payload, _thread(run_id))
+            except (StepBlocked, AllCandidatesFailed) as exc:
+                return self._stop(run_id, folder, "blocked" if isinstance(exc, StepBlocked)
+                                  else "failed", str(exc))
+            except HybridCrewError as exc:
+                return self._stop(run_id, folder, "failed", str(exc))
+            interrupts = result.get("__interrupt__") or []
+            if not interrupts:
+                return self._finish(run_id, folder, result)
+            question = dict(interrupts[0].value)
+            self.events.emit(run_id, "waiting", question.get("node"), data=question)
+            reply = answer(question) if answer else None
+            if reply is None:
+                self.store.set_status(run_id, "waiting", {"pending": question})
+                return RunOutcome(run_id, "waiting", folder, steps=result.get("steps", []),
+                                  pending=question)
+            self.events.emit(run_id, "answered", question.get("node"), reply=reply)
+            payload = Command(resume=reply)
+
+    def _finish(self, run_id: str, folder: str, result: dict[str, Any]) -> RunOutcome:
+        report = result["report"]
+        self.store.set_status(run_id, "finished", report)
+        self.events.emit(run_id, "run_finished", None, approved=report["approved"],
+                         totals=report["totals"])
+        return RunOutcome(run_id, "finished", folder, report=report, steps=result["steps"])
+
+    def _stop(self, run_id: str, folder: str, status: str, error: str) -> RunOutcome:
+        self.store.set_status(run_id, status, {"error": error})
+        self.events.emit(run_id, f"run_{status}", None, error=error)
+        steps = self.state(run_id).get("steps", [])
+        return RunOutcome(run_id, status, folder, steps=steps, error=error)
+
+
+class RunStateError(HybridCrewError):
+    """The run is not in a state that allows this (e.g. resuming a finished run)."""
+
+    def __init__(self, run_id: str, status: str, detail: str) -> None:
+        self.run_id, self.status = run_id, status
+        super().__init__(f"run {run_id} is {status}: {detail}")
+
+
+def _thread(run_id: str) -> Any:
+    return {"configurable": {"thread_id": run_id}, "recursion_limit": 200}
+
+
+def _pending(snapshot: Any) -> dict[str, Any] | None:
+    for task in snapshot.tasks:
+        for item in getattr(task, "interrupts", ()):
+            return dict(item.value)
+    return None
+
+
+def run_folder(settings: Settings, run_id: str) -> Path:
+    """Where a run's artifacts live."""
+    return settings.data_dir / "runs" / run_id
