@@ -42,6 +42,8 @@ def part_verdicts(spec: WorkflowSpec, state: CrewState) -> dict[str, dict[str, A
         judged = [v.for_part(part) for v in verdicts]
         found = [f for j in judged if j is not None and not j.approved for f in j.findings]
         approved = all(j.approved for j in judged if j is not None)
+        if not approved and not found:
+            found.append("not approved, and the reviewer gave no findings")
         if approval and not approval.get("approved", True):
             approved = False
             found.append(f"rejected at the approval gate: {approval.get('comment') or 'no reason'}")
@@ -121,9 +123,9 @@ def _qa_markdown(spec: WorkflowSpec, state: CrewState) -> str:
     lines = ["# Review", ""]
     for reviewer, raw in state.get("verdicts", {}).items():
         lines += [f"## {reviewer}", ""]
-        for verdict in Verdict.model_validate(raw).parts:
+        for part, verdict in Verdict.model_validate(raw).parts.items():
             mark = "approved" if verdict.approved else "changes requested"
-            lines.append(f"- **{verdict.part}**: {mark}")
+            lines.append(f"- **{part}**: {mark}")
             lines += [f"  - {f}" for f in verdict.findings]
         lines.append("")
     return "\n".join(lines)

@@ -1,77 +1,83 @@
 """Structured outputs: the plan the CTO writes and the verdict the reviewer returns.
 
-Both are built per workflow so that part names are an enum in the JSON schema: with constrained
-decoding (llama.cpp grammars, Ollama ``format``, Claude tool use) even a tiny model can only name
-parts that exist.
+Each workflow gets its own schema with **one required property per part**: under constrained
+decoding (llama.cpp grammars, Ollama ``format``, Claude tool use) a model can then produce
+exactly one entry for every part — no missing, unknown or repeated parts — and bounded lists
+and strings keep a small model from rambling until its token limit cuts the JSON short.
+Parsed replies are converted to the generic :class:`Plan` / :class:`Verdict` kept in state.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
+
+Line = Annotated[str, Field(min_length=1, max_length=120)]
+"""One criterion or finding: bounded, so constrained decoding always closes the string."""
 
 
 class PartPlan(BaseModel):
     """One part of the plan, owned by one author node."""
 
-    part: str
-    goal: str = Field(min_length=1)
-    acceptance_criteria: list[str] = Field(min_length=1, max_length=8)
-
-
-class Plan(BaseModel):
-    """What the planner returns."""
-
-    model_config = ConfigDict(title="Plan")
-
-    summary: str = Field(min_length=1)
-    parts: list[PartPlan] = Field(min_length=1)
-
-    def part(self, name: str) -> PartPlan | None:
-        """The plan for one part, if the planner wrote one."""
-        return next((p for p in self.parts if p.part == name), None)
-
-    def to_markdown(self) -> str:
-        """plan.md."""
-        lines = ["# Plan", "", self.summary, ""]
-        for part in self.parts:
-            lines += [f"## {part.part}", "", part.goal, "", "Acceptance criteria:"]
-            lines += [f"- {c}" for c in part.acceptance_criteria] + [""]
-        return "\n".join(lines)
+    goal: str = Field(min_length=1, max_length=200)
+    acceptance_criteria: list[Line] = Field(min_length=1, max_length=5)
 
 
 class PartVerdict(BaseModel):
     """The reviewer's verdict on one part."""
 
-    part: str
     approved: bool
-    findings: list[str] = Field(default_factory=list, max_length=10)
+    findings: list[Line] = Field(default_factory=list, max_length=5)
+
+
+class Plan(BaseModel):
+    """A plan as stored in state: a summary and the plan for each part."""
+
+    summary: str
+    parts: dict[str, PartPlan]
+
+    def part(self, name: str) -> PartPlan | None:
+        """The plan for one part, if the planner wrote one."""
+        return self.parts.get(name)
+
+    def to_markdown(self) -> str:
+        """plan.md."""
+        lines = ["# Plan", "", self.summary, ""]
+        for name, part in self.parts.items():
+            lines += [f"## {name}", "", part.goal, "", "Acceptance criteria:"]
+            lines += [f"- {c}" for c in part.acceptance_criteria] + [""]
+        return "\n".join(lines)
 
 
 class Verdict(BaseModel):
-    """What the reviewer returns: one verdict per part."""
+    """A verdict as stored in state: one entry per reviewed part."""
 
-    model_config = ConfigDict(title="Verdict")
-
-    parts: list[PartVerdict] = Field(min_length=1)
+    parts: dict[str, PartVerdict]
 
     def for_part(self, name: str) -> PartVerdict | None:
         """The verdict on one part, if the reviewer gave one."""
-        return next((v for v in self.parts if v.part == name), None)
+        return self.parts.get(name)
 
 
-def plan_schema(parts: Sequence[str]) -> type[Plan]:
-    """A :class:`Plan` whose part names are restricted to ``parts``."""
-    names = Literal[tuple(parts)]  # type: ignore[valid-type]
-    part = create_model("PartPlan", __base__=PartPlan, part=(names, ...))
-    return create_model("Plan", __base__=Plan, parts=(list[part], Field(min_length=len(parts))))
+def _per_part(title: str, item: type[BaseModel], parts: Sequence[str]) -> type[BaseModel]:
+    """An object with one required property per part (aliases keep names like ``api-v2``)."""
+    fields: dict[str, Any] = {f"p{i}": (item, Field(alias=name)) for i, name in enumerate(parts)}
+    return create_model(title, __config__=ConfigDict(populate_by_name=True), **fields)
 
 
-def verdict_schema(parts: Sequence[str]) -> type[Verdict]:
-    """A :class:`Verdict` whose part names are restricted to ``parts``."""
-    names = Literal[tuple(parts)]  # type: ignore[valid-type]
-    verdict = create_model("PartVerdict", __base__=PartVerdict, part=(names, ...))
-    return create_model("Verdict", __base__=Verdict,
-                        parts=(list[verdict], Field(min_length=len(parts))))
+def plan_schema(parts: Sequence[str]) -> type[BaseModel]:
+    """What the planner must return for these parts."""
+    return create_model("Plan", summary=(str, Field(min_length=1, max_length=300)),
+                        parts=(_per_part("PlanParts", PartPlan, parts), ...))
+
+
+def verdict_schema(parts: Sequence[str]) -> type[BaseModel]:
+    """What a reviewer must return for these parts."""
+    return create_model("Verdict", parts=(_per_part("VerdictParts", PartVerdict, parts), ...))
+
+
+def to_state(parsed: BaseModel) -> dict[str, Any]:
+    """A parsed plan or verdict as plain JSON keyed by part name."""
+    return parsed.model_dump(by_alias=True)

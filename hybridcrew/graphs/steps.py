@@ -24,7 +24,7 @@ from hybridcrew.agents.spec import AgentSpec
 from hybridcrew.errors import HybridCrewError
 from hybridcrew.graphs.events import EventSink
 from hybridcrew.graphs.prompts import build_prompt
-from hybridcrew.graphs.schemas import plan_schema, verdict_schema
+from hybridcrew.graphs.schemas import plan_schema, to_state, verdict_schema
 from hybridcrew.graphs.state import CrewState, StepRecord
 from hybridcrew.graphs.workflow import WorkflowSpec
 from hybridcrew.platform.runs import RunStore
@@ -95,9 +95,9 @@ class AgentStep:
             "taint": int(decision.sensitivity),
         }
         if self.node.kind == "plan" and final.parsed is not None:
-            update["plan"] = final.parsed.model_dump()
+            update["plan"] = to_state(final.parsed)
         if self.node.kind == "review" and final.parsed is not None:
-            update["verdicts"] = {self.name: final.parsed.model_dump()}
+            update["verdicts"] = {self.name: to_state(final.parsed)}
         return update
 
     # -- routing ---------------------------------------------------------------------------

@@ -22,7 +22,8 @@ from hybridcrew.platform.yaml_lines import line_index, nearest_line
 from hybridcrew.routing.catalog import StrictModel
 
 StepKind = Literal["plan", "implement", "review"]
-PLACEHOLDER = re.compile(r"(?<!\{)\{([A-Za-z_][\w-]*)(?:\.(result|findings))?\}(?!\})")
+PLACEHOLDER = re.compile(r"(?<!\{)\{([A-Za-z_][\w-]*)(?:\.([A-Za-z_]\w*))?\}(?!\})")
+FIELDS = ("result", "findings")
 BUILTIN = "delivery"
 
 
@@ -195,10 +196,11 @@ def _placeholder_problems(spec: WorkflowSpec) -> Iterator[ConfigProblem]:
             ref, field = match.group(1), match.group(2)
             if ref in ("task", "plan") and field is None:
                 continue
-            if ref in visible and field is not None:
+            if ref in visible and field in FIELDS:
                 continue
-            hint = (f"'{ref}' is not a node this one depends on" if ref in spec.nodes
-                    else f"'{ref}' is not a node")
+            hint = (f"'{ref}' is not a node" if ref not in spec.nodes
+                    else f"'{ref}' is not a node this one depends on" if ref not in visible
+                    else f"a node has .result or .findings, not .{field}")
             yield ConfigProblem(f"nodes.{name}.prompt", f"unknown placeholder {match.group(0)}"
                                 f" ({hint})", "use {task}, {plan}, or {NODE.result} / "
                                 "{NODE.findings} for a node listed in depends_on (directly or "

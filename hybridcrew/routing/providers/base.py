@@ -7,6 +7,7 @@ maps its client library's exceptions onto hybridcrew's small typed error set.
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -59,7 +60,12 @@ def parse_json_reply(message: AIMessage, schema: type[BaseModel]) -> Reply:
     if not text:
         return Reply(message, invalid="the reply was empty")
     try:
-        return Reply(message, parsed=schema.model_validate_json(text))
+        # strict=False: small models put raw newlines inside JSON strings; the content is fine.
+        data = json.loads(text, strict=False)
+    except json.JSONDecodeError as exc:
+        return Reply(message, invalid=f"not valid JSON ({exc.msg} at character {exc.pos})")
+    try:
+        return Reply(message, parsed=schema.model_validate(data))
     except ValidationError as exc:
         return Reply(message, invalid=_validation_summary(exc))
 

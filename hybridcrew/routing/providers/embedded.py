@@ -66,6 +66,8 @@ class EmbeddedProvider(ModelProvider):
             n_threads=options.get("n_threads"),
             chat_format=str(options.get("chat_format", "gemma")),
             temperature=float(options.get("temperature", 0.2)),
+            # Tiny models loop ("1000000…") without it, most of all under a JSON grammar.
+            repeat_penalty=float(options.get("repeat_penalty", 1.3)),
             max_tokens=max_tokens,
         )
 

@@ -83,6 +83,7 @@ class LlamaCppChatModel(BaseChatModel):
     chat_format: str = "gemma"
     max_tokens: int = 512
     temperature: float = 0.2
+    repeat_penalty: float = 1.3
     _llm: Any = PrivateAttr(default=None)
 
     @property
@@ -101,7 +102,7 @@ class LlamaCppChatModel(BaseChatModel):
         with lock:
             response = llm.create_chat_completion(
                 messages=payload, max_tokens=kwargs.get("max_tokens", self.max_tokens),
-                temperature=self.temperature, stop=stop,
+                temperature=self.temperature, repeat_penalty=self.repeat_penalty, stop=stop,
                 response_format=kwargs.get("response_format"),
             )
         usage = response["usage"]

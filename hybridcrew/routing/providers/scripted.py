@@ -129,35 +129,12 @@ def example_for(node: dict[str, Any], root: dict[str, Any]) -> Any:  # noqa: PLR
         props = node.get("properties", {})
         return {k: example_for(props[k], root) for k in node.get("required", props)}
     if kind == "array":
-        item = node.get("items", {})
-        choices = _enum_choices(item, root)
-        count = node.get("minItems", 1)
-        if choices:  # one item per enum value: e.g. one verdict per part
-            return [_with_choice(example_for(item, root), choice) for choice in choices]
-        return [example_for(item, root) for _ in range(count)]
+        return [example_for(node.get("items", {}), root) for _ in range(node.get("minItems", 1))]
     if kind == "boolean":
         return True
     if kind in ("integer", "number"):
         return node.get("minimum", 0)
     return "scripted" if node.get("minLength", 0) <= len("scripted") else "s" * node["minLength"]
-
-
-def _enum_choices(item: dict[str, Any], root: dict[str, Any]) -> list[Any]:
-    if "$ref" in item:
-        item = root.get("$defs", {})[item["$ref"].rsplit("/", 1)[-1]]
-    for prop in item.get("properties", {}).values():
-        target = root.get("$defs", {}).get(prop.get("$ref", "").rsplit("/", 1)[-1], prop)
-        if "enum" in target and len(target["enum"]) > 1:
-            return list(target["enum"])
-    return []
-
-
-def _with_choice(value: Any, choice: Any) -> Any:
-    if isinstance(value, dict):
-        for key, current in value.items():
-            if isinstance(current, str) and current != choice and key in ("part", "name"):
-                value[key] = choice
-    return value
 
 
 class ScriptedProvider(ModelProvider):
