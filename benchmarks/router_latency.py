@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import argparse
 import inspect
-import os
-import platform
 import random
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import pydantic.main as pydantic_main
 import typer.main as typer_main
 from langchain_core.language_models import chat_models
+from machine import describe
 
 from hybridcrew.platform.config import load_config
 from hybridcrew.platform.settings import load_settings
@@ -91,7 +88,7 @@ def main() -> None:
         local += decision.location == "local"
         if has_secret and decision.location != "local":
             raise SystemExit(f"a secret was routed to {decision.model}: privacy bug")
-    print(f"machine: {machine()}")
+    print(f"machine: {describe()}")
     share = local / len(jobs)
     print(f"decisions: {len(jobs)} (half with a secret or PII), local share {share:.0%}")
     print(f"{'prompt':>8}  {'p50 ms':>8}  {'p99 ms':>8}  {'max ms':>8}")
@@ -102,15 +99,6 @@ def main() -> None:
     print(f"{'clean':>8}  {_pct(without, 50):8.3f}  {_pct(without, 99):8.3f}")
     worst = _pct(by_size[max(SIZES_KB)], 99)
     print(f"target p99 < 1 ms at 50 KB: {'met' if worst < 1.0 else 'NOT met'} ({worst:.3f} ms)")
-
-
-def machine() -> str:
-    """CPU model, core count and Python version, for the README's benchmark table."""
-    cpuinfo = Path("/proc/cpuinfo")
-    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
-    model = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")),
-                 platform.processor() or platform.machine())
-    return f"{model}, {os.cpu_count()} cores, Python {sys.version.split()[0]}"
 
 
 def _pct(samples: list[float], q: int) -> float:

@@ -2,14 +2,14 @@
 
 Shape: agent nodes wired by ``depends_on`` (fan-in nodes are deferred so they run once after all
 their branches); the reviewer's verdict routes failing parts back to their authors while rounds
-remain; a ``_finish`` barrier lets the run end only when the review is done and every final node
-has run in the current round; then an optional human approval, then the report.
+remain; a ``_finish`` node acts only when the review is done and every final node has run in the
+current round: then an optional human approval, then the report.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
@@ -22,7 +22,7 @@ from hybridcrew.graphs.state import CrewState
 from hybridcrew.graphs.steps import AgentStep, CrewContext
 from hybridcrew.graphs.workflow import WorkflowSpec
 
-FINISH, APPROVAL, REPORT = "_finish", "_approval", "_report"
+FINISH = "_finish"
 
 
 class ReviewStep(AgentStep):
@@ -56,9 +56,7 @@ def compile_workflow(spec: WorkflowSpec, ctx: CrewContext,
         for dep in node.depends_on:
             if dep != reviewer:  # the reviewer's exits are chosen by the loop
                 graph.add_edge(dep, name)
-    graph.add_node(FINISH, _noop, defer=True)
-    graph.add_node(APPROVAL, _approval(spec))
-    graph.add_node(REPORT, _report(spec, ctx))
+    graph.add_node(FINISH, _finish(spec), defer=True)
     for sink in spec.sinks():
         if sink != reviewer:
             graph.add_edge(sink, FINISH)
@@ -66,14 +64,8 @@ def compile_workflow(spec: WorkflowSpec, ctx: CrewContext,
         after = spec.dependents(reviewer) or [FINISH]
         graph.add_conditional_edges(reviewer, _review_router(spec, after),
                                     [*spec.review.authors, *after])
-    graph.add_conditional_edges(FINISH, _finish_router(spec), [APPROVAL, REPORT, END])
-    graph.add_edge(APPROVAL, REPORT)
-    graph.add_edge(REPORT, END)
+    graph.add_edge(FINISH, END)
     return graph.compile(checkpointer=checkpointer)
-
-
-def _noop(state: CrewState) -> dict[str, Any]:
-    return {}
 
 
 def _review_router(spec: WorkflowSpec, after: list[str]) -> Any:
@@ -87,37 +79,31 @@ def _review_router(spec: WorkflowSpec, after: list[str]) -> Any:
     return route
 
 
-def _finish_router(spec: WorkflowSpec) -> Any:
+def _finish(spec: WorkflowSpec) -> Any:
+    """The barrier before the report, the optional human approval, and the report.
+
+    One node rather than three keeps the run to as few supersteps (and checkpoints) as possible.
+    It is reached once per branch that ends; it only acts when the review is done and every
+    final node has run in the current round.
+    """
     reviewer = spec.review.reviewer if spec.review else None
     finals = [s for s in spec.sinks() if s != reviewer] + ([reviewer] if reviewer else [])
 
-    def route(state: CrewState) -> str:
+    def finish(state: CrewState) -> dict[str, Any]:
         generation, stamps = state.get("generation", 0), state.get("stamps", {})
         ready = all(stamps.get(n) == generation for n in finals) and (
             reviewer is None or bool(state.get("review_done")))
         if not ready:
-            return END  # another branch of this round is still working; it will come back here
-        return APPROVAL if state.get("gate") else REPORT
+            return {}  # another branch of this round is still working; it will come back here
+        update: dict[str, Any] = {}
+        if state.get("gate"):
+            answer = interrupt({"kind": "approval", "parts": part_verdicts(spec, state),
+                                "question": "Approve the results and write the final report?"})
+            choice = answer.get("choice") if isinstance(answer, dict) else answer
+            comment = answer.get("comment", "") if isinstance(answer, dict) else ""
+            update["approval"] = {"approved": choice == "approve", "comment": comment}
+        final = cast(CrewState, {**state, **update})
+        artifacts = write_artifacts(Path(state["folder"]), spec, final)
+        return update | {"report": build_report(spec, final, artifacts)}
 
-    return route
-
-
-def _approval(spec: WorkflowSpec) -> Any:
-    def approval(state: CrewState) -> dict[str, Any]:
-        parts = part_verdicts(spec, state)
-        answer = interrupt({"kind": "approval", "parts": parts,
-                            "question": "Approve the results and write the final report?"})
-        choice = answer.get("choice") if isinstance(answer, dict) else answer
-        comment = answer.get("comment", "") if isinstance(answer, dict) else ""
-        return {"approval": {"approved": choice == "approve", "comment": comment}}
-
-    return approval
-
-
-def _report(spec: WorkflowSpec, ctx: CrewContext) -> Any:
-    def report(state: CrewState) -> dict[str, Any]:
-        folder = Path(ctx.store.get_run(state["run_id"]).folder)
-        artifacts = write_artifacts(folder, spec, state)
-        return {"report": build_report(spec, state, artifacts)}
-
-    return report
+    return finish

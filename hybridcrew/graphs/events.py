@@ -18,8 +18,10 @@ class EventSink:
         self.listeners: list[Listener] = []
 
     def emit(self, run_id: str, kind: str, node: str | None = None,
-             data: dict[str, Any] | None = None, **fields: Any) -> None:
+             data: dict[str, Any] | None = None,
+             decision: tuple[str, dict[str, Any]] | None = None, **fields: Any) -> None:
         """Persist an event (``data`` and ``fields`` merged) and tell every listener."""
-        event = self.store.append_event(run_id, kind, node, {**(data or {}), **fields})
+        event = self.store.append_event(run_id, kind, node, {**(data or {}), **fields},
+                                        decision)
         for listener in self.listeners:
             listener(event)

@@ -45,6 +45,7 @@ class CrewState(TypedDict, total=False):
     """State of one run."""
 
     run_id: str
+    folder: str
     task: str
     labels: list[str]
     plan: dict[str, Any] | None

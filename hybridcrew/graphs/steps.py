@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage
@@ -52,6 +52,8 @@ class CrewContext:
     store: RunStore
     events: EventSink
     budget_gate: bool = False
+    resuming: set[str] = field(default_factory=set)
+    """Runs resumed in this process: only their steps may have recorded decisions to replay."""
 
 
 class AgentStep:
@@ -76,10 +78,11 @@ class AgentStep:
         run_id, generation = state["run_id"], state.get("generation", 0)
         key = f"{self.name}@{generation}"
         messages, parts = build_prompt(self.spec, self.name, self.agent, state)
-        decision, update = self._route(state, key, parts)
+        decision, update, replayed = self._route(state, key, parts)
         self.ctx.events.emit(run_id, "step_started", self.name, key=key, agent=self.node.agent,
                              model=decision.model, location=decision.location,
-                             reasons=list(decision.reasons))
+                             reasons=list(decision.reasons), replayed=replayed,
+                             decision=None if replayed else (key, decision.to_dict()))
         def queued(model: str) -> None:
             self.ctx.events.emit(run_id, "step_queued", self.name, key=key, model=model)
 
@@ -103,11 +106,12 @@ class AgentStep:
     # -- routing ---------------------------------------------------------------------------
 
     def _route(self, state: CrewState, key: str, parts: tuple[PromptPart, ...]
-               ) -> tuple[Decision, dict[str, Any]]:
+               ) -> tuple[Decision, dict[str, Any], bool]:
         run_id = state["run_id"]
-        recorded = self.ctx.store.decision(run_id, key)
-        if recorded is not None:  # a re-run after a crash replays the original choice
-            return Decision.from_dict(recorded), {}
+        if run_id in self.ctx.resuming:  # a re-run after a crash replays the original choice
+            recorded = self.ctx.store.decision(run_id, key)
+            if recorded is not None:
+                return Decision.from_dict(recorded), {}, True
         spent = state.get("steps", [])
         request = RouteRequest(
             agent=self.node.agent, parts=parts, step=self.node.kind,
@@ -124,8 +128,7 @@ class AgentStep:
                             for r in decision.rejected)
             if held_back:
                 decision, update = self._budget_gate(request, decision, unbounded)
-        self.ctx.store.save_decision(run_id, key, decision.to_dict())
-        return decision, update
+        return decision, update, False
 
     def _budget_gate(self, request: RouteRequest, decision: Decision, unbounded: Decision
                      ) -> tuple[Decision, dict[str, Any]]:

@@ -25,7 +25,7 @@ from hybridcrew.graphs.events import EventSink
 from hybridcrew.graphs.steps import CrewContext
 from hybridcrew.graphs.workflow import BUILTIN, WorkflowSpec, load_workflow
 from hybridcrew.platform.config import LoadedConfig
-from hybridcrew.platform.runs import RunStore
+from hybridcrew.platform.runs import RunStore, tune_for_durable_writes
 from hybridcrew.platform.settings import Settings
 from hybridcrew.routing.runtime import RoutingRuntime
 
@@ -58,7 +58,7 @@ class RunOutcome:
 @dataclass
 class _Loaded:
     spec: WorkflowSpec
-    runtime: RoutingRuntime
+    context: CrewContext
     graph: CompiledStateGraph[Any, Any, Any, Any]
 
 
@@ -74,6 +74,7 @@ class Crew:
         self.events = EventSink(self.store)
         connection = sqlite3.connect(settings.data_dir / "checkpoints.sqlite",
                                      check_same_thread=False)
+        tune_for_durable_writes(connection)
         self.checkpointer = SqliteSaver(connection)
         self.runtime = runtime or RoutingRuntime(config, settings)
         self._loaded: dict[str, _Loaded] = {}
@@ -87,8 +88,8 @@ class Crew:
                 runtime = RoutingRuntime(merged, self.settings)
                 runtime.signals = self.runtime.signals
             ctx = CrewContext(runtime, self.store, self.events, self.budget_gate)
-            self._loaded[name] = _Loaded(spec, runtime, compile_workflow(spec, ctx,
-                                                                          self.checkpointer))
+            self._loaded[name] = _Loaded(spec, ctx, compile_workflow(spec, ctx,
+                                                                      self.checkpointer))
         return self._loaded[name]
 
     def start(self, task: str, *, workflow: str = BUILTIN, labels: list[str] | None = None,
@@ -104,9 +105,10 @@ class Crew:
         self.store.create_run(run_id, task, workflow, folder,
                               {"labels": labels or [], "gate": gate})
         self.events.emit(run_id, "run_started", None, task=task, workflow=workflow)
-        state = {"run_id": run_id, "task": task, "labels": labels or [], "gate": gate,
+        state = {"run_id": run_id, "folder": str(folder), "task": task, "labels": labels or [],
+                 "gate": gate,
                  "generation": 0, "review_done": False, "local_only": False}
-        return self._drive(run_id, loaded, state, answer)
+        return self._drive(run_id, loaded, state, answer, str(folder))
 
     def resume(self, run_id: str, *, reply: Any = None, answer: Answer | None = None
                ) -> RunOutcome:
@@ -128,17 +130,17 @@ class Crew:
                                 "it without --approve/--reject/--local")
         self.store.set_status(run_id, "running")
         self.events.emit(run_id, "run_resumed", None, reply=reply)
+        loaded.context.resuming.add(run_id)
         payload: Command[Any] | None = Command(resume=reply) if reply is not None else None
-        return self._drive(run_id, loaded, payload, answer)
+        return self._drive(run_id, loaded, payload, answer, row.folder)
 
     def state(self, run_id: str) -> dict[str, Any]:
         """The checkpointed state of a run (empty before its first step)."""
         row = self.store.get_run(run_id)
         return dict(self.workflow(row.workflow).graph.get_state(_thread(run_id)).values)
 
-    def _drive(self, run_id: str, loaded: _Loaded, payload: Any, answer: Answer | None
-               ) -> RunOutcome:
-        folder = self.store.get_run(run_id).folder
+    def _drive(self, run_id: str, loaded: _Loaded, payload: Any, answer: Answer | None,
+               folder: str) -> RunOutcome:
         while True:
             try:
                 result = loaded.graph.invoke(payload, _thread(run_id))

@@ -7,11 +7,12 @@ maps its client library's exceptions onto hybridcrew's small typed error set.
 
 from __future__ import annotations
 
+import functools
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 from langchain_core.messages import AIMessage, BaseMessage
@@ -52,6 +53,12 @@ class Reply:
     message: AIMessage
     parsed: BaseModel | None = None
     invalid: str | None = None
+
+
+@functools.cache
+def json_schema_of(schema: type[BaseModel]) -> dict[str, Any]:
+    """The JSON schema of a model class (generated once: it is asked for on every call)."""
+    return schema.model_json_schema()
 
 
 def parse_json_reply(message: AIMessage, schema: type[BaseModel]) -> Reply:

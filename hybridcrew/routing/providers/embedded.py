@@ -14,7 +14,13 @@ from pydantic import BaseModel
 
 from hybridcrew.errors import Unavailable
 from hybridcrew.routing.catalog import CatalogEntry
-from hybridcrew.routing.providers.base import ModelProvider, Probe, Reply, parse_json_reply
+from hybridcrew.routing.providers.base import (
+    ModelProvider,
+    Probe,
+    Reply,
+    json_schema_of,
+    parse_json_reply,
+)
 from hybridcrew.routing.providers.llama_chat import LlamaCppChatModel
 
 if TYPE_CHECKING:
@@ -77,7 +83,7 @@ class EmbeddedProvider(ModelProvider):
         if schema is None:
             return super().invoke(entry, model, messages, None)
         message = model.invoke(list(messages), response_format={
-            "type": "json_object", "schema": schema.model_json_schema()})
+            "type": "json_object", "schema": json_schema_of(schema)})
         assert isinstance(message, AIMessage)  # every chat model returns an AIMessage
         return parse_json_reply(message, schema)
 

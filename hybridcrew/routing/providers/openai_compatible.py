@@ -16,6 +16,7 @@ from hybridcrew.routing.providers.base import (
     Probe,
     Reply,
     http_probe,
+    json_schema_of,
     parse_json_reply,
 )
 
@@ -51,7 +52,7 @@ class OpenAICompatibleProvider(ModelProvider):
         if schema is None or entry.spec.options.get(STRUCTURED_OPTION) != "json_object":
             return super().invoke(entry, model, messages, schema)
         message = model.invoke(list(messages), response_format={
-            "type": "json_object", "schema": schema.model_json_schema()})
+            "type": "json_object", "schema": json_schema_of(schema)})
         assert isinstance(message, AIMessage)  # every chat model returns an AIMessage
         return parse_json_reply(message, schema)
 

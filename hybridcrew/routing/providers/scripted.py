@@ -21,6 +21,7 @@ import json
 import threading
 import time
 from collections.abc import Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,12 +33,21 @@ from pydantic import BaseModel, Field, PrivateAttr
 
 from hybridcrew.errors import ERROR_KINDS, ConfigError
 from hybridcrew.routing.catalog import CatalogEntry
-from hybridcrew.routing.providers.base import ModelProvider, Probe, Reply, parse_json_reply
+from hybridcrew.routing.providers.base import (
+    ModelProvider,
+    Probe,
+    Reply,
+    json_schema_of,
+    parse_json_reply,
+)
 
 if TYPE_CHECKING:
     from hybridcrew.platform.settings import Settings
 
 CHARS_PER_TOKEN = 4
+# The schema travels beside the call, not as an invoke() kwarg: langchain serializes every kwarg
+# on every call (for caching and tracing), which would dominate a model that does no work.
+_SCHEMA: ContextVar[dict[str, Any] | None] = ContextVar("scripted_schema", default=None)
 
 
 def count_tokens(text: str) -> int:
@@ -85,7 +95,7 @@ class ScriptedChatModel(BaseChatModel):
             raise ERROR_KINDS[failure](provider="scripted", model=self.model_name,
                                        detail=f"scripted failure on call {index}")
         prompt = "\n".join(str(m.content) for m in messages)
-        reply = self._reply(index, prompt, kwargs.get("json_schema"))
+        reply = self._reply(index, prompt, _SCHEMA.get())
         input_tokens = count_tokens(prompt)
         output_tokens = min(count_tokens(reply), self.max_tokens)
         message = AIMessage(
@@ -169,7 +179,11 @@ class ScriptedProvider(ModelProvider):
         """With a schema, the script (or the schema itself) provides JSON to validate."""
         if schema is None:
             return super().invoke(entry, model, messages, None)
-        message = model.invoke(list(messages), json_schema=schema.model_json_schema())
+        token = _SCHEMA.set(json_schema_of(schema))
+        try:
+            message = model.invoke(list(messages))
+        finally:
+            _SCHEMA.reset(token)
         assert isinstance(message, AIMessage)  # every chat model returns an AIMessage
         return parse_json_reply(message, schema)
 
