@@ -83,6 +83,7 @@ class AgentStep:
                              model=decision.model, location=decision.location,
                              reasons=list(decision.reasons), replayed=replayed,
                              decision=None if replayed else (key, decision.to_dict()))
+
         def queued(model: str) -> None:
             self.ctx.events.emit(run_id, "step_queued", self.name, key=key, model=model)
 

@@ -12,7 +12,6 @@ import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from langgraph.checkpoint.sqlite import SqliteSaver
@@ -105,9 +104,7 @@ class Crew:
         self.store.create_run(run_id, task, workflow, folder,
                               {"labels": labels or [], "gate": gate})
         self.events.emit(run_id, "run_started", None, task=task, workflow=workflow)
-        state = {"run_id": run_id, "folder": str(folder), "task": task, "labels": labels or [],
-                 "gate": gate,
-                 "generation": 0, "review_done": False, "local_only": False}
+        state = _initial_state(run_id, str(folder), task, labels or [], gate)
         return self._drive(run_id, loaded, state, answer, str(folder))
 
     def resume(self, run_id: str, *, reply: Any = None, answer: Answer | None = None
@@ -131,7 +128,11 @@ class Crew:
         self.store.set_status(run_id, "running")
         self.events.emit(run_id, "run_resumed", None, reply=reply)
         loaded.context.resuming.add(run_id)
-        payload: Command[Any] | None = Command(resume=reply) if reply is not None else None
+        payload: Any = Command(resume=reply) if reply is not None else None
+        if not snapshot.values:  # killed before its first checkpoint: start it over
+            payload = _initial_state(run_id, row.folder, row.task,
+                                     list(row.options.get("labels", [])),
+                                     bool(row.options.get("gate")))
         return self._drive(run_id, loaded, payload, answer, row.folder)
 
     def state(self, run_id: str) -> dict[str, Any]:
@@ -184,6 +185,12 @@ class RunStateError(HybridCrewError):
         super().__init__(f"run {run_id} is {status}: {detail}")
 
 
+def _initial_state(run_id: str, folder: str, task: str, labels: list[str], gate: bool
+                   ) -> dict[str, Any]:
+    return {"run_id": run_id, "folder": folder, "task": task, "labels": labels, "gate": gate,
+            "generation": 0, "review_done": False, "local_only": False}
+
+
 def _thread(run_id: str) -> Any:
     return {"configurable": {"thread_id": run_id}, "recursion_limit": 200}
 
@@ -195,6 +202,3 @@ def _pending(snapshot: Any) -> dict[str, Any] | None:
     return None
 
 
-def run_folder(settings: Settings, run_id: str) -> Path:
-    """Where a run's artifacts live."""
-    return settings.data_dir / "runs" / run_id

@@ -151,3 +151,13 @@ def test_costs_and_all_cloud_counterfactual() -> None:
     expected = sum((s["input_tokens"] * 3 + s["output_tokens"] * 15) / 1e6
                    for s in outcome.steps)
     assert abs(totals["all_cloud_cost_usd"] - expected) < 1e-12
+
+
+def test_resume_of_a_run_that_never_reached_its_first_checkpoint() -> None:
+    crew = make_crew(crew_config())
+    run_id = "20261121-000000-abcdef"
+    folder = crew.settings.data_dir / "runs" / run_id
+    crew.store.create_run(run_id, TASK, "delivery", folder, {"labels": [], "gate": False})
+    outcome = crew.resume(run_id)
+    assert outcome.exit_code == EXIT_OK
+    assert len(outcome.steps) == 4

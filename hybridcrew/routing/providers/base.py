@@ -61,6 +61,19 @@ def json_schema_of(schema: type[BaseModel]) -> dict[str, Any]:
     return schema.model_json_schema()
 
 
+def invoke_json_object(model: BaseChatModel, messages: Sequence[BaseMessage],
+                       schema: type[BaseModel]) -> Reply:
+    """Structured output the llama.cpp way.
+
+    ``response_format`` is ``json_object`` plus the schema, which llama.cpp turns into a grammar
+    that constrains decoding.
+    """
+    message = model.invoke(list(messages), response_format={
+        "type": "json_object", "schema": json_schema_of(schema)})
+    assert isinstance(message, AIMessage)  # every chat model returns an AIMessage
+    return parse_json_reply(message, schema)
+
+
 def parse_json_reply(message: AIMessage, schema: type[BaseModel]) -> Reply:
     """Validate a JSON reply against ``schema``."""
     text = message.text.strip()

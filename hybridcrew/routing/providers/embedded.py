@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import BaseMessage
 from pydantic import BaseModel
 
 from hybridcrew.errors import Unavailable
@@ -18,8 +18,7 @@ from hybridcrew.routing.providers.base import (
     ModelProvider,
     Probe,
     Reply,
-    json_schema_of,
-    parse_json_reply,
+    invoke_json_object,
 )
 from hybridcrew.routing.providers.llama_chat import LlamaCppChatModel
 
@@ -82,10 +81,7 @@ class EmbeddedProvider(ModelProvider):
         """Structured output through a llama.cpp grammar built from the JSON schema."""
         if schema is None:
             return super().invoke(entry, model, messages, None)
-        message = model.invoke(list(messages), response_format={
-            "type": "json_object", "schema": json_schema_of(schema)})
-        assert isinstance(message, AIMessage)  # every chat model returns an AIMessage
-        return parse_json_reply(message, schema)
+        return invoke_json_object(model, messages, schema)
 
     def probe(self, entry: CatalogEntry, settings: Settings) -> Probe:
         """Installed pieces only; loading the model is left to the first call."""

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import BaseMessage
 from pydantic import BaseModel, SecretStr
 
 from hybridcrew.routing.catalog import CatalogEntry
@@ -16,8 +16,7 @@ from hybridcrew.routing.providers.base import (
     Probe,
     Reply,
     http_probe,
-    json_schema_of,
-    parse_json_reply,
+    invoke_json_object,
 )
 
 if TYPE_CHECKING:
@@ -51,10 +50,7 @@ class OpenAICompatibleProvider(ModelProvider):
         """
         if schema is None or entry.spec.options.get(STRUCTURED_OPTION) != "json_object":
             return super().invoke(entry, model, messages, schema)
-        message = model.invoke(list(messages), response_format={
-            "type": "json_object", "schema": json_schema_of(schema)})
-        assert isinstance(message, AIMessage)  # every chat model returns an AIMessage
-        return parse_json_reply(message, schema)
+        return invoke_json_object(model, messages, schema)
 
     def chat_model(self, entry: CatalogEntry, settings: Settings, max_tokens: int
                    ) -> BaseChatModel:
