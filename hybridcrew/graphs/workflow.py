@@ -24,6 +24,7 @@ from hybridcrew.routing.catalog import StrictModel
 StepKind = Literal["plan", "implement", "review"]
 PLACEHOLDER = re.compile(r"(?<!\{)\{([A-Za-z_][\w-]*)(?:\.([A-Za-z_]\w*))?\}(?!\})")
 FIELDS = ("result", "findings")
+NODE_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 BUILTIN = "delivery"
 
 
@@ -142,6 +143,10 @@ def _problems(spec: WorkflowSpec, config: LoadedConfig) -> Iterator[ConfigProble
     agents = config.config.agents
     for name, node in spec.nodes.items():
         base = f"nodes.{name}"
+        if not NODE_NAME.match(name):
+            yield ConfigProblem(base, f"invalid node name '{name}'",
+                                "use lower-case letters, digits, '-' and '_', starting with a "
+                                "letter")
         if node.agent not in agents:
             yield ConfigProblem(f"{base}.agent", f"unknown agent '{node.agent}'",
                                 "declare it under agents: here or in hybridcrew.yaml; known: "

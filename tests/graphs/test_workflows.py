@@ -109,6 +109,8 @@ def test_a_valid_custom_workflow_loads() -> None:
      r"nodes\.plan\.kind: Input should be 'plan', 'implement' or 'review'"),
     ("depends_on: [plan]}\n  frontend", "depends_on: [plann]}\n  frontend",
      r"nodes\.backend\.depends_on\[0\]: unknown node 'plann'"),
+    ("  backend: {agent: backend", "  _finish: {agent: backend",
+     r"nodes\._finish: invalid node name '_finish'"),
 ])
 def test_mistakes_name_file_node_and_fix(old: str, new: str, expected: str) -> None:
     assert old in GOOD
