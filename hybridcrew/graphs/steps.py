@@ -96,8 +96,9 @@ class AgentStep:
             "results": {self.name: final.text},
             "stamps": {self.name: generation},
             "steps": [record],
-            "taint": int(decision.sensitivity),
         }
+        if decision.sensitivity > state.get("taint", 0):  # every channel write is checkpointed
+            update["taint"] = int(decision.sensitivity)
         if self.node.kind == "plan" and final.parsed is not None:
             update["plan"] = to_state(final.parsed)
         if self.node.kind == "review" and final.parsed is not None:
