@@ -84,16 +84,6 @@ def hybridcrew_crew(data_dir: Path) -> Crew:
     return crew
 
 
-def timed(run: Any, runs: int) -> list[float]:
-    run()  # warm-up: imports, schema builds, first SQLite pages
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        run()
-        samples.append((time.perf_counter() - started) * 1e3)
-    return samples
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=30)
@@ -114,15 +104,24 @@ def main() -> None:
             if outcome.status != "finished":
                 raise SystemExit(f"benchmark run did not finish: {outcome.error}")
 
-        bare_ms = statistics.median(timed(lambda: bare.invoke({"task": TASK, "results": []}),
-                                          args.runs))
-        durable_ms = statistics.median(timed(durable_run, args.runs))
-        crew_ms = statistics.median(timed(crew_run, args.runs))
+        # Interleaved rounds, so that drifts in this machine's speed hit all three alike.
+        samples: dict[str, list[float]] = {"bare": [], "durable": [], "crew": []}
+        runners = {"bare": lambda: bare.invoke({"task": TASK, "results": []}),
+                   "durable": durable_run, "crew": crew_run}
+        for run in runners.values():
+            run()  # warm-up: imports, schema builds, first SQLite pages
+        for _ in range(args.runs):
+            for name, run in runners.items():
+                started = time.perf_counter()
+                run()
+                samples[name].append((time.perf_counter() - started) * 1e3)
+        bare_ms, durable_ms, crew_ms = (statistics.median(samples[k]) for k in runners)
     nodes = len(NODES)
     per_node = (crew_ms - bare_ms) / nodes
     checkpoints = (durable_ms - bare_ms) / nodes
     print(f"machine: {describe()}")
-    print(f"runs: {args.runs} each, median wall time per run of {nodes} agent nodes")
+    print(f"runs: {args.runs} interleaved rounds, median wall time per run of {nodes} agent "
+          "nodes")
     print(f"bare LangGraph:                   {bare_ms:7.2f} ms  ({bare_ms / nodes:.2f} ms/node)")
     print(f"bare LangGraph + SQLite checkpoints: {durable_ms:4.2f} ms  "
           f"({durable_ms / nodes:.2f} ms/node)")
