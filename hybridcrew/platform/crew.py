@@ -144,7 +144,8 @@ class Crew:
                folder: str) -> RunOutcome:
         while True:
             try:
-                result = loaded.graph.invoke(payload, _thread(run_id))
+                # "sync": each superstep's checkpoint is on disk before the next one starts.
+                result = loaded.graph.invoke(payload, _thread(run_id), durability="sync")
             except (StepBlocked, AllCandidatesFailed) as exc:
                 return self._stop(run_id, folder, "blocked" if isinstance(exc, StepBlocked)
                                   else "failed", str(exc))
