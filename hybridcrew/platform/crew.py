@@ -82,10 +82,8 @@ class Crew:
         """The compiled graph for a workflow (its own agents added to the configuration)."""
         if name not in self._loaded:
             spec, merged = load_workflow(name, self.config)
-            runtime = self.runtime
-            if merged is not self.config:  # the workflow declares agents: route with them too
-                runtime = RoutingRuntime(merged, self.settings)
-                runtime.signals = self.runtime.signals
+            runtime = self.runtime.with_agents(merged) if merged is not self.config else (
+                self.runtime)
             ctx = CrewContext(runtime, self.store, self.events, self.budget_gate)
             self._loaded[name] = _Loaded(spec, ctx, compile_workflow(spec, ctx,
                                                                       self.checkpointer))

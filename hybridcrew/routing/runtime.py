@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 
 from langchain_core.messages import BaseMessage
@@ -46,6 +47,18 @@ class RoutingRuntime:
         # The gate's live queue counts are the router's queue-depth signal.
         self.signals = SignalHub(self.collect_signals, settings.probe_interval_s,
                                  initial=Signals(queue_depth=self.gate.waiting))
+
+    def with_agents(self, config: LoadedConfig) -> RoutingRuntime:
+        """Route for ``config`` (the same catalog plus a workflow's own agents).
+
+        Breakers, the slot gate, the model pool and signals stay shared: one set per backend.
+        """
+        if config.catalog != self.config.catalog:
+            raise ValueError("with_agents needs the same model catalog")
+        clone = copy.copy(self)
+        clone.config = config
+        clone.router = Router(config, self.endpoints, self.breakers, self.router.scanner)
+        return clone
 
     def collect_signals(self) -> Signals:
         """Probe every backend and the GPU (blocking I/O: background thread or CLI start-up)."""

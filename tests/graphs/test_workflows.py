@@ -134,3 +134,17 @@ def test_workflow_from_a_file_runs(tmp_path: object) -> None:
     outcome = crew.start("Add rate limiting", workflow=str(path))
     assert outcome.exit_code == EXIT_OK
     assert crew.store.get_run(outcome.run_id).workflow == str(path)
+
+
+def test_workflow_agents_share_the_crews_backends() -> None:
+    data = crew_config()
+    data["models"]["qwen-coder"] = {"provider": "scripted", "model": "q", "endpoint": "q"}
+    for name in ("claude-haiku", "gemma-embedded"):
+        data["models"][name] = {"provider": "scripted", "model": name, "endpoint": name}
+    crew = make_crew(data)
+    runtime = crew.workflow("secure-delivery").context.runtime
+    assert "security" in runtime.config.config.agents
+    assert runtime.gate is crew.runtime.gate
+    assert runtime.breakers is crew.runtime.breakers
+    assert runtime.pool is crew.runtime.pool
+    assert runtime.signals is crew.runtime.signals
