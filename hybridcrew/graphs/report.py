@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -18,9 +19,8 @@ EXTENSIONS = {"python": "py", "py": "py", "javascript": "js", "js": "js", "types
               "rust": "rs", "java": "java", "markdown": "md", "md": "md", "toml": "toml"}
 
 
-def totals(state: CrewState) -> dict[str, Any]:
+def totals(steps: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Tokens, cost, the all-cloud counterfactual, seconds, and the local share of steps."""
-    steps = state.get("steps", [])
     local = sum(1 for s in steps if s["location"] == "local")
     return {
         "steps": len(steps),
@@ -59,7 +59,7 @@ def build_report(spec: WorkflowSpec, state: CrewState, artifacts: list[str]) -> 
         "approved": all(p["approved"] for p in parts.values()),
         "parts": parts,
         "review_rounds": state.get("generation", 0) + 1 if spec.review else 0,
-        "totals": totals(state),
+        "totals": totals(state.get("steps", [])),
         "artifacts": artifacts,
     }
 

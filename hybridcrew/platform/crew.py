@@ -64,10 +64,10 @@ class _Loaded:
 class Crew:
     """Starts and resumes runs in this process."""
 
-    def __init__(self, config: LoadedConfig, settings: Settings, *, budget_gate: bool = False,
-                 runtime: RoutingRuntime | None = None) -> None:
+    def __init__(self, config: LoadedConfig, settings: Settings) -> None:
         self.config, self.settings = config, settings
-        self.budget_gate = budget_gate
+        # routing.budgets.on_exceed: ask → a step held back by a budget asks a human.
+        self.budget_gate = config.config.routing.budgets.on_exceed == "ask"
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = RunStore(settings.data_dir / "runs.sqlite")
         self.events = EventSink(self.store)
@@ -75,7 +75,7 @@ class Crew:
                                      check_same_thread=False)
         tune_for_durable_writes(connection)
         self.checkpointer = SqliteSaver(connection)
-        self.runtime = runtime or RoutingRuntime(config, settings)
+        self.runtime = RoutingRuntime(config, settings)
         self._loaded: dict[str, _Loaded] = {}
 
     def workflow(self, name: str) -> _Loaded:

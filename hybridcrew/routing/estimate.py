@@ -7,6 +7,7 @@ only: this runs inside every decision.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 CHARS_PER_TOKEN = 3.5
 """Conservative: code and JSON tokenize denser than prose, so over-count rather than overflow."""
@@ -24,13 +25,18 @@ COMPLEXITY_WINDOW = 16_000
 """Characters inspected for structure; every signal saturates well within this window."""
 
 
-def prompt_complexity(text: str) -> float:
-    """0..1 from length, code blocks and the number of listed requirements."""
-    head = text[:COMPLEXITY_WINDOW]
-    length = min(1.0, len(text) / COMPLEXITY_WINDOW)
-    code = min(1.0, head.count("```") / 6)
-    listed = min(1.0, head.count("\n-") / 12)
-    return 0.5 * length + 0.25 * code + 0.25 * listed
+def prompt_complexity(texts: Sequence[str]) -> float:
+    """0..1 from total length, code blocks and listed requirements across ``texts``."""
+    left, fences, listed = COMPLEXITY_WINDOW, 0, 0
+    for text in texts:
+        if left <= 0:
+            break
+        head = text[:left]
+        fences += head.count("```")
+        listed += head.count("\n-")
+        left -= len(head)
+    length = min(1.0, sum(len(t) for t in texts) / COMPLEXITY_WINDOW)
+    return 0.5 * length + 0.25 * min(1.0, fences / 6) + 0.25 * min(1.0, listed / 12)
 
 
 def difficulty(criticality: float, complexity: float) -> float:

@@ -26,6 +26,9 @@ from hybridcrew.routing.providers.ollama import same_model
 from hybridcrew.routing.sensitivity import Sensitivity
 from hybridcrew.routing.signals import Signals
 
+ROLE_PART = "role"
+"""The kind of the part that carries the agent's role prompt."""
+
 
 @dataclass(frozen=True)
 class PromptPart:
@@ -69,7 +72,6 @@ class _Survivor:
 class _Step:
     """Everything about the step that does not depend on the candidate."""
 
-    agent: AgentSpec
     sensitivity: Sensitivity
     input_tokens: int
     output_tokens: int
@@ -134,7 +136,8 @@ class Router:
         levels = [agent.privacy, request.taint, *(f.sensitivity for f in findings),
                   *(self._label_level(label) for label in labels)]
         chars = sum(len(p.text) for p in request.parts) + len(agent.role)
-        text = request.parts[0].text if request.parts else ""
+        # The role prompt is the same on every step; complexity is about this step's work.
+        work = [p.text for p in request.parts if p.kind != ROLE_PART]
         caps = [signals.budget_left_usd]
         if self.policy.budgets.run_usd is not None:
             caps.append(self.policy.budgets.run_usd - request.run_spent_usd)
@@ -142,11 +145,11 @@ class Router:
             caps.append(agent.budget_usd - request.agent_spent_usd)
         known = [c for c in caps if c is not None]
         return _Step(
-            agent=agent, sensitivity=max(levels),
+            sensitivity=max(levels),
             input_tokens=estimate_tokens(chars),
             output_tokens=request.output_tokens or agent.max_output_tokens,
             difficulty=difficulty(self.policy.criticality_of(request.step),
-                                  prompt_complexity(text)),
+                                  prompt_complexity(work)),
             budget_left=None if request.ignore_budget or not known else min(known),
             role=request.agent, local_only=request.local_only,
         )

@@ -100,7 +100,7 @@ def _budget_crew():  # type: ignore[no-untyped-def]
                         "candidates": ["cloud", "local"], "max_output_tokens": 100}},
         routing={"budgets": {"run_usd": 0.01, "on_exceed": "ask"}},
     )
-    return make_crew(data, budget_gate=True)
+    return make_crew(data)
 
 
 def test_budget_gate_approve_spends_on_the_better_model() -> None:

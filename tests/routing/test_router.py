@@ -212,3 +212,17 @@ def test_unknown_label_is_a_clear_error(runtime: RoutingRuntime) -> None:
 
     with pytest.raises(ConfigError, match=r"unknown label 'top-secret'.*customer-data"):
         runtime.decide(RouteRequest.for_prompt("coder", "x", labels=("top-secret",)), HEALTHY)
+
+
+def test_complexity_comes_from_the_steps_work_not_the_role_prompt(runtime: RoutingRuntime) -> None:
+    role = PromptPart("You are an engineer.", kind="role")
+    task = PromptPart("Add rate limiting.")
+    heavy = PromptPart("```python\nx = 1\n```\n" * 6 + "\n- criterion" * 12, kind="context")
+    light = runtime.decide(RouteRequest(agent="coder", parts=(role, task), step="implement"),
+                           HEALTHY)
+    loaded = runtime.decide(RouteRequest(agent="coder", parts=(role, task, heavy),
+                                         step="implement"), HEALTHY)
+    assert light.model == loaded.model == "local-gpu"
+    assert loaded.estimated_success is not None
+    assert light.estimated_success is not None
+    assert loaded.estimated_success < light.estimated_success

@@ -29,10 +29,9 @@ JsonOption = Annotated[bool, typer.Option("--json", help="print one JSON documen
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="approve whatever the run asks")]
 
 
-def _crew(*, budget_gate: bool = False) -> Crew:
+def _crew() -> Crew:
     settings, config = settings_and_config()
-    ask = budget_gate or config.config.routing.budgets.on_exceed == "ask"
-    crew = Crew(config, settings, budget_gate=ask)
+    crew = Crew(config, settings)
     crew.runtime.signals.refresh()
     crew.runtime.signals.start()
     return crew

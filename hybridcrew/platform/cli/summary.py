@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from hybridcrew.graphs.report import totals
 from hybridcrew.platform.crew import Crew, RunOutcome
 from hybridcrew.routing.decision import REASON_LABELS
 
@@ -22,21 +23,12 @@ def outcome_json(outcome: RunOutcome, crew: Crew) -> dict[str, Any]:
         "approved": report.get("approved"),
         "parts": report.get("parts"),
         "steps": outcome.steps,
-        "totals": report.get("totals") or _totals(outcome.steps),
+        "totals": totals(outcome.steps),
         "artifacts_dir": outcome.folder,
         "artifacts": report.get("artifacts", []),
         "pending": outcome.pending,
         "error": outcome.error,
     }
-
-
-def _totals(steps: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"steps": len(steps), "cost_usd": sum(s["cost_usd"] for s in steps),
-            "all_cloud_cost_usd": sum(s["cloud_cost_usd"] for s in steps),
-            "input_tokens": sum(s["input_tokens"] for s in steps),
-            "output_tokens": sum(s["output_tokens"] for s in steps),
-            "seconds": sum(s["seconds"] for s in steps),
-            "local_steps": sum(1 for s in steps if s["location"] == "local")}
 
 
 def print_outcome(console: Console, outcome: RunOutcome, crew: Crew) -> None:
@@ -54,12 +46,12 @@ def print_outcome(console: Console, outcome: RunOutcome, crew: Crew) -> None:
                       f"{s['input_tokens']}+{s['output_tokens']}", f"${s['cost_usd']:.4f}",
                       f"{s['seconds']:.1f}")
     console.print(table)
-    totals = (outcome.report or {}).get("totals") or _totals(outcome.steps)
+    spent = totals(outcome.steps)
     console.print(
-        f"this run cost ${totals['cost_usd']:.4f}; all on Claude it would have cost "
-        f"${totals['all_cloud_cost_usd']:.4f} · {totals['local_steps']}/{totals['steps']} steps "
-        f"local · {totals['input_tokens'] + totals['output_tokens']} tokens · "
-        f"{totals['seconds']:.1f}s of model time", highlight=False)
+        f"this run cost ${spent['cost_usd']:.4f}; all on Claude it would have cost "
+        f"${spent['all_cloud_cost_usd']:.4f} · {spent['local_steps']}/{spent['steps']} steps "
+        f"local · {spent['input_tokens'] + spent['output_tokens']} tokens · "
+        f"{spent['seconds']:.1f}s of model time", highlight=False)
     _print_status(console, outcome)
 
 

@@ -10,7 +10,6 @@ import re2
 from hybridcrew.routing.policy import PrivacyPolicy
 from hybridcrew.routing.privacy.detectors import PII_DETECTORS, SECRET_DETECTORS, WORD, Detector
 from hybridcrew.routing.privacy.findings import Finding
-from hybridcrew.routing.sensitivity import Sensitivity
 
 _WORD_BYTES = frozenset(WORD.encode())
 _CACHE_SIZE = 512
@@ -100,11 +99,6 @@ class PrivacyScanner:
 
 def _char_offset(data: bytes, byte_offset: int) -> int:
     return len(data[:byte_offset].decode("utf-8", "ignore"))
-
-
-def highest(findings: Iterable[Finding], floor: Sensitivity = Sensitivity.PUBLIC) -> Sensitivity:
-    """The most sensitive level among findings, never below ``floor``."""
-    return max([floor, *(f.sensitivity for f in findings)])
 
 
 def redact(text: str, findings: Iterable[Finding]) -> str:

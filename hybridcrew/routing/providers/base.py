@@ -11,7 +11,7 @@ import functools
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
@@ -103,7 +103,6 @@ class Probe:
     up: bool
     detail: str
     fix: str = ""
-    models: frozenset[str] = field(default_factory=frozenset)
 
 
 class ModelProvider(ABC):

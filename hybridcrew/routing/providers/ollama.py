@@ -64,6 +64,6 @@ class OllamaProvider(ModelProvider):
             return Probe(False, f"no Ollama at {host} ({type(exc).__name__})", fix=INSTALL_FIX)
         names = frozenset(m.get("name", "") for m in response.json().get("models", []))
         if not any(same_model(entry.spec.model, n) for n in names):
-            return Probe(False, f"model {entry.spec.model} is not pulled", models=names,
+            return Probe(False, f"model {entry.spec.model} is not pulled",
                          fix=f"ollama pull {entry.spec.model}")
-        return Probe(True, f"served by {host}", models=names)
+        return Probe(True, f"served by {host}")
