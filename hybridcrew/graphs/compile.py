@@ -99,9 +99,8 @@ def _finish(spec: WorkflowSpec) -> Any:
         if state.get("gate"):
             answer = interrupt({"kind": "approval", "parts": part_verdicts(spec, state),
                                 "question": "Approve the results and write the final report?"})
-            choice = answer.get("choice") if isinstance(answer, dict) else answer
-            comment = answer.get("comment", "") if isinstance(answer, dict) else ""
-            update["approval"] = {"approved": choice == "approve", "comment": comment}
+            update["approval"] = {"approved": answer["choice"] == "approve",
+                                  "comment": answer.get("comment", "")}
         final = cast(CrewState, {**state, **update})
         artifacts = write_artifacts(Path(state["folder"]), spec, final)
         return update | {"report": build_report(spec, final, artifacts)}

@@ -141,8 +141,7 @@ class AgentStep:
             "question": f"{self.name} would use {unbounded.model} (~${cost:.4f}) beyond the "
                         "budget: approve the spend, or continue on local models?",
         })
-        choice = answer.get("choice") if isinstance(answer, dict) else answer
-        if choice == "approve":
+        if answer["choice"] == "approve":
             return unbounded, {}
         local = self.ctx.runtime.decide(dataclasses.replace(request, local_only=True))
         return local, {"local_only": True}

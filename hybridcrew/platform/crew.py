@@ -30,8 +30,9 @@ from hybridcrew.routing.runtime import RoutingRuntime
 
 EXIT_OK, EXIT_FAILED, EXIT_NOT_APPROVED, EXIT_WAITING = 0, 1, 3, 4
 
-Answer = Callable[[dict[str, Any]], Any]
-"""Given an interrupt's question, return the answer, or None to leave the run waiting."""
+Answer = Callable[[dict[str, Any]], dict[str, str] | None]
+"""Given an interrupt's question, return ``{"choice": ..., "comment": ...}``, or None to leave
+the run waiting."""
 
 
 @dataclass
@@ -105,7 +106,8 @@ class Crew:
         state = _initial_state(run_id, str(folder), task, labels or [], gate)
         return self._drive(run_id, loaded, state, answer, str(folder))
 
-    def resume(self, run_id: str, *, reply: Any = None, answer: Answer | None = None
+    def resume(self, run_id: str, *, reply: dict[str, str] | None = None,
+               answer: Answer | None = None
                ) -> RunOutcome:
         """Continue a run: after a crash, or with the ``reply`` to the question it waits on."""
         row = self.store.get_run(run_id)

@@ -39,7 +39,7 @@ def _crew() -> Crew:
 
 def _answerer(yes: bool, progress: LiveProgress | None) -> Answer | None:
     if yes:
-        return lambda question: "approve"
+        return lambda question: {"choice": "approve", "comment": "--yes"}
     if not sys.stdin.isatty():
         return None
 
