@@ -14,7 +14,7 @@ from hybridcrew.agents.spec import AgentSpec
 from hybridcrew.graphs.schemas import Plan, Verdict
 from hybridcrew.graphs.state import CrewState
 from hybridcrew.graphs.workflow import PLACEHOLDER, NodeSpec, WorkflowSpec
-from hybridcrew.routing.router import ROLE_PART, PromptPart
+from hybridcrew.routing.router import PromptPart
 
 DEFAULT_INSTRUCTIONS = {
     "plan": ("Split the task into these parts: {parts}. For each part give a one-sentence goal and "
@@ -37,8 +37,7 @@ def build_prompt(spec: WorkflowSpec, name: str, agent: AgentSpec, state: CrewSta
     sections += _inputs(spec, name, node, state, plan)
     sections.append(("instruction", "Instruction", _instruction(spec, name, node, state)))
     body = "\n\n".join(f"# {title}\n{text}" for _, title, text in sections)
-    parts = (PromptPart(agent.role, kind=ROLE_PART),
-             *(PromptPart(text, kind=kind) for kind, _, text in sections))
+    parts = tuple(PromptPart(text, kind=kind) for kind, _, text in sections)
     return [SystemMessage(agent.role), HumanMessage(body)], parts
 
 

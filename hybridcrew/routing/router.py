@@ -32,7 +32,10 @@ ROLE_PART = "role"
 
 @dataclass(frozen=True)
 class PromptPart:
-    """Text that leaves the machine with the call: prompt, context, memory, tool output."""
+    """Text that leaves the machine with the call: prompt, context, memory, tool output.
+
+    The agent's role prompt is added by the router itself; callers pass only the step's text.
+    """
 
     text: str
     kind: str = "prompt"
@@ -95,9 +98,10 @@ class Router:
     def decide(self, request: RouteRequest, signals: Signals) -> Decision:
         """Route one step. Blocked decisions have ``model=None`` and say why."""
         agent = self.config.agent(request.agent)
-        findings = tuple(f for part in request.parts for f in self.scanner.scan(part.text,
-                                                                                part.kind))
-        step = self._step(agent, request, findings, signals)
+        # The role prompt leaves the machine with every call: scan it like the rest.
+        parts = (PromptPart(agent.role, kind=ROLE_PART), *request.parts)
+        findings = tuple(f for part in parts for f in self.scanner.scan(part.text, part.kind))
+        step = self._step(agent, request, parts, findings, signals)
         now = self.breakers.clock()
         survivors: list[_Survivor] = []
         rejected: list[Rejection] = []
@@ -130,14 +134,14 @@ class Router:
             cloud_reference=self._cloud_reference(step),
         )
 
-    def _step(self, agent: AgentSpec, request: RouteRequest, findings: Sequence[Finding],
-              signals: Signals) -> _Step:
-        labels = [*request.labels, *agent.labels, *(lb for p in request.parts for lb in p.labels)]
+    def _step(self, agent: AgentSpec, request: RouteRequest, parts: tuple[PromptPart, ...],
+              findings: Sequence[Finding], signals: Signals) -> _Step:
+        labels = [*request.labels, *agent.labels, *(lb for p in parts for lb in p.labels)]
         levels = [agent.privacy, request.taint, *(f.sensitivity for f in findings),
                   *(self._label_level(label) for label in labels)]
-        chars = sum(len(p.text) for p in request.parts) + len(agent.role)
+        chars = sum(len(p.text) for p in parts)
         # The role prompt is the same on every step; complexity is about this step's work.
-        work = [p.text for p in request.parts if p.kind != ROLE_PART]
+        work = [p.text for p in request.parts]
         caps = [signals.budget_left_usd]
         if self.policy.budgets.run_usd is not None:
             caps.append(self.policy.budgets.run_usd - request.run_spent_usd)

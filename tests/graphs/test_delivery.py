@@ -58,11 +58,17 @@ def test_rejected_part_loops_back_and_stops_at_the_bound() -> None:
 
 def test_rework_prompt_carries_the_findings() -> None:
     first_reject = [{"match": "Review round 1", "reply": json.dumps(REJECT_BACKEND)}]
-    crew = make_crew(crew_config(qa_rules=first_reject))
+    data = crew_config(qa_rules=first_reject)
+    # The author answers differently only if QA's finding is in its prompt.
+    data["models"]["author"]["options"]["rules"].insert(
+        0, {"match": "- no tests for the limiter", "reply": "```python\ndef test(): ...\n```"})
+    crew = make_crew(data)
     outcome = crew.start(TASK)
     assert outcome.exit_code == EXIT_OK, "round 2 approves (schema-valid default reply)"
     state = crew.state(outcome.run_id)
     assert state["generation"] == 1
+    assert state["results"]["backend"] == "```python\ndef test(): ...\n```"
+    assert state["results"]["frontend"].startswith("**web/banner.tsx**")
     keys = [s["key"] for s in outcome.steps]
     assert keys[0] == "plan@0"
     assert set(keys[1:3]) == {"frontend@0", "backend@0"}
@@ -146,8 +152,10 @@ def test_costs_and_all_cloud_counterfactual() -> None:
     outcome = crew.start(TASK)
     assert outcome.report is not None
     totals = outcome.report["totals"]
-    planner_cost = sum(s["cost_usd"] for s in outcome.steps)
-    assert totals["cost_usd"] == planner_cost
+    plan = next(s for s in outcome.steps if s["node"] == "plan")
+    # Only the planner's model has a price (2 and 4 USD per million tokens).
+    assert plan["cost_usd"] == (plan["input_tokens"] * 2 + plan["output_tokens"] * 4) / 1e6
+    assert totals["cost_usd"] == plan["cost_usd"] > 0
     expected = sum((s["input_tokens"] * 3 + s["output_tokens"] * 15) / 1e6
                    for s in outcome.steps)
     assert abs(totals["all_cloud_cost_usd"] - expected) < 1e-12

@@ -215,14 +215,25 @@ def test_unknown_label_is_a_clear_error(runtime: RoutingRuntime) -> None:
 
 
 def test_complexity_comes_from_the_steps_work_not_the_role_prompt(runtime: RoutingRuntime) -> None:
-    role = PromptPart("You are an engineer.", kind="role")
     task = PromptPart("Add rate limiting.")
     heavy = PromptPart("```python\nx = 1\n```\n" * 6 + "\n- criterion" * 12, kind="context")
-    light = runtime.decide(RouteRequest(agent="coder", parts=(role, task), step="implement"),
+    light = runtime.decide(RouteRequest(agent="coder", parts=(task,), step="implement"),
                            HEALTHY)
-    loaded = runtime.decide(RouteRequest(agent="coder", parts=(role, task, heavy),
+    loaded = runtime.decide(RouteRequest(agent="coder", parts=(task, heavy),
                                          step="implement"), HEALTHY)
     assert light.model == loaded.model == "local-gpu"
     assert loaded.estimated_success is not None
     assert light.estimated_success is not None
     assert loaded.estimated_success < light.estimated_success
+
+
+def test_role_prompt_is_scanned_and_counted_once() -> None:
+    data = {**CONFIG, "agents": {**CONFIG["agents"], "leaky": {
+        "role": "You are ops. Use password = 'Hunter2-prod' for the DB.", "model": "auto",
+        "candidates": ["cloud-cheap", "local-gpu"], "max_output_tokens": 100}}}
+    runtime = runtime_for(data)
+    decision = runtime.decide(RouteRequest.for_prompt("leaky", "x" * 350), HEALTHY)
+    assert decision.model == "local-gpu"
+    assert [(f.detector, f.part) for f in decision.findings] == [("secret_assignment", "role")]
+    role_chars = len(data["agents"]["leaky"]["role"])
+    assert decision.input_tokens == -(-(350 + role_chars) * 2 // 7)  # ceil(chars / 3.5)
