@@ -35,11 +35,24 @@ class ReviewStep(AgentStep):
         assert review is not None  # a ReviewStep only exists for a review loop
         generation = state.get("generation", 0)
         verdict = Verdict.model_validate(update["verdicts"][self.name])
+        self._learn(state, verdict)
         failing = [p for p in review.authors
                    if (v := verdict.for_part(p)) is not None and not v.approved]
         if failing and generation + 1 < review.max_rounds:
             return update | {"generation": generation + 1, "review_done": False}
         return update | {"review_done": True}
+
+
+    def _learn(self, state: CrewState, verdict: Verdict) -> None:
+        """Each verdict is evidence about the model that wrote the part, for its agent.
+
+        Only work done in this round counts: a part left unchanged is not judged twice.
+        """
+        this_round = {s["node"]: s for s in state.get("steps", [])
+                      if s["key"] == f"{s['node']}@{state.get('generation', 0)}"}
+        for part, judged in verdict.parts.items():
+            if (step := this_round.get(part)) is not None:
+                self.ctx.runtime.record_verdict(step["model"], step["agent"], judged.approved)
 
 
 def compile_workflow(spec: WorkflowSpec, ctx: CrewContext,

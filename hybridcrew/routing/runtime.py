@@ -44,9 +44,12 @@ class RoutingRuntime:
         self.router = Router(config, self.endpoints, self.breakers)
         self.gate = SlotGate(local_slots(config, self.endpoints))
         self.pool = ModelPool(config.catalog, settings, self.breakers, self.endpoints, self.gate)
-        # The gate's live queue counts are the router's queue-depth signal.
+        # Live values the router reads without I/O: the gate's queue counts, and QA verdicts per
+        # (model, agent) as (approved, reviewed).
+        self.history: dict[tuple[str, str], tuple[int, int]] = {}
         self.signals = SignalHub(self.collect_signals, settings.probe_interval_s,
-                                 initial=Signals(queue_depth=self.gate.waiting))
+                                 initial=Signals(queue_depth=self.gate.waiting,
+                                                 history=self.history))
 
     def with_agents(self, config: LoadedConfig) -> RoutingRuntime:
         """Route for ``config`` (the same catalog plus a workflow's own agents).
@@ -75,6 +78,11 @@ class RoutingRuntime:
                  if e.provider == OllamaProvider.name}
         gpu = read_gpu(sorted(hosts), self.settings.probe_timeout_s)
         return self.signals.current.replace(health=health, gpu=gpu)
+
+    def record_verdict(self, model: str, agent: str, approved: bool) -> None:
+        """A reviewer judged work ``model`` did for ``agent``: future estimates learn from it."""
+        passes, total = self.history.get((model, agent), (0, 0))
+        self.history[(model, agent)] = (passes + approved, total + 1)
 
     def decide(self, request: RouteRequest, signals: Signals | None = None) -> Decision:
         """Route a step on the current (or a given) snapshot."""

@@ -169,3 +169,13 @@ def test_resume_of_a_run_that_never_reached_its_first_checkpoint() -> None:
     outcome = crew.resume(run_id)
     assert outcome.exit_code == EXIT_OK
     assert len(outcome.steps) == 4
+
+
+def test_qa_verdicts_feed_the_routers_success_history() -> None:
+    reject = [{"match": "Review round", "reply": json.dumps(REJECT_BACKEND)}]
+    crew = make_crew(crew_config(qa_rules=reject))
+    crew.start(TASK)
+    # Two reviews: frontend approved once (not redone), backend rejected twice.
+    assert crew.runtime.history[("author", "frontend")] == (1, 1)
+    assert crew.runtime.history[("author", "backend")] == (0, 2)
+    assert crew.runtime.signals.current.history is crew.runtime.history
