@@ -31,8 +31,8 @@ from machine import describe
 
 from hybridcrew.platform.config import parse_config
 from hybridcrew.platform.crew import Crew
-from hybridcrew.platform.runs import tune_for_durable_writes
 from hybridcrew.platform.settings import load_settings
+from hybridcrew.platform.store.sqlite import tune_for_durable_writes
 from hybridcrew.routing.providers.scripted import ScriptedChatModel
 
 NODES = ("plan", "frontend", "backend", "qa")

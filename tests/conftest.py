@@ -5,10 +5,13 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support.redis_server import redis_server
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -67,6 +70,14 @@ def pytest_configure(config: pytest.Config) -> None:
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One folder for assembled model files, shared by the session (assembly takes a second)."""
     return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """One real Redis 8 for the session (started on first use); tests keep apart by key
+    prefix or by flushing."""
+    with redis_server() as url:
+        yield url
 
 
 @pytest.fixture(autouse=True)

@@ -33,3 +33,12 @@ class AgentSpec(StrictModel):
         """Every model this agent may use, in preference order, without repeats."""
         first = self.candidates if self.is_auto else [self.model]
         return list(dict.fromkeys([*first, *self.fallbacks]))
+
+
+class Assignment(StrictModel):
+    """Which models serve an agent: what ``PUT /v1/agents/{name}`` and run overrides change."""
+
+    model: str = Field(description="a model name (pinned) or 'auto'",
+                       json_schema_extra={"examples": ["auto"]})
+    candidates: list[str] = Field(default_factory=list, description="with model: auto")
+    fallbacks: list[str] = Field(default_factory=list, description="tried when the choice fails")

@@ -53,6 +53,7 @@ class ReviewStep(AgentStep):
         for part, judged in verdict.parts.items():
             if (step := this_round.get(part)) is not None:
                 self.ctx.runtime.record_verdict(step["model"], step["agent"], judged.approved)
+                self.ctx.store.record_verdict(step["model"], step["agent"], judged.approved)
 
 
 def compile_workflow(spec: WorkflowSpec, ctx: CrewContext,

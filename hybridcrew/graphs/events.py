@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from hybridcrew.platform.runs import Event, RunStore
+from hybridcrew.platform.store import Event, Store
 
 Listener = Callable[[Event], None]
 
@@ -13,7 +13,7 @@ Listener = Callable[[Event], None]
 class EventSink:
     """Where nodes report what they do. Listeners must be quick; they run on the caller's thread."""
 
-    def __init__(self, store: RunStore) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
         self.listeners: list[Listener] = []
 

@@ -58,5 +58,6 @@ class CrewState(TypedDict, total=False):
     review_done: bool
     local_only: bool
     gate: bool
+    budget_usd: float | None
     approval: dict[str, Any] | None
     report: dict[str, Any] | None

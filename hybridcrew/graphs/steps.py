@@ -27,7 +27,7 @@ from hybridcrew.graphs.prompts import build_prompt
 from hybridcrew.graphs.schemas import plan_schema, to_state, verdict_schema
 from hybridcrew.graphs.state import CrewState, StepRecord
 from hybridcrew.graphs.workflow import WorkflowSpec
-from hybridcrew.platform.runs import RunStore
+from hybridcrew.platform.store import Store
 from hybridcrew.routing import decision as codes
 from hybridcrew.routing.decision import Decision
 from hybridcrew.routing.invoke import CallResult, invoke_with_fallback
@@ -44,16 +44,26 @@ class InvalidOutput(HybridCrewError):
         super().__init__(f"step '{node}': {model} gave no valid output ({reason})")
 
 
+class RunCancelled(HybridCrewError):
+    """The run was cancelled: no further step starts."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        super().__init__(f"run {run_id} was cancelled")
+
+
 @dataclass
 class CrewContext:
     """What steps share within one process."""
 
     runtime: RoutingRuntime
-    store: RunStore
+    store: Store
     events: EventSink
     budget_gate: bool = False
     resuming: set[str] = field(default_factory=set)
     """Runs resumed in this process: only their steps may have recorded decisions to replay."""
+    cancelled: set[str] = field(default_factory=set)
+    """Runs cancelled while this process drives them."""
 
 
 class AgentStep:
@@ -76,6 +86,8 @@ class AgentStep:
     def __call__(self, state: CrewState) -> dict[str, Any]:
         """Execute the step and return its state update."""
         run_id, generation = state["run_id"], state.get("generation", 0)
+        if run_id in self.ctx.cancelled:
+            raise RunCancelled(run_id)
         key = f"{self.name}@{generation}"
         messages, parts = build_prompt(self.spec, self.name, self.agent, state)
         decision, update, replayed = self._route(state, key, parts)
@@ -120,7 +132,7 @@ class AgentStep:
             labels=tuple(state.get("labels", [])), taint=Sensitivity(state.get("taint", 0)),
             run_spent_usd=sum(s["cost_usd"] for s in spent),
             agent_spent_usd=sum(s["cost_usd"] for s in spent if s["agent"] == self.node.agent),
-            local_only=bool(state.get("local_only")),
+            local_only=bool(state.get("local_only")), run_budget_usd=state.get("budget_usd"),
         )
         decision = self.ctx.runtime.decide(request)
         update: dict[str, Any] = {}

@@ -12,7 +12,7 @@ from typing import Any, get_args, get_origin
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
-from hybridcrew.agents.spec import AgentSpec
+from hybridcrew.agents.spec import AgentSpec, Assignment
 from hybridcrew.errors import ConfigError, ConfigProblem
 from hybridcrew.platform.yaml_lines import line_index, nearest_line
 from hybridcrew.routing.catalog import CatalogEntry, ModelSpec, StrictModel
@@ -124,6 +124,31 @@ def with_agents(loaded: LoadedConfig, agents: dict[str, AgentSpec], source: str)
     if problems:
         raise ConfigError(source, problems)
     return LoadedConfig(source=loaded.source, config=config, catalog=loaded.catalog)
+
+
+def with_assignments(loaded: LoadedConfig, assignments: dict[str, dict[str, Any]], source: str
+                     ) -> LoadedConfig:
+    """The configuration with agents' model assignments replaced, checked like the YAML.
+
+    Assignments for agents this configuration does not have are ignored: a persisted
+    assignment may be meant for an agent of another workflow.
+    """
+    agents: dict[str, AgentSpec] = {}
+    problems: list[ConfigProblem] = []
+    for name, raw in assignments.items():
+        agent = loaded.config.agents.get(name)
+        if agent is None:
+            continue
+        try:
+            assignment = Assignment.model_validate(raw)
+        except ValidationError as exc:
+            problems += [ConfigProblem(f"agents.{name}.{p.path}", p.problem, p.fix)
+                         for p in problems_from_validation(exc, {}, Assignment)]
+            continue
+        agents[name] = agent.model_copy(update=assignment.model_dump())
+    if problems:
+        raise ConfigError(source, problems)
+    return with_agents(loaded, agents, source)
 
 
 def problems_from_validation(exc: ValidationError, lines: dict[str, int],

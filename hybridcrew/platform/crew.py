@@ -7,26 +7,28 @@ error was fixed. Completed steps never run again and their cost is never counted
 
 from __future__ import annotations
 
+import json
 import secrets
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
 from hybridcrew.errors import AllCandidatesFailed, ConfigError, HybridCrewError, StepBlocked
 from hybridcrew.graphs.compile import compile_workflow
 from hybridcrew.graphs.events import EventSink
-from hybridcrew.graphs.steps import CrewContext
+from hybridcrew.graphs.steps import CrewContext, RunCancelled
 from hybridcrew.graphs.workflow import BUILTIN, WorkflowSpec, load_workflow
-from hybridcrew.platform.config import LoadedConfig
-from hybridcrew.platform.runs import RunStore, tune_for_durable_writes
+from hybridcrew.platform.checkpoints import open_checkpointer
+from hybridcrew.platform.config import LoadedConfig, with_assignments
 from hybridcrew.platform.settings import Settings
+from hybridcrew.platform.store import ACTIVE_STATUSES, DEFAULT_TENANT, RunRow, Store, open_store
 from hybridcrew.routing.runtime import RoutingRuntime
+from hybridcrew.routing.sensitivity import Sensitivity
 
 EXIT_OK, EXIT_FAILED, EXIT_NOT_APPROVED, EXIT_WAITING = 0, 1, 3, 4
 
@@ -63,55 +65,85 @@ class _Loaded:
 
 
 class Crew:
-    """Starts and resumes runs in this process."""
+    """Submits, runs, resumes and cancels runs in this process."""
 
-    def __init__(self, config: LoadedConfig, settings: Settings) -> None:
+    def __init__(self, config: LoadedConfig, settings: Settings, store: Store | None = None
+                 ) -> None:
         self.config, self.settings = config, settings
         # routing.budgets.on_exceed: ask → a step held back by a budget asks a human.
         self.budget_gate = config.config.routing.budgets.on_exceed == "ask"
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.store = RunStore(settings.data_dir / "runs.sqlite")
+        self.store = store or open_store(settings)
         self.events = EventSink(self.store)
-        connection = sqlite3.connect(settings.data_dir / "checkpoints.sqlite",
-                                     check_same_thread=False)
-        tune_for_durable_writes(connection)
-        self.checkpointer = SqliteSaver(connection)
+        self.checkpointer = open_checkpointer(settings)
         self.runtime = RoutingRuntime(config, settings)
+        self.runtime.history.update(self.store.verdicts())  # what earlier runs learned
+        self.cancelled: set[str] = set()
         self._loaded: dict[str, _Loaded] = {}
 
-    def workflow(self, name: str) -> _Loaded:
-        """The compiled graph for a workflow (its own agents added to the configuration)."""
-        if name not in self._loaded:
+    def workflow(self, name: str, assignments: dict[str, dict[str, Any]] | None = None
+                 ) -> _Loaded:
+        """The compiled graph for a workflow: its own agents added, ``assignments`` applied."""
+        cache_key = json.dumps([name, assignments or {}], sort_keys=True)
+        if cache_key not in self._loaded:
             spec, merged = load_workflow(name, self.config)
+            if assignments:
+                merged = with_assignments(merged, assignments, "assignments")
             runtime = self.runtime.with_agents(merged) if merged is not self.config else (
                 self.runtime)
-            ctx = CrewContext(runtime, self.store, self.events, self.budget_gate)
-            self._loaded[name] = _Loaded(spec, ctx, compile_workflow(spec, ctx,
-                                                                      self.checkpointer))
-        return self._loaded[name]
+            ctx = CrewContext(runtime, self.store, self.events, self.budget_gate,
+                              cancelled=self.cancelled)
+            self._loaded[cache_key] = _Loaded(spec, ctx, compile_workflow(spec, ctx,
+                                                                          self.checkpointer))
+        return self._loaded[cache_key]
 
-    def start(self, task: str, *, workflow: str = BUILTIN, labels: list[str] | None = None,
-              gate: bool = False, answer: Answer | None = None) -> RunOutcome:
-        """Create a run and drive it as far as it goes."""
+    def submit(self, task: str, *, workflow: str = BUILTIN, labels: list[str] | None = None,
+               gate: bool = False, tenant: str = DEFAULT_TENANT,
+               assignments: dict[str, dict[str, Any]] | None = None,
+               privacy: Sensitivity | None = None, budget_usd: float | None = None) -> RunRow:
+        """Check and register a run (status ``queued``); :meth:`resume` executes it.
+
+        The agent assignments in force now (persisted overrides, then this run's own) are kept
+        with the run, so a resume elsewhere compiles the same graph. ``privacy`` is the least
+        sensitivity of everything in the run; ``budget_usd`` replaces the policy's run budget.
+        """
         if not task.strip():
             raise ConfigError.single("task", "", "the task is empty",
                                      'describe the work, e.g. hybridcrew run "Add rate limiting"')
-        loaded = self.workflow(workflow)
+        known = self.config.config.routing.privacy.labels
+        for label in labels or []:
+            if label not in known:
+                raise ConfigError.single(
+                    "labels", label, f"unknown label '{label}'",
+                    "use a label defined under routing.privacy.labels"
+                    + (f": {', '.join(sorted(known))}" if known else " (none are defined)"))
+        in_force = {**self.store.assignments(), **(assignments or {})}
+        self.workflow(workflow, in_force)  # unknown workflows and bad assignments fail here
         run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
         folder = self.settings.data_dir / "runs" / run_id
-        folder.mkdir(parents=True, exist_ok=True)
-        self.store.create_run(run_id, task, workflow, folder,
-                              {"labels": labels or [], "gate": gate})
-        self.events.emit(run_id, "run_started", None, task=task, workflow=workflow)
-        state = _initial_state(run_id, str(folder), task, labels or [], gate)
-        return self._drive(run_id, loaded, state, answer, str(folder))
+        now = time.time()
+        row = RunRow(run_id, task, workflow, "queued", now, now, str(folder),
+                     {"labels": labels or [], "gate": gate, "assignments": in_force,
+                      "privacy": int(privacy or 0), "budget_usd": budget_usd}, {}, tenant)
+        self.store.create_run(row)
+        return row
+
+    def start(self, task: str, *, workflow: str = BUILTIN, labels: list[str] | None = None,
+              gate: bool = False, answer: Answer | None = None) -> RunOutcome:
+        """Submit a run and drive it as far as it goes."""
+        row = self.submit(task, workflow=workflow, labels=labels, gate=gate)
+        return self.resume(row.id, answer=answer)
 
     def resume(self, run_id: str, *, reply: dict[str, str] | None = None,
-               answer: Answer | None = None
-               ) -> RunOutcome:
-        """Continue a run: after a crash, or with the ``reply`` to the question it waits on."""
+               answer: Answer | None = None) -> RunOutcome:
+        """Execute a queued run, or continue one.
+
+        Continue after a crash, or with the ``reply`` to the question the run waits on.
+        """
         row = self.store.get_run(run_id)
-        loaded = self.workflow(row.workflow)
+        if row.status == "cancelled":
+            raise RunStateError(run_id, "cancelled", "a cancelled run cannot be resumed")
+        loaded = self._for(row)
         snapshot = loaded.graph.get_state(_thread(run_id))
         pending = _pending(snapshot)
         if not snapshot.next and snapshot.values.get("report") is not None:
@@ -126,19 +158,35 @@ class Crew:
             raise RunStateError(run_id, row.status, "it is not waiting for an answer; resume "
                                 "it without --approve/--reject/--local")
         self.store.set_status(run_id, "running")
-        self.events.emit(run_id, "run_resumed", None, reply=reply)
-        loaded.context.resuming.add(run_id)
+        if row.status == "queued":
+            Path(row.folder).mkdir(parents=True, exist_ok=True)
+            self.events.emit(run_id, "run_started", None, task=row.task, workflow=row.workflow)
+        else:
+            self.events.emit(run_id, "run_resumed", None, reply=reply)
+            loaded.context.resuming.add(run_id)
         payload: Any = Command(resume=reply) if reply is not None else None
-        if not snapshot.values:  # killed before its first checkpoint: start it over
-            payload = _initial_state(run_id, row.folder, row.task,
-                                     list(row.options.get("labels", [])),
-                                     bool(row.options.get("gate")))
+        if not snapshot.values:  # queued, or killed before its first checkpoint: start it
+            payload = _initial_state(row)
         return self._drive(run_id, loaded, payload, answer, row.folder)
+
+    def cancel(self, run_id: str, tenant: str | None = None) -> RunRow:
+        """Stop a queued, running or waiting run; a running step finishes, no further one starts."""
+        row = self.store.get_run(run_id, tenant)
+        if row.status not in ACTIVE_STATUSES:
+            raise RunStateError(run_id, row.status, "only queued, running or waiting runs can "
+                                "be cancelled")
+        self.cancelled.add(run_id)
+        self.store.set_status(run_id, "cancelled", {**row.summary, "error": "cancelled"})
+        self.events.emit(run_id, "run_cancelled", None)
+        return self.store.get_run(run_id)
 
     def state(self, run_id: str) -> dict[str, Any]:
         """The checkpointed state of a run (empty before its first step)."""
-        row = self.store.get_run(run_id)
-        return dict(self.workflow(row.workflow).graph.get_state(_thread(run_id)).values)
+        return dict(self._for(self.store.get_run(run_id)).graph.get_state(
+            _thread(run_id)).values)
+
+    def _for(self, row: RunRow) -> _Loaded:
+        return self.workflow(row.workflow, row.options.get("assignments"))
 
     def _drive(self, run_id: str, loaded: _Loaded, payload: Any, answer: Answer | None,
                folder: str) -> RunOutcome:
@@ -146,6 +194,9 @@ class Crew:
             try:
                 # "sync": each superstep's checkpoint is on disk before the next one starts.
                 result = loaded.graph.invoke(payload, _thread(run_id), durability="sync")
+            except RunCancelled:
+                steps = self.state(run_id).get("steps", [])
+                return RunOutcome(run_id, "cancelled", folder, steps=steps, error="cancelled")
             except (StepBlocked, AllCandidatesFailed) as exc:
                 return self._stop(run_id, folder, "blocked" if isinstance(exc, StepBlocked)
                                   else "failed", str(exc))
@@ -186,9 +237,11 @@ class RunStateError(HybridCrewError):
         super().__init__(f"run {run_id} is {status}: {detail}")
 
 
-def _initial_state(run_id: str, folder: str, task: str, labels: list[str], gate: bool
-                   ) -> dict[str, Any]:
-    return {"run_id": run_id, "folder": folder, "task": task, "labels": labels, "gate": gate,
+def _initial_state(row: RunRow) -> dict[str, Any]:
+    return {"run_id": row.id, "folder": row.folder, "task": row.task,
+            "labels": list(row.options.get("labels", [])), "gate": bool(row.options.get("gate")),
+            "taint": int(row.options.get("privacy", 0)),
+            "budget_usd": row.options.get("budget_usd"),
             "generation": 0, "review_done": False, "local_only": False}
 
 

@@ -53,6 +53,8 @@ class RouteRequest:
     taint: Sensitivity = Sensitivity.PUBLIC
     run_spent_usd: float = 0.0
     agent_spent_usd: float = 0.0
+    run_budget_usd: float | None = None
+    """This run's own budget, replacing the policy's ``budgets.run_usd``."""
     output_tokens: int | None = None
     local_only: bool = False
     ignore_budget: bool = False
@@ -143,8 +145,10 @@ class Router:
         # The role prompt is the same on every step; complexity is about this step's work.
         work = [p.text for p in request.parts]
         caps = [signals.budget_left_usd]
-        if self.policy.budgets.run_usd is not None:
-            caps.append(self.policy.budgets.run_usd - request.run_spent_usd)
+        run_cap = request.run_budget_usd if request.run_budget_usd is not None else (
+            self.policy.budgets.run_usd)
+        if run_cap is not None:
+            caps.append(run_cap - request.run_spent_usd)
         if agent.budget_usd is not None:
             caps.append(agent.budget_usd - request.agent_spent_usd)
         known = [c for c in caps if c is not None]

@@ -76,7 +76,7 @@ def _run_to_completion(config: Path) -> dict[str, Any]:
 def test_sigkill_then_resume(point: str, tmp_path: Path, isolated_env: Path) -> None:
     ready, completed_before_kill, in_flight = KILL_POINTS[point]
     config = _config(tmp_path)
-    db = Path(os.environ["HYBRIDCREW_DATA_DIR"]) / "runs.sqlite"
+    db = Path(os.environ["HYBRIDCREW_DATA_DIR"]) / "store.sqlite"
     process = _cli(config, "run", TASK, "--json")
     deadline = time.monotonic() + 60
     run_id, events = None, []

@@ -163,9 +163,8 @@ def test_costs_and_all_cloud_counterfactual() -> None:
 
 def test_resume_of_a_run_that_never_reached_its_first_checkpoint() -> None:
     crew = make_crew(crew_config())
-    run_id = "20261121-000000-abcdef"
-    folder = crew.settings.data_dir / "runs" / run_id
-    crew.store.create_run(run_id, TASK, "delivery", folder, {"labels": [], "gate": False})
+    run_id = crew.submit(TASK).id
+    crew.store.set_status(run_id, "running")  # its process died before the first checkpoint
     outcome = crew.resume(run_id)
     assert outcome.exit_code == EXIT_OK
     assert len(outcome.steps) == 4

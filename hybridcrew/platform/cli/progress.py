@@ -11,7 +11,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from hybridcrew.platform.runs import Event
+from hybridcrew.platform.store import Event
 
 STATUS_STYLE = {"queued": "yellow", "running": "cyan", "done": "green", "failed": "red",
                 "waiting": "magenta"}

@@ -90,7 +90,7 @@ def list_runs(
     """Recent runs, newest first."""
     settings, config = settings_and_config()
     crew = Crew(config, settings)
-    rows = crew.store.list_runs(status)
+    rows = crew.store.list_runs(status=status)
     if as_json:
         console.print_json(json.dumps([{"id": r.id, "status": r.status, "workflow": r.workflow,
                                         "task": r.task, "created_at": r.created_at,

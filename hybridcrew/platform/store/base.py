@@ -1,0 +1,195 @@
+"""The store: shared short-term state behind one interface.
+
+Runs, their events and routing decisions, budgets with atomic spend, router feedback (QA
+verdicts per model and agent), agent assignment overrides, API keys, and a semaphore for local
+model slots. The SQLite backend serves one machine; the Redis backend serves many workers. Both
+pass one conformance suite (``tests/platform/store``).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from hybridcrew.errors import HybridCrewError
+
+RUN_STATUSES = ("queued", "running", "waiting", "finished", "failed", "blocked", "cancelled")
+ACTIVE_STATUSES = frozenset({"queued", "running", "waiting"})
+DEFAULT_TENANT = "default"
+Role = Literal["admin", "operator", "viewer"]
+ROLES: tuple[Role, ...] = ("admin", "operator", "viewer")
+
+
+class RunNotFound(HybridCrewError):
+    """No run with that id (or not one the caller's tenant may see)."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        super().__init__(f"no run '{run_id}' (list runs with `hybridcrew runs list`)")
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """A run as stored."""
+
+    id: str
+    task: str
+    workflow: str
+    status: str
+    created_at: float
+    updated_at: float
+    folder: str
+    options: dict[str, Any]
+    summary: dict[str, Any]
+    tenant: str = DEFAULT_TENANT
+
+
+@dataclass(frozen=True)
+class Event:
+    """One step or run event; ``seq`` counts from 1 within its run, without gaps."""
+
+    run_id: str
+    seq: int
+    ts: float
+    kind: str
+    node: str | None
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """An API key as stored: only the SHA-256 of its secret part is kept."""
+
+    id: str
+    digest: str
+    tenant: str
+    role: Role
+    name: str
+    created_at: float
+    revoked_at: float | None = None
+
+
+Decision = tuple[str, dict[str, Any]]
+"""A step key and its routing decision record."""
+
+
+class Store(ABC):
+    """Every backend keeps these promises; the conformance suite checks them."""
+
+    # -- runs --------------------------------------------------------------------------------
+
+    @abstractmethod
+    def create_run(self, run: RunRow) -> None:
+        """Register a new run (its id must be new)."""
+
+    @abstractmethod
+    def set_status(self, run_id: str, status: str, summary: dict[str, Any] | None = None
+                   ) -> None:
+        """Update a run's status (and its summary when given)."""
+
+    @abstractmethod
+    def get_run(self, run_id: str, tenant: str | None = None) -> RunRow:
+        """One run; :class:`RunNotFound` if unknown or (with ``tenant``) another tenant's."""
+
+    @abstractmethod
+    def list_runs(self, *, tenant: str | None = None, status: str | None = None,
+                  limit: int = 50, offset: int = 0) -> list[RunRow]:
+        """Most recent first, optionally one tenant's and one status's."""
+
+    # -- events and decisions ------------------------------------------------------------------
+
+    @abstractmethod
+    def append_event(self, run_id: str, kind: str, node: str | None, data: dict[str, Any],
+                     decision: Decision | None = None) -> Event:
+        """Append an event with the next sequence number of its run.
+
+        ``decision`` is saved atomically with the event, first write wins: a step's routing
+        decision is durable before its model is called, and a replayed step keeps the original.
+        """
+
+    @abstractmethod
+    def events(self, run_id: str, after: int = 0, limit: int | None = None) -> list[Event]:
+        """Events of a run with ``seq > after``, in order."""
+
+    @abstractmethod
+    def decision(self, run_id: str, step_key: str) -> dict[str, Any] | None:
+        """The recorded decision of a step, if any."""
+
+    # -- budgets ----------------------------------------------------------------------------------
+
+    @abstractmethod
+    def spend(self, scope: str, amount_usd: float, cap_usd: float | None = None) -> bool:
+        """Atomically add ``amount_usd`` to ``scope`` unless that would pass ``cap_usd``.
+
+        Returns whether it was added. Concurrent spenders never overshoot the cap together.
+        """
+
+    @abstractmethod
+    def spent(self, scope: str) -> float:
+        """What ``scope`` has spent so far (0 if nothing)."""
+
+    # -- router feedback -----------------------------------------------------------------------
+
+    @abstractmethod
+    def record_verdict(self, model: str, agent: str, approved: bool) -> None:
+        """Count one QA verdict on work ``model`` did for ``agent``."""
+
+    @abstractmethod
+    def verdicts(self) -> dict[tuple[str, str], tuple[int, int]]:
+        """(model, agent) → (approved, total) over every recorded verdict."""
+
+    # -- agent assignment overrides --------------------------------------------------------------
+
+    @abstractmethod
+    def set_assignment(self, agent: str, assignment: dict[str, Any]) -> None:
+        """Persist an agent's model assignment (already validated), replacing any earlier one."""
+
+    @abstractmethod
+    def assignments(self) -> dict[str, dict[str, Any]]:
+        """Every persisted assignment override, by agent."""
+
+    # -- API keys ------------------------------------------------------------------------------
+
+    @abstractmethod
+    def add_key(self, key: ApiKey) -> None:
+        """Store a new key."""
+
+    @abstractmethod
+    def get_key(self, key_id: str) -> ApiKey | None:
+        """A key by id (revoked ones included), or None."""
+
+    @abstractmethod
+    def list_keys(self, tenant: str | None = None) -> list[ApiKey]:
+        """Keys, oldest first, optionally one tenant's."""
+
+    @abstractmethod
+    def revoke_key(self, key_id: str, at: float) -> bool:
+        """Revoke a key; False if there is no such key."""
+
+    # -- local model slots ------------------------------------------------------------------------
+
+    @abstractmethod
+    def acquire_slot(self, name: str, holder: str, limit: int, ttl_s: float) -> bool:
+        """Take one of ``limit`` slots of ``name`` for ``holder``, without waiting.
+
+        A slot whose holder died is free again after ``ttl_s``; acquiring again refreshes it.
+        """
+
+    @abstractmethod
+    def release_slot(self, name: str, holder: str) -> None:
+        """Give a slot back (nothing happens if ``holder`` holds none)."""
+
+    @abstractmethod
+    def slots_in_use(self, name: str) -> int:
+        """How many live holders ``name`` has."""
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    @abstractmethod
+    def ping(self) -> None:
+        """Raise if the backend cannot be reached (readiness)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections."""

@@ -1,0 +1,266 @@
+"""The shared store: Redis, for several gateways and workers on several hosts.
+
+Layout (every key under one prefix): a hash per run with sorted-set indexes by tenant and status;
+a list per run's events, whose length after ``RPUSH`` is the event's sequence number (atomic, no
+gaps); a hash of decisions per run written with ``HSETNX`` in the same transaction; budgets as
+float counters changed by a script that checks the cap; slots as a sorted set of holders scored by
+expiry, judged on the server's clock.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, cast
+
+import redis
+
+from hybridcrew.platform.store.base import (
+    ApiKey,
+    Decision,
+    Event,
+    Role,
+    RunNotFound,
+    RunRow,
+    Store,
+)
+
+# Keys are derived inside the scripts from the run hash: fine on one Redis (not on a cluster).
+_SET_STATUS = """
+local old = redis.call('HGET', KEYS[1], 'status')
+if not old then return 0 end
+local id = redis.call('HGET', KEYS[1], 'id')
+local tenant = redis.call('HGET', KEYS[1], 'tenant')
+local created = redis.call('HGET', KEYS[1], 'created_at')
+local p = ARGV[1]
+redis.call('ZREM', p .. 'runs:s:' .. old, id)
+redis.call('ZREM', p .. 'runs:t:' .. tenant .. ':s:' .. old, id)
+redis.call('ZADD', p .. 'runs:s:' .. ARGV[2], created, id)
+redis.call('ZADD', p .. 'runs:t:' .. tenant .. ':s:' .. ARGV[2], created, id)
+redis.call('HSET', KEYS[1], 'status', ARGV[2], 'updated_at', ARGV[3])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'summary', ARGV[4]) end
+return 1
+"""
+_SPEND = """
+local spent = tonumber(redis.call('GET', KEYS[1]) or '0')
+if ARGV[2] ~= '' and spent + tonumber(ARGV[1]) > tonumber(ARGV[2]) + 1e-12 then return 0 end
+redis.call('INCRBYFLOAT', KEYS[1], ARGV[1])
+return 1
+"""
+_ACQUIRE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2])
+then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+  return 1
+end
+return 0
+"""
+_IN_USE = """
+local t = redis.call('TIME')
+return redis.call('ZCOUNT', KEYS[1], '(' .. (tonumber(t[1]) + tonumber(t[2]) / 1e6), '+inf')
+"""
+
+
+class RedisStore(Store):
+    """The shared backend (``HYBRIDCREW_REDIS_URL``)."""
+
+    def __init__(self, url: str, prefix: str = "hc:") -> None:
+        self.url, self.p = url, prefix
+        self.r: redis.Redis = redis.Redis.from_url(url, decode_responses=True)
+        self._set_status = self.r.register_script(_SET_STATUS)
+        self._spend = self.r.register_script(_SPEND)
+        self._acquire = self.r.register_script(_ACQUIRE)
+        self._in_use = self.r.register_script(_IN_USE)
+
+    # -- runs --------------------------------------------------------------------------------
+
+    def create_run(self, run: RunRow) -> None:
+        """Register a new run with its index entries, in one transaction."""
+        fields: dict[Any, str] = {"id": run.id, "task": run.task, "workflow": run.workflow,
+                  "status": run.status, "created_at": repr(run.created_at),
+                  "updated_at": repr(run.updated_at), "folder": run.folder,
+                  "options": json.dumps(run.options), "summary": json.dumps(run.summary),
+                  "tenant": run.tenant}
+        if not self.r.hsetnx(self._run_key(run.id), "id", run.id):
+            raise ValueError(f"run {run.id} exists already")
+        pipe = self.r.pipeline()
+        pipe.hset(self._run_key(run.id), mapping=fields)
+        for index in (f"{self.p}runs", f"{self.p}runs:s:{run.status}",
+                      f"{self.p}runs:t:{run.tenant}",
+                      f"{self.p}runs:t:{run.tenant}:s:{run.status}"):
+            pipe.zadd(index, {run.id: run.created_at})
+        pipe.execute()
+
+    def set_status(self, run_id: str, status: str, summary: dict[str, Any] | None = None
+                   ) -> None:
+        """Update status, indexes and summary atomically."""
+        self._set_status(keys=[self._run_key(run_id)],
+                         args=[self.p, status, repr(time.time()),
+                               "" if summary is None else json.dumps(summary)])
+
+    def get_run(self, run_id: str, tenant: str | None = None) -> RunRow:
+        """One run, or :class:`RunNotFound`."""
+        fields = cast(dict[str, str], self.r.hgetall(self._run_key(run_id)))
+        if not fields or (tenant is not None and fields["tenant"] != tenant):
+            raise RunNotFound(run_id)
+        return _run(fields)
+
+    def list_runs(self, *, tenant: str | None = None, status: str | None = None,
+                  limit: int = 50, offset: int = 0) -> list[RunRow]:
+        """Most recent first, from the matching index."""
+        index = f"{self.p}runs" + (f":t:{tenant}" if tenant else "") + (
+            f":s:{status}" if status else "")
+        ids = cast(list[str], self.r.zrevrange(index, offset, offset + limit - 1))
+        pipe = self.r.pipeline()
+        for run_id in ids:
+            pipe.hgetall(self._run_key(run_id))
+        return [_run(f) for f in pipe.execute() if f]
+
+    def _run_key(self, run_id: str) -> str:
+        return f"{self.p}run:{run_id}"
+
+    # -- events and decisions ------------------------------------------------------------------
+
+    def append_event(self, run_id: str, kind: str, node: str | None, data: dict[str, Any],
+                     decision: Decision | None = None) -> Event:
+        """``RPUSH`` gives the sequence number; the decision rides in the same transaction."""
+        ts = time.time()
+        pipe = self.r.pipeline()
+        pipe.rpush(f"{self.p}events:{run_id}",
+                   json.dumps({"ts": ts, "kind": kind, "node": node, "data": data}))
+        if decision is not None:
+            pipe.hsetnx(f"{self.p}decisions:{run_id}", decision[0], json.dumps(decision[1]))
+        seq = int(pipe.execute()[0])
+        return Event(run_id, seq, ts, kind, node, data)
+
+    def events(self, run_id: str, after: int = 0, limit: int | None = None) -> list[Event]:
+        """Events with ``seq > after``, in order."""
+        stop = -1 if limit is None else after + limit - 1
+        items = cast(list[str], self.r.lrange(f"{self.p}events:{run_id}", after, stop))
+        events = []
+        for seq, item in enumerate(items, start=after + 1):
+            e = json.loads(item)
+            events.append(Event(run_id, seq, e["ts"], e["kind"], e["node"], e["data"]))
+        return events
+
+    def decision(self, run_id: str, step_key: str) -> dict[str, Any] | None:
+        """The recorded decision of a step, if any."""
+        raw = cast(str | None, self.r.hget(f"{self.p}decisions:{run_id}", step_key))
+        return json.loads(raw) if raw else None
+
+    # -- budgets ----------------------------------------------------------------------------------
+
+    def spend(self, scope: str, amount_usd: float, cap_usd: float | None = None) -> bool:
+        """Check the cap and add, in one script."""
+        done = self._spend(keys=[f"{self.p}budget:{scope}"],
+                           args=[repr(amount_usd), "" if cap_usd is None else repr(cap_usd)])
+        return bool(done)
+
+    def spent(self, scope: str) -> float:
+        """What ``scope`` has spent so far."""
+        raw = cast(str | None, self.r.get(f"{self.p}budget:{scope}"))
+        return float(raw) if raw else 0.0
+
+    # -- router feedback -----------------------------------------------------------------------
+
+    def record_verdict(self, model: str, agent: str, approved: bool) -> None:
+        """Count one verdict (two counters, one transaction)."""
+        field = json.dumps([model, agent])
+        pipe = self.r.pipeline()
+        pipe.hincrby(f"{self.p}verdicts:approved", field, int(approved))
+        pipe.hincrby(f"{self.p}verdicts:total", field, 1)
+        pipe.execute()
+
+    def verdicts(self) -> dict[tuple[str, str], tuple[int, int]]:
+        """(model, agent) → (approved, total)."""
+        approved = cast(dict[str, str], self.r.hgetall(f"{self.p}verdicts:approved"))
+        total = cast(dict[str, str], self.r.hgetall(f"{self.p}verdicts:total"))
+        counts: dict[tuple[str, str], tuple[int, int]] = {}
+        for field, n in total.items():
+            model, agent = json.loads(field)
+            counts[(model, agent)] = (int(approved.get(field, 0)), int(n))
+        return counts
+
+    # -- agent assignment overrides --------------------------------------------------------------
+
+    def set_assignment(self, agent: str, assignment: dict[str, Any]) -> None:
+        """Persist an agent's assignment."""
+        self.r.hset(f"{self.p}assignments", agent, json.dumps(assignment))
+
+    def assignments(self) -> dict[str, dict[str, Any]]:
+        """Every persisted override."""
+        raw = cast(dict[str, str], self.r.hgetall(f"{self.p}assignments"))
+        return {agent: json.loads(value) for agent, value in raw.items()}
+
+    # -- API keys ------------------------------------------------------------------------------
+
+    def add_key(self, key: ApiKey) -> None:
+        """Store a new key."""
+        pipe = self.r.pipeline()
+        pipe.hset(f"{self.p}key:{key.id}", mapping={
+            "id": key.id, "digest": key.digest, "tenant": key.tenant, "role": key.role,
+            "name": key.name, "created_at": repr(key.created_at),
+            "revoked_at": "" if key.revoked_at is None else repr(key.revoked_at)})
+        pipe.zadd(f"{self.p}keys", {key.id: key.created_at})
+        pipe.execute()
+
+    def get_key(self, key_id: str) -> ApiKey | None:
+        """A key by id."""
+        fields = cast(dict[str, str], self.r.hgetall(f"{self.p}key:{key_id}"))
+        return _key(fields) if fields else None
+
+    def list_keys(self, tenant: str | None = None) -> list[ApiKey]:
+        """Keys, oldest first."""
+        pipe = self.r.pipeline()
+        for key_id in cast(list[str], self.r.zrange(f"{self.p}keys", 0, -1)):
+            pipe.hgetall(f"{self.p}key:{key_id}")
+        keys = [_key(f) for f in pipe.execute() if f]
+        return [k for k in keys if tenant is None or k.tenant == tenant]
+
+    def revoke_key(self, key_id: str, at: float) -> bool:
+        """Revoke a key (the first revocation time stays)."""
+        key = self.get_key(key_id)
+        if key is None:
+            return False
+        if key.revoked_at is None:
+            self.r.hset(f"{self.p}key:{key_id}", "revoked_at", repr(at))
+        return True
+
+    # -- local model slots ------------------------------------------------------------------------
+
+    def acquire_slot(self, name: str, holder: str, limit: int, ttl_s: float) -> bool:
+        """Take a slot if fewer than ``limit`` live holders have one."""
+        return bool(self._acquire(keys=[f"{self.p}slot:{name}"],
+                                  args=[holder, limit, repr(ttl_s)]))
+
+    def release_slot(self, name: str, holder: str) -> None:
+        """Give a slot back."""
+        self.r.zrem(f"{self.p}slot:{name}", holder)
+
+    def slots_in_use(self, name: str) -> int:
+        """Live holders of ``name``."""
+        return int(self._in_use(keys=[f"{self.p}slot:{name}"]))
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    def ping(self) -> None:
+        """One round trip."""
+        self.r.ping()
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self.r.close()
+
+
+def _run(f: dict[str, str]) -> RunRow:
+    return RunRow(f["id"], f["task"], f["workflow"], f["status"], float(f["created_at"]),
+                  float(f["updated_at"]), f["folder"], json.loads(f["options"]),
+                  json.loads(f["summary"]), f["tenant"])
+
+
+def _key(f: dict[str, str]) -> ApiKey:
+    return ApiKey(f["id"], f["digest"], f["tenant"], cast(Role, f["role"]), f["name"],
+                  float(f["created_at"]), float(f["revoked_at"]) if f["revoked_at"] else None)

@@ -1,0 +1,299 @@
+"""The embedded store: one SQLite file under the data dir.
+
+Safe to share between the threads of one process and between processes on one machine (WAL, busy
+timeout, ``BEGIN IMMEDIATE`` for read-modify-write).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, cast
+
+from hybridcrew.platform.store.base import (
+    ApiKey,
+    Decision,
+    Event,
+    Role,
+    RunNotFound,
+    RunRow,
+    Store,
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY, task TEXT NOT NULL, workflow TEXT NOT NULL, status TEXT NOT NULL,
+    created_at REAL NOT NULL, updated_at REAL NOT NULL, folder TEXT NOT NULL,
+    options TEXT NOT NULL DEFAULT '{}', summary TEXT NOT NULL DEFAULT '{}',
+    tenant TEXT NOT NULL DEFAULT 'default'
+);
+CREATE TABLE IF NOT EXISTS events (
+    run_id TEXT NOT NULL, seq INTEGER NOT NULL, ts REAL NOT NULL, kind TEXT NOT NULL,
+    node TEXT, data TEXT NOT NULL, PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE IF NOT EXISTS decisions (
+    run_id TEXT NOT NULL, step_key TEXT NOT NULL, decision TEXT NOT NULL,
+    PRIMARY KEY (run_id, step_key)
+);
+CREATE TABLE IF NOT EXISTS budgets (scope TEXT PRIMARY KEY, spent REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS verdicts (
+    model TEXT NOT NULL, agent TEXT NOT NULL, approved INTEGER NOT NULL, total INTEGER NOT NULL,
+    PRIMARY KEY (model, agent)
+);
+CREATE TABLE IF NOT EXISTS assignments (agent TEXT PRIMARY KEY, assignment TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS api_keys (
+    id TEXT PRIMARY KEY, digest TEXT NOT NULL, tenant TEXT NOT NULL, role TEXT NOT NULL,
+    name TEXT NOT NULL, created_at REAL NOT NULL, revoked_at REAL
+);
+CREATE TABLE IF NOT EXISTS slots (
+    name TEXT NOT NULL, holder TEXT NOT NULL, expires REAL NOT NULL, PRIMARY KEY (name, holder)
+);
+"""
+_APPEND = ("INSERT INTO events SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ? FROM events "
+           "WHERE run_id=? RETURNING seq")
+
+
+class SqliteStore(Store):
+    """The embedded backend."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(path, check_same_thread=False, timeout=30,
+                                     isolation_level=None)
+        tune_for_durable_writes(self._conn)
+        self._conn.executescript(_SCHEMA)
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(runs)")}
+        if "tenant" not in columns:  # a store written before tenants existed
+            self._conn.execute("ALTER TABLE runs ADD COLUMN tenant TEXT NOT NULL DEFAULT "
+                               "'default'")
+        self._conn.execute("CREATE INDEX IF NOT EXISTS runs_by_tenant ON runs (tenant, "
+                           "created_at)")
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _one(self, sql: str, args: tuple[Any, ...]) -> Any:
+        with self._lock:
+            return self._conn.execute(sql, args).fetchone()
+
+    def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
+        with self._lock:
+            return self._conn.execute(sql, args).fetchall()
+
+    # -- runs --------------------------------------------------------------------------------
+
+    def create_run(self, run: RunRow) -> None:
+        """Register a new run."""
+        with self._tx() as db:
+            db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (run.id, run.task, run.workflow, run.status, run.created_at,
+                        run.updated_at, run.folder, json.dumps(run.options),
+                        json.dumps(run.summary), run.tenant))
+
+    def set_status(self, run_id: str, status: str, summary: dict[str, Any] | None = None
+                   ) -> None:
+        """Update a run's status (and its summary when given)."""
+        with self._tx() as db:
+            if summary is None:
+                db.execute("UPDATE runs SET status=?, updated_at=? WHERE id=?",
+                           (status, time.time(), run_id))
+            else:
+                db.execute("UPDATE runs SET status=?, updated_at=?, summary=? WHERE id=?",
+                           (status, time.time(), json.dumps(summary), run_id))
+
+    def get_run(self, run_id: str, tenant: str | None = None) -> RunRow:
+        """One run, or :class:`RunNotFound`."""
+        row = self._one("SELECT * FROM runs WHERE id=? AND (? IS NULL OR tenant=?)",
+                        (run_id, tenant, tenant))
+        if row is None:
+            raise RunNotFound(run_id)
+        return _run(row)
+
+    def list_runs(self, *, tenant: str | None = None, status: str | None = None,
+                  limit: int = 50, offset: int = 0) -> list[RunRow]:
+        """Most recent first."""
+        rows = self._all(
+            "SELECT * FROM runs WHERE (? IS NULL OR status=?) AND (? IS NULL OR tenant=?) "
+            "ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+            (status, status, tenant, tenant, limit, offset))
+        return [_run(r) for r in rows]
+
+    # -- events and decisions ------------------------------------------------------------------
+
+    def append_event(self, run_id: str, kind: str, node: str | None, data: dict[str, Any],
+                     decision: Decision | None = None) -> Event:
+        """Append an event (and a decision, first write wins) in one transaction.
+
+        The sequence number is computed by the INSERT itself, under SQLite's write lock, so
+        concurrent writers in several processes never collide or leave gaps.
+        """
+        ts = time.time()
+        args = (run_id, ts, kind, node, json.dumps(data), run_id)
+        # As few SQLite calls as possible: each one releases the GIL, and getting it back can
+        # cost a full switch interval while branch threads and the checkpointer run Python.
+        with self._lock:
+            if decision is None:
+                (seq,) = self._conn.execute(_APPEND, args).fetchone()
+            else:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    (seq,) = self._conn.execute(_APPEND, args).fetchone()
+                    self._conn.execute("INSERT OR IGNORE INTO decisions VALUES (?, ?, ?)",
+                                       (run_id, decision[0], json.dumps(decision[1])))
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+        return Event(run_id, int(seq), ts, kind, node, data)
+
+    def events(self, run_id: str, after: int = 0, limit: int | None = None) -> list[Event]:
+        """Events of a run with ``seq > after``, in order."""
+        rows = self._all("SELECT * FROM events WHERE run_id=? AND seq>? ORDER BY seq LIMIT ?",
+                         (run_id, after, -1 if limit is None else limit))
+        return [Event(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
+
+    def decision(self, run_id: str, step_key: str) -> dict[str, Any] | None:
+        """The recorded decision of a step, if any."""
+        row = self._one("SELECT decision FROM decisions WHERE run_id=? AND step_key=?",
+                        (run_id, step_key))
+        return json.loads(row[0]) if row else None
+
+    # -- budgets ----------------------------------------------------------------------------------
+
+    def spend(self, scope: str, amount_usd: float, cap_usd: float | None = None) -> bool:
+        """Add to ``scope`` unless it would pass the cap (one immediate transaction)."""
+        with self._tx() as db:
+            row = db.execute("SELECT spent FROM budgets WHERE scope=?", (scope,)).fetchone()
+            total = (row[0] if row else 0.0) + amount_usd
+            if cap_usd is not None and total > cap_usd + 1e-12:
+                return False
+            db.execute("INSERT INTO budgets VALUES (?, ?) ON CONFLICT(scope) DO UPDATE SET "
+                       "spent=excluded.spent", (scope, total))
+        return True
+
+    def spent(self, scope: str) -> float:
+        """What ``scope`` has spent so far."""
+        row = self._one("SELECT spent FROM budgets WHERE scope=?", (scope,))
+        return float(row[0]) if row else 0.0
+
+    # -- router feedback -----------------------------------------------------------------------
+
+    def record_verdict(self, model: str, agent: str, approved: bool) -> None:
+        """Count one QA verdict."""
+        with self._tx() as db:
+            db.execute("INSERT INTO verdicts VALUES (?, ?, ?, 1) ON CONFLICT(model, agent) DO "
+                       "UPDATE SET approved=approved+excluded.approved, total=total+1",
+                       (model, agent, int(approved)))
+
+    def verdicts(self) -> dict[tuple[str, str], tuple[int, int]]:
+        """(model, agent) → (approved, total)."""
+        return {(m, a): (ok, n) for m, a, ok, n in self._all("SELECT * FROM verdicts")}
+
+    # -- agent assignment overrides --------------------------------------------------------------
+
+    def set_assignment(self, agent: str, assignment: dict[str, Any]) -> None:
+        """Persist an agent's assignment."""
+        with self._tx() as db:
+            db.execute("INSERT INTO assignments VALUES (?, ?) ON CONFLICT(agent) DO UPDATE SET "
+                       "assignment=excluded.assignment", (agent, json.dumps(assignment)))
+
+    def assignments(self) -> dict[str, dict[str, Any]]:
+        """Every persisted override."""
+        return {a: json.loads(v) for a, v in self._all("SELECT * FROM assignments")}
+
+    # -- API keys ------------------------------------------------------------------------------
+
+    def add_key(self, key: ApiKey) -> None:
+        """Store a new key."""
+        with self._tx() as db:
+            db.execute("INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (key.id, key.digest, key.tenant, key.role, key.name, key.created_at,
+                        key.revoked_at))
+
+    def get_key(self, key_id: str) -> ApiKey | None:
+        """A key by id."""
+        row = self._one("SELECT * FROM api_keys WHERE id=?", (key_id,))
+        return _key(row) if row else None
+
+    def list_keys(self, tenant: str | None = None) -> list[ApiKey]:
+        """Keys, oldest first."""
+        return [_key(r) for r in self._all(
+            "SELECT * FROM api_keys WHERE (? IS NULL OR tenant=?) ORDER BY created_at, id",
+            (tenant, tenant))]
+
+    def revoke_key(self, key_id: str, at: float) -> bool:
+        """Revoke a key."""
+        with self._tx() as db:
+            cursor = db.execute("UPDATE api_keys SET revoked_at=COALESCE(revoked_at, ?) "
+                                "WHERE id=?", (at, key_id))
+        return cursor.rowcount > 0
+
+    # -- local model slots ------------------------------------------------------------------------
+
+    def acquire_slot(self, name: str, holder: str, limit: int, ttl_s: float) -> bool:
+        """Take a slot if fewer than ``limit`` live holders have one."""
+        now = time.time()
+        with self._tx() as db:
+            db.execute("DELETE FROM slots WHERE name=? AND expires<=?", (name, now))
+            (held,) = db.execute("SELECT COUNT(*) FROM slots WHERE name=? AND holder=?",
+                                 (name, holder)).fetchone()
+            (count,) = db.execute("SELECT COUNT(*) FROM slots WHERE name=?", (name,)).fetchone()
+            if not held and count >= limit:
+                return False
+            db.execute("INSERT OR REPLACE INTO slots VALUES (?, ?, ?)", (name, holder, now + ttl_s))
+        return True
+
+    def release_slot(self, name: str, holder: str) -> None:
+        """Give a slot back."""
+        with self._tx() as db:
+            db.execute("DELETE FROM slots WHERE name=? AND holder=?", (name, holder))
+
+    def slots_in_use(self, name: str) -> int:
+        """Live holders of ``name``."""
+        (count,) = self._one("SELECT COUNT(*) FROM slots WHERE name=? AND expires>?",
+                             (name, time.time()))
+        return int(count)
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    def ping(self) -> None:
+        """SQLite is in process: answer one query."""
+        self._one("SELECT 1", ())
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._conn.close()
+
+
+def tune_for_durable_writes(conn: sqlite3.Connection) -> None:
+    """WAL with ``synchronous=NORMAL``.
+
+    A committed write survives the process being killed at any moment (only an OS crash or power
+    loss can lose the last commits), without an fsync per commit, which otherwise dominates the
+    per-step overhead.
+    """
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+
+
+def _run(row: tuple[Any, ...]) -> RunRow:
+    return RunRow(row[0], row[1], row[2], row[3], row[4], row[5], row[6], json.loads(row[7]),
+                  json.loads(row[8]), row[9])
+
+
+def _key(row: tuple[Any, ...]) -> ApiKey:
+    return ApiKey(row[0], row[1], row[2], cast(Role, row[3]), row[4], row[5], row[6])

@@ -1,0 +1,84 @@
+"""Runs as a service sees them: queued then executed, assignments, cancellation, Redis."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+
+from hybridcrew.errors import ConfigError
+from hybridcrew.platform.crew import EXIT_OK, RunStateError
+from hybridcrew.platform.store.redis import RedisStore
+from tests.support.crew import crew_config, make_crew, scripted
+
+TASK = "Add rate limiting to the orders API"
+
+
+def test_a_submitted_run_waits_queued_until_executed() -> None:
+    crew = make_crew(crew_config())
+    row = crew.submit(TASK, tenant="acme")
+    assert (row.status, row.tenant) == ("queued", "acme")
+    assert crew.store.events(row.id) == []
+    outcome = crew.resume(row.id)
+    assert outcome.exit_code == EXIT_OK
+    kinds = [e.kind for e in crew.store.events(row.id)]
+    assert kinds[0] == "run_started"
+    assert kinds[-1] == "run_finished"
+    assert crew.store.get_run(row.id, tenant="acme").status == "finished"
+
+
+def test_an_assignment_changes_the_model_of_later_runs_only() -> None:
+    data = crew_config(extra_models={"spare": scripted("spare", rules=[
+        {"match": "Your part: backend", "reply": "`app/x.py`\n```python\nx = 1\n```"}])})
+    crew = make_crew(data)
+    before = crew.submit(TASK)
+    crew.store.set_assignment("backend", {"model": "spare"})
+    after = crew.submit(TASK)
+    models = {r.id: {s["node"]: s["model"] for s in crew.resume(r.id).steps}
+              for r in (before, after)}
+    assert models[before.id]["backend"] == "author"
+    assert models[after.id]["backend"] == "spare"
+
+
+def test_a_bad_assignment_is_refused_with_the_yaml_message() -> None:
+    crew = make_crew(crew_config())
+    with pytest.raises(ConfigError, match=r"agents\.backend\.model: model 'nope' does not exist"):
+        crew.submit(TASK, assignments={"backend": {"model": "nope"}})
+    with pytest.raises(ConfigError, match=r"agents\.backend\.colour"):
+        crew.submit(TASK, assignments={"backend": {"model": "author", "colour": "red"}})
+
+
+def test_an_unknown_label_is_refused_at_submission() -> None:
+    crew = make_crew(crew_config())
+    with pytest.raises(ConfigError, match=r"unknown label 'secret-ish'.*none are defined"):
+        crew.submit(TASK, labels=["secret-ish"])
+
+
+def test_a_cancelled_run_starts_no_further_step_and_cannot_resume() -> None:
+    crew = make_crew(crew_config())
+    row = crew.submit(TASK)
+    crew.store.set_status(row.id, "running")
+    # Cancel as soon as the plan has started: the plan finishes, nothing after it starts.
+    crew.events.listeners.append(
+        lambda e: crew.cancel(e.run_id) if e.kind == "step_started" else None)
+    outcome = crew.resume(row.id)
+    assert outcome.status == "cancelled"
+    assert [s["node"] for s in outcome.steps] == ["plan"]
+    assert crew.store.get_run(row.id).status == "cancelled"
+    with pytest.raises(RunStateError, match="cancelled"):
+        crew.resume(row.id)
+    with pytest.raises(RunStateError, match="only queued, running or waiting"):
+        crew.cancel(row.id)
+
+
+def test_a_run_on_redis_keeps_store_and_checkpoints_there(
+        redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    redis.Redis.from_url(redis_url).flushdb()
+    monkeypatch.setenv("HYBRIDCREW_REDIS_URL", redis_url)
+    crew = make_crew(crew_config())
+    assert isinstance(crew.store, RedisStore)
+    outcome = crew.start(TASK)
+    assert outcome.exit_code == EXIT_OK
+    again = make_crew(crew_config())  # another process: same run, same checkpointed state
+    assert again.store.get_run(outcome.run_id).status == "finished"
+    assert len(again.state(outcome.run_id)["steps"]) == 4
+    assert [e.kind for e in again.store.events(outcome.run_id)][-1] == "run_finished"
