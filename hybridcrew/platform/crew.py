@@ -176,8 +176,8 @@ class Crew:
             raise RunStateError(run_id, row.status, "only queued, running or waiting runs can "
                                 "be cancelled")
         self.cancelled.add(run_id)
-        self.store.set_status(run_id, "cancelled", {**row.summary, "error": "cancelled"})
         self.events.emit(run_id, "run_cancelled", None)
+        self.store.set_status(run_id, "cancelled", {**row.summary, "error": "cancelled"})
         return self.store.get_run(run_id)
 
     def state(self, run_id: str) -> dict[str, Any]:
@@ -217,14 +217,16 @@ class Crew:
 
     def _finish(self, run_id: str, folder: str, result: dict[str, Any]) -> RunOutcome:
         report = result["report"]
-        self.store.set_status(run_id, "finished", report)
+        # The final event first, then the final status: a listener that sees the status has
+        # the event to read (see the SSE stream).
         self.events.emit(run_id, "run_finished", None, approved=report["approved"],
                          totals=report["totals"])
+        self.store.set_status(run_id, "finished", report)
         return RunOutcome(run_id, "finished", folder, report=report, steps=result["steps"])
 
     def _stop(self, run_id: str, folder: str, status: str, error: str) -> RunOutcome:
-        self.store.set_status(run_id, status, {"error": error})
         self.events.emit(run_id, f"run_{status}", None, error=error)
+        self.store.set_status(run_id, status, {"error": error})
         steps = self.state(run_id).get("steps", [])
         return RunOutcome(run_id, status, folder, steps=steps, error=error)
 

@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     request_timeout_s: float = Field(120.0, gt=0, description="timeout of one model call")
     max_retries: int = Field(0, ge=0, description="client-level retries before fallback")
 
+    api_host: str = Field("127.0.0.1", description="where `hybridcrew serve` listens")
+    api_port: int = Field(8000, ge=1, le=65535, description="the gateway's port")
+    gateway_workers: int = Field(4, gt=0, description="runs executing at once in the gateway")
+    max_request_bytes: int = Field(1_000_000, gt=0, description="larger request bodies get 413")
+    event_poll_s: float = Field(
+        0.5, gt=0, description="how often SSE streams look for events written by other hosts")
+
     models_dir: Path | None = Field(
         None, description="where the embedded GGUF is assembled (default: DATA_DIR/models)"
     )

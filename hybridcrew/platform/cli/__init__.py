@@ -6,10 +6,12 @@ from hybridcrew.platform.cli.app import app
 from hybridcrew.platform.cli.inventory import register as _register_inventory
 from hybridcrew.platform.cli.route import route_app
 from hybridcrew.platform.cli.run import register as _register_runs
+from hybridcrew.platform.cli.serve import register as _register_serve
 
 app.add_typer(route_app, name="route")
 _register_inventory(app)
 _register_runs(app)
+_register_serve(app)
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ import typer
 from hybridcrew.platform.cli.app import console, friendly_errors, settings_and_config
 from hybridcrew.platform.cli.render import checks_table, gpu_line, models_table
 from hybridcrew.platform.doctor import run_checks
+from hybridcrew.platform.inventory import models_inventory
 from hybridcrew.routing.runtime import RoutingRuntime
 
 
@@ -22,15 +23,7 @@ def models(
     runtime = RoutingRuntime(config, settings)
     signals = runtime.signals.refresh()
     if as_json:
-        rows = [{
-            "name": name, "provider": e.provider, "model": e.spec.model, "location": e.location,
-            "up": signals.health_of(name).up, "detail": signals.health_of(name).detail,
-            "price_per_mtok": e.spec.price.model_dump(), "context_window": e.spec.context_window,
-            "vram_gb": e.spec.vram_gb, "clearance": e.spec.clearance.label,
-        } for name, e in config.catalog.items()]
-        gpu = {"free_gb": signals.gpu.free_gb, "total_gb": signals.gpu.total_gb,
-               "loaded": sorted(signals.gpu.loaded), "source": signals.gpu.source}
-        console.print_json(json.dumps({"models": rows, "gpu": gpu}))
+        console.print_json(json.dumps(models_inventory(config, signals)))
         return
     console.print(models_table(runtime, signals))
     console.print(gpu_line(signals))

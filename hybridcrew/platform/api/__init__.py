@@ -1,0 +1,41 @@
+"""The HTTP gateway: ``create_app(settings)`` builds it, ``hybridcrew serve`` runs it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from hybridcrew import __version__
+from hybridcrew.platform.api.errors import install_error_handlers
+from hybridcrew.platform.api.limits import BodyLimit
+from hybridcrew.platform.api.routes import agents, events, health, models, runs
+from hybridcrew.platform.config import LoadedConfig, load_config
+from hybridcrew.platform.service import RunService
+from hybridcrew.platform.settings import Settings
+from hybridcrew.platform.store import Store
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings, config: LoadedConfig | None = None,
+               store: Store | None = None) -> FastAPI:
+    """The gateway for ``settings`` (and the configuration it names, unless given)."""
+    service = RunService(config or load_config(settings.config), settings, store)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        service.start()
+        yield
+        service.close()
+
+    app = FastAPI(title="hybridcrew", version=__version__, lifespan=lifespan,
+                  description="A crew of software agents, routed per step between Claude and "
+                              "local models. Authenticate with `Authorization: Bearer <key>`.")
+    app.state.service = service
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    for module in (runs, events, agents, models, health):
+        app.include_router(module.router)
+    return app

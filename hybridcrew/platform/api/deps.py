@@ -1,0 +1,80 @@
+"""Typed dependencies: the service, the authenticated caller, role checks, a caller's run."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from hybridcrew.platform.api.errors import Forbidden
+from hybridcrew.platform.keys import AuthError, Caller, authenticate
+from hybridcrew.platform.service import RunService
+from hybridcrew.platform.store import DEFAULT_TENANT, Role, RunRow
+
+_bearer = HTTPBearer(auto_error=False, description="an API key from `hybridcrew keys create`")
+
+
+def get_service(request: Request) -> RunService:
+    """The app's run service."""
+    service: RunService = request.app.state.service
+    return service
+
+
+ServiceDep = Annotated[RunService, Depends(get_service)]
+
+
+def get_caller(request: Request, service: ServiceDep,
+               credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+               ) -> Caller:
+    """The caller behind the request's bearer key.
+
+    With no key configured, only loopback clients are served, as the default tenant's admin.
+    """
+    if credentials is not None:
+        return authenticate(service.store, credentials.credentials)
+    if service.auth_required():
+        raise AuthError("this gateway needs an API key: send 'Authorization: Bearer hc_...'")
+    client = request.client.host if request.client else ""
+    if not _is_loopback(client):
+        raise AuthError("no API key exists, so only loopback clients are served; create one "
+                        "with `hybridcrew keys create --tenant NAME --role admin`")
+    return Caller(DEFAULT_TENANT, "admin")
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def role(needed: Role) -> object:
+    """A dependency that admits callers with at least role ``needed``."""
+
+    def check(caller: CallerDep) -> Caller:
+        if not caller.can(needed):
+            raise Forbidden(needed, caller.role)
+        return caller
+
+    return Depends(check)
+
+
+Viewer = Annotated[Caller, role("viewer")]
+Operator = Annotated[Caller, role("operator")]
+Admin = Annotated[Caller, role("admin")]
+
+
+def get_run(run_id: Annotated[str, Path(max_length=100)], caller: Viewer,
+            service: ServiceDep) -> RunRow:
+    """The run ``run_id`` if the caller's tenant owns it (404 otherwise, never 403)."""
+    return service.store.get_run(run_id, caller.tenant)
+
+
+RunDep = Annotated[RunRow, Depends(get_run)]
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,95 @@
+"""``/v1/runs``: submit, list, inspect, answer, cancel, and fetch artifacts."""
+
+from __future__ import annotations
+
+from pathlib import Path as FilePath
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse
+
+from hybridcrew.graphs.report import totals
+from hybridcrew.platform.api.deps import Operator, RunDep, ServiceDep, Viewer
+from hybridcrew.platform.api.errors import NotFound
+from hybridcrew.platform.api.schemas import (
+    Answer,
+    ErrorBody,
+    RunAccepted,
+    RunCreate,
+    RunDetail,
+    RunPage,
+    RunSummary,
+)
+from hybridcrew.platform.store import RUN_STATUSES
+from hybridcrew.routing.sensitivity import Sensitivity
+
+router = APIRouter(prefix="/v1/runs", tags=["runs"], responses={
+    401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody}})
+Status = Annotated[str | None, Query(pattern="^(" + "|".join(RUN_STATUSES) + ")$",
+                                     description="only runs with this status")]
+
+
+@router.post("", status_code=202, response_model=RunAccepted,
+             responses={422: {"model": ErrorBody}})
+def create_run(body: RunCreate, caller: Operator, service: ServiceDep) -> RunAccepted:
+    """Start a run; it executes in the background. Stream its events from ``events``."""
+    row = service.submit(
+        body.task, caller.tenant, workflow=body.workflow, labels=body.labels,
+        gate=body.approval, budget_usd=body.budget_usd,
+        privacy=Sensitivity.parse(body.privacy) if body.privacy else None,
+        assignments={a: s.model_dump() for a, s in body.assignments.items()})
+    return RunAccepted(id=row.id, status=row.status, events=f"/v1/runs/{row.id}/events")
+
+
+@router.get("", response_model=RunPage)
+def list_runs(caller: Viewer, service: ServiceDep, status: Status = None,
+              limit: Annotated[int, Query(ge=1, le=200)] = 50,
+              offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> RunPage:
+    """The caller's tenant's runs, newest first."""
+    rows = service.store.list_runs(tenant=caller.tenant, status=status, limit=limit + 1,
+                                   offset=offset)
+    return RunPage(items=[RunSummary.of(r) for r in rows[:limit]], offset=offset, limit=limit,
+                   next_offset=offset + limit if len(rows) > limit else None)
+
+
+@router.get("/{run_id}", response_model=RunDetail)
+def get_run(run: RunDep, service: ServiceDep) -> RunDetail:
+    """A run: status, steps with their routing decision records, tokens, cost, artifacts."""
+    state = service.crew.state(run.id)
+    steps = [{**s, "decision": service.store.decision(run.id, s["key"])}
+             for s in state.get("steps", [])]
+    report = state.get("report")
+    summary = RunSummary.of(run)
+    if summary.cost_usd is None and steps:
+        summary.cost_usd = totals(state["steps"])["cost_usd"]
+    return RunDetail(**summary.model_dump(), steps=steps, report=report,
+                     pending=run.summary.get("pending") if run.status == "waiting" else None,
+                     error=run.summary.get("error"),
+                     artifacts=list(report["artifacts"]) if report else [])
+
+
+@router.post("/{run_id}/resume", status_code=202, response_model=RunAccepted,
+             responses={409: {"model": ErrorBody}})
+def resume_run(run: RunDep, body: Answer, caller: Operator, service: ServiceDep
+               ) -> RunAccepted:
+    """Answer a waiting run's question (approval or budget); it continues in the background."""
+    service.answer(run.id, caller.tenant, body.model_dump())
+    return RunAccepted(id=run.id, status="running", events=f"/v1/runs/{run.id}/events")
+
+
+@router.post("/{run_id}/cancel", response_model=RunSummary,
+             responses={409: {"model": ErrorBody}})
+def cancel_run(run: RunDep, caller: Operator, service: ServiceDep) -> RunSummary:
+    """Cancel a queued, running or waiting run (a step in flight finishes; none starts)."""
+    return RunSummary.of(service.cancel(run.id, caller.tenant))
+
+
+@router.get("/{run_id}/artifacts/{path:path}", response_class=FileResponse,
+            responses={200: {"content": {"application/octet-stream": {}}}})
+def get_artifact(run: RunDep, path: str) -> FileResponse:
+    """One file the run wrote (code blocks under the path the agent named, plan.md, qa.md)."""
+    folder = FilePath(run.folder).resolve()
+    target = (folder / path).resolve()
+    if not target.is_relative_to(folder) or not target.is_file():
+        raise NotFound(f"run {run.id} has no artifact '{path}'")
+    return FileResponse(target)

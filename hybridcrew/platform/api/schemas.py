@@ -1,0 +1,131 @@
+"""Request and response bodies of the HTTP API (the OpenAPI document is generated from these)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hybridcrew.agents.spec import Assignment
+from hybridcrew.graphs.workflow import BUILTIN
+from hybridcrew.platform.store import RunRow
+
+Privacy = Literal["public", "internal", "confidential", "secret"]
+
+
+class Body(BaseModel):
+    """Request bodies reject unknown fields: a typo is an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class RunCreate(Body):
+    """A run to start."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "task": "Add rate limiting to the orders API", "workflow": "delivery",
+        "labels": [], "approval": False, "privacy": "internal", "budget_usd": 0.5,
+        "assignments": {"backend": {"model": "auto", "candidates": ["gemma-3-270m"]}},
+    }]})
+
+    task: str = Field(min_length=1, max_length=20_000, description="what the crew should do")
+    workflow: str = Field(BUILTIN, max_length=200,
+                          description="built-in 'delivery', or a shipped/YAML workflow name")
+    labels: list[str] = Field(default_factory=list, max_length=20,
+                              description="privacy labels from routing.privacy.labels")
+    approval: bool = Field(False, description="wait for a human before the final report")
+    privacy: Privacy | None = Field(None, description="least sensitivity of the whole run")
+    budget_usd: float | None = Field(None, ge=0, le=1e6,
+                                     description="this run's budget (replaces budgets.run_usd)")
+    assignments: dict[str, Assignment] = Field(
+        default_factory=dict, description="model assignments for this run only, by agent")
+
+
+class RunSummary(BaseModel):
+    """A run in a listing."""
+
+    id: str
+    task: str
+    workflow: str
+    status: str = Field(examples=["running"])
+    tenant: str
+    created_at: float
+    updated_at: float
+    cost_usd: float | None = Field(None, description="total spend, once finished")
+
+    @classmethod
+    def of(cls, row: RunRow) -> RunSummary:
+        """From a stored run."""
+        return cls(id=row.id, task=row.task, workflow=row.workflow, status=row.status,
+                   tenant=row.tenant, created_at=row.created_at, updated_at=row.updated_at,
+                   cost_usd=row.summary.get("totals", {}).get("cost_usd"))
+
+
+class RunAccepted(BaseModel):
+    """A run was accepted and will execute."""
+
+    id: str
+    status: str = Field(examples=["queued"])
+    events: str = Field(description="where to stream its events", examples=[
+        "/v1/runs/20261123-101500-a1b2c3/events"])
+
+
+class RunPage(BaseModel):
+    """One page of runs, newest first."""
+
+    items: list[RunSummary]
+    offset: int
+    limit: int
+    next_offset: int | None = Field(None, description="pass as ?offset= for the next page")
+
+
+class RunDetail(RunSummary):
+    """A run with its steps (each with its routing decision record), report and artifacts."""
+
+    steps: list[dict[str, Any]] = Field(default_factory=list)
+    report: dict[str, Any] | None = None
+    pending: dict[str, Any] | None = Field(None, description="the question a waiting run asks")
+    error: str | None = None
+    artifacts: list[str] = Field(default_factory=list)
+
+
+class Answer(Body):
+    """The answer to the question a waiting run asks."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"choice": "approve", "comment": "looks good"}]})
+
+    choice: Literal["approve", "reject", "local"] = Field(
+        description="approve; reject (approval gate); local = continue on local models (budget)")
+    comment: str = Field("", max_length=2_000)
+
+
+class AgentView(BaseModel):
+    """An agent and the models that serve it."""
+
+    name: str
+    role: str
+    model: str
+    candidates: list[str]
+    fallbacks: list[str]
+    privacy: str
+    overridden: bool = Field(description="its assignment was changed at runtime")
+
+
+class ExplainRequest(Body):
+    """A step to route (nothing is called)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"agent": "backend", "prompt": "Add rate limiting to the orders API"}]})
+
+    agent: str = Field(max_length=200)
+    prompt: str = Field(max_length=500_000)
+    step: str = Field("default", max_length=50, description="plan, implement, review, ...")
+    labels: list[str] = Field(default_factory=list, max_length=20)
+
+
+class ErrorBody(BaseModel):
+    """Every error answer."""
+
+    error: str = Field(description="what went wrong", examples=["not_found"])
+    detail: Any = Field(description="a message, or the invalid fields")

@@ -1,0 +1,147 @@
+"""The crew as a service for the gateway.
+
+Runs submitted over HTTP execute on a thread pool in this process, and listeners (SSE streams)
+learn of new events without polling the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
+from typing import Any
+
+from hybridcrew.platform.config import LoadedConfig
+from hybridcrew.platform.crew import Crew, RunStateError
+from hybridcrew.platform.keys import has_active_keys
+from hybridcrew.platform.settings import Settings
+from hybridcrew.platform.store import Event, RunRow, Store
+
+log = logging.getLogger(__name__)
+TERMINAL_EVENTS = frozenset({"run_finished", "run_failed", "run_blocked", "run_cancelled"})
+FINAL_STATUSES = frozenset({"finished", "failed", "blocked", "cancelled"})
+
+
+class Subscription:
+    """A listener's flag: set when its run has a new event, cleared when the listener wakes."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.flag = asyncio.Event()
+
+    async def wait(self, timeout: float) -> None:
+        """Return at the next event (or one published since the last wait), or after timeout."""
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self.flag.wait(), timeout)
+        self.flag.clear()
+
+
+class EventNotifier:
+    """Wakes the listeners of a run when one of its events is appended in this process.
+
+    Events appended elsewhere (another process or host) are found by the listeners' timeout.
+    """
+
+    def __init__(self) -> None:
+        self._subscribers: dict[str, set[Subscription]] = {}
+        self._lock = threading.Lock()
+
+    def publish(self, event: Event) -> None:
+        """Called on the thread that appended ``event``."""
+        with self._lock:
+            subscribers = list(self._subscribers.get(event.run_id, ()))
+        for sub in subscribers:
+            sub.loop.call_soon_threadsafe(sub.flag.set)
+
+    @contextmanager
+    def subscribe(self, run_id: str) -> Iterator[Subscription]:
+        """Listen to ``run_id`` for the duration of the block.
+
+        Subscribe first, then read the store: nothing appended in between is missed.
+        """
+        sub = Subscription()
+        with self._lock:
+            self._subscribers.setdefault(run_id, set()).add(sub)
+        try:
+            yield sub
+        finally:
+            with self._lock:
+                subs = self._subscribers.get(run_id, set())
+                subs.discard(sub)
+                if not subs:
+                    self._subscribers.pop(run_id, None)
+
+
+class RunService:
+    """Submits, answers and cancels runs for the gateway; runs execute on ``executor``."""
+
+    def __init__(self, config: LoadedConfig, settings: Settings, store: Store | None = None
+                 ) -> None:
+        self.config, self.settings = config, settings
+        self.crew = Crew(config, settings, store)
+        self.store = self.crew.store
+        self.notifier = EventNotifier()
+        self.crew.events.listeners.append(self.notifier.publish)
+        self.executor = ThreadPoolExecutor(max_workers=settings.gateway_workers,
+                                           thread_name_prefix="hybridcrew-run")
+        self._driving: set[str] = set()
+        self._lock = threading.Lock()
+        self._keys_checked = (0.0, False)
+
+    def start(self) -> None:
+        """Begin refreshing routing signals in the background."""
+        self.crew.runtime.signals.start()
+
+    def close(self) -> None:
+        """Stop the background work (running steps finish first)."""
+        self.crew.runtime.signals.stop()
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, task: str, tenant: str, **options: Any) -> RunRow:
+        """Register a run and queue it for execution."""
+        row = self.crew.submit(task, tenant=tenant, **options)
+        self._drive(row.id)
+        return row
+
+    def answer(self, run_id: str, tenant: str, reply: dict[str, str]) -> RunRow:
+        """Answer the question a waiting run asks; it continues in the background."""
+        row = self.store.get_run(run_id, tenant)
+        if row.status != "waiting":
+            raise RunStateError(run_id, row.status, "only a waiting run takes an answer")
+        self._drive(run_id, reply)
+        return row
+
+    def cancel(self, run_id: str, tenant: str) -> RunRow:
+        """Cancel a queued, running or waiting run."""
+        return self.crew.cancel(run_id, tenant)
+
+    def auth_required(self) -> bool:
+        """Whether any active API key exists (re-read at most every two seconds)."""
+        checked_at, required = self._keys_checked
+        if time.monotonic() - checked_at > 2.0:  # noqa: PLR2004 - revocations apply within 2 s
+            required = has_active_keys(self.store)
+            self._keys_checked = (time.monotonic(), required)
+        return required
+
+    def _drive(self, run_id: str, reply: dict[str, str] | None = None) -> None:
+        with self._lock:
+            if run_id in self._driving:
+                raise RunStateError(run_id, "running", "it is being executed already")
+            self._driving.add(run_id)
+        self.executor.submit(self._execute, run_id, reply)
+
+    def _execute(self, run_id: str, reply: dict[str, str] | None) -> None:
+        try:
+            self.crew.resume(run_id, reply=reply)
+        except RunStateError as exc:  # e.g. cancelled before it started: nothing to do
+            log.info("run %s not executed: %s", run_id, exc)
+        except Exception:  # the run's own status and events say what happened
+            log.exception("run %s stopped with an unexpected error", run_id)
+            self.store.set_status(run_id, "failed", {"error": "internal error; see the log"})
+        finally:
+            with self._lock:
+                self._driving.discard(run_id)

@@ -1,0 +1,80 @@
+"""``hybridcrew keys`` and the guard of ``hybridcrew serve``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import httpx
+from typer.testing import CliRunner
+
+from hybridcrew.platform.cli import app
+from hybridcrew.platform.keys import authenticate
+from hybridcrew.platform.settings import load_settings
+from hybridcrew.platform.store import open_store
+from tests.support.gateway import free_port
+
+runner = CliRunner()
+
+
+def _cli(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args), env={"COLUMNS": "250"})
+    return result.exit_code, result.output
+
+
+def test_create_list_and_revoke_a_key() -> None:
+    code, out = _cli("keys", "create", "--tenant", "acme", "--role", "viewer", "--name", "ci",
+                     "--json")
+    assert code == 0, out
+    created = json.loads(out)
+    store = open_store(load_settings())
+    caller = authenticate(store, created["token"])
+    assert (caller.tenant, caller.role) == ("acme", "viewer")
+    code, out = _cli("keys", "list", "--json")
+    listed = json.loads(out)
+    assert [(k["id"], k["name"], k["revoked"]) for k in listed] == [(created["id"], "ci", False)]
+    assert created["token"] not in out, "tokens are never shown again"
+    assert _cli("keys", "revoke", created["id"])[0] == 0
+    assert json.loads(_cli("keys", "list", "--json")[1])[0]["revoked"] is True
+
+
+def test_bad_key_options_say_how_to_fix_them() -> None:
+    code, out = _cli("keys", "create", "--tenant", "Acme Corp")
+    assert code == 2
+    assert "invalid tenant 'Acme Corp'" in out
+    code, out = _cli("keys", "create", "--tenant", "acme", "--role", "root")
+    assert code == 2
+    assert "use one of: admin, operator, viewer" in out
+    code, out = _cli("keys", "revoke", "nope")
+    assert (code, "no key 'nope'" in out) == (2, True)
+
+
+def test_serve_refuses_a_public_address_without_keys() -> None:
+    code, out = _cli("serve", "--host", "0.0.0.0")
+    assert code == 2
+    assert "refusing to listen on 0.0.0.0: no API key exists" in out
+    assert "hybridcrew keys create" in out
+
+
+def test_serve_runs_the_gateway_on_loopback() -> None:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "hybridcrew", "serve", "--port",
+                                str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, process.communicate()[1]
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "serve did not answer within 30 s"
+                time.sleep(0.1)
+        assert answer.json() == {"status": "ok"}
+        models = httpx.get(f"http://127.0.0.1:{port}/v1/models").json()
+        assert "gemma-embedded" in [m["name"] for m in models["models"]]
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
