@@ -29,8 +29,9 @@ class RunCreate(Body):
     }]})
 
     task: str = Field(min_length=1, max_length=20_000, description="what the crew should do")
-    workflow: str = Field(BUILTIN, max_length=200,
-                          description="built-in 'delivery', or a shipped/YAML workflow name")
+    # A name, never a path: clients must not make the server read files of their choosing.
+    workflow: str = Field(BUILTIN, pattern=r"^[a-z][a-z0-9_-]{0,63}$",
+                          description="'delivery' (built in) or a shipped workflow's name")
     labels: list[str] = Field(default_factory=list, max_length=20,
                               description="privacy labels from routing.privacy.labels")
     approval: bool = Field(False, description="wait for a human before the final report")
