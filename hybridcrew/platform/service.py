@@ -23,6 +23,8 @@ from hybridcrew.platform.store import Event, RunRow, Store
 
 log = logging.getLogger(__name__)
 TERMINAL_EVENTS = frozenset({"run_finished", "run_failed", "run_blocked", "run_cancelled"})
+KEYS_RECHECK_S = 2.0
+"""A first key created (or the last one revoked) takes effect within this many seconds."""
 FINAL_STATUSES = frozenset({"finished", "failed", "blocked", "cancelled"})
 
 
@@ -33,11 +35,16 @@ class Subscription:
         self.loop = asyncio.get_running_loop()
         self.flag = asyncio.Event()
 
-    async def wait(self, timeout: float) -> None:
-        """Return at the next event (or one published since the last wait), or after timeout."""
+    async def wait(self, timeout: float) -> bool:
+        """Wait for the next event (or one published since the last wait).
+
+        True when one came, False after ``timeout`` seconds without one.
+        """
+        woken = False
         with suppress(TimeoutError):
-            await asyncio.wait_for(self.flag.wait(), timeout)
+            woken = await asyncio.wait_for(self.flag.wait(), timeout)
         self.flag.clear()
+        return woken
 
 
 class EventNotifier:
@@ -122,10 +129,15 @@ class RunService:
     def auth_required(self) -> bool:
         """Whether any active API key exists (re-read at most every two seconds)."""
         checked_at, required = self._keys_checked
-        if time.monotonic() - checked_at > 2.0:  # noqa: PLR2004 - revocations apply within 2 s
+        if time.monotonic() - checked_at > KEYS_RECHECK_S:
             required = has_active_keys(self.store)
             self._keys_checked = (time.monotonic(), required)
         return required
+
+    def auth_known_required(self) -> bool | None:
+        """The cached answer of :meth:`auth_required` while fresh, else None (no I/O)."""
+        checked_at, required = self._keys_checked
+        return required if time.monotonic() - checked_at <= KEYS_RECHECK_S else None
 
     def _drive(self, run_id: str, reply: dict[str, str] | None = None) -> None:
         with self._lock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Annotated
 
+from anyio import to_thread
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -16,7 +17,11 @@ from hybridcrew.platform.store import DEFAULT_TENANT, Role, RunRow
 _bearer = HTTPBearer(auto_error=False, description="an API key from `hybridcrew keys create`")
 
 
-def get_service(request: Request) -> RunService:
+# Dependencies are ``async`` so FastAPI does not hop to its thread pool for each of them: under
+# load every hop waits for the GIL behind the run threads. Store I/O goes to a thread explicitly.
+
+
+async def get_service(request: Request) -> RunService:
     """The app's run service."""
     service: RunService = request.app.state.service
     return service
@@ -25,16 +30,19 @@ def get_service(request: Request) -> RunService:
 ServiceDep = Annotated[RunService, Depends(get_service)]
 
 
-def get_caller(request: Request, service: ServiceDep,
-               credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-               ) -> Caller:
+async def get_caller(request: Request, service: ServiceDep,
+                     credentials: Annotated[HTTPAuthorizationCredentials | None,
+                                            Depends(_bearer)]) -> Caller:
     """The caller behind the request's bearer key.
 
     With no key configured, only loopback clients are served, as the default tenant's admin.
     """
     if credentials is not None:
-        return authenticate(service.store, credentials.credentials)
-    if service.auth_required():
+        return await to_thread.run_sync(authenticate, service.store, credentials.credentials)
+    required = service.auth_known_required()
+    if required is None:
+        required = await to_thread.run_sync(service.auth_required)
+    if required:
         raise AuthError("this gateway needs an API key: send 'Authorization: Bearer hc_...'")
     client = request.client.host if request.client else ""
     if not _is_loopback(client):
@@ -49,7 +57,7 @@ CallerDep = Annotated[Caller, Depends(get_caller)]
 def role(needed: Role) -> object:
     """A dependency that admits callers with at least role ``needed``."""
 
-    def check(caller: CallerDep) -> Caller:
+    async def check(caller: CallerDep) -> Caller:
         if not caller.can(needed):
             raise Forbidden(needed, caller.role)
         return caller
@@ -62,10 +70,10 @@ Operator = Annotated[Caller, role("operator")]
 Admin = Annotated[Caller, role("admin")]
 
 
-def get_run(run_id: Annotated[str, Path(max_length=100)], caller: Viewer,
-            service: ServiceDep) -> RunRow:
+async def get_run(run_id: Annotated[str, Path(max_length=100)], caller: Viewer,
+                  service: ServiceDep) -> RunRow:
     """The run ``run_id`` if the caller's tenant owns it (404 otherwise, never 403)."""
-    return service.store.get_run(run_id, caller.tenant)
+    return await to_thread.run_sync(service.store.get_run, run_id, caller.tenant)
 
 
 RunDep = Annotated[RunRow, Depends(get_run)]

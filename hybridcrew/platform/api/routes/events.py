@@ -32,9 +32,11 @@ async def stream_events(
 ) -> AsyncIterator[ServerSentEvent]:
     """Stream the run's events in order, from the start or after ``Last-Event-ID``."""
     cursor = max(after, last_event_id or 0)
+    store = service.store
     with service.notifier.subscribe(run.id) as subscription:
+        look_at_status = True  # at the start, and whenever no event came for a while
         while True:
-            events = await to_thread.run_sync(service.store.events, run.id, cursor, BATCH)
+            events = await to_thread.run_sync(store.events, run.id, cursor, BATCH)
             for event in events:
                 cursor = event.seq
                 yield ServerSentEvent(
@@ -46,9 +48,10 @@ async def stream_events(
                 continue
             # A run's final event is appended before its final status is set: a final status
             # with nothing left to read means the client has seen the end already.
-            row = await to_thread.run_sync(service.store.get_run, run.id)
-            if row.status in FINAL_STATUSES:
-                if not await to_thread.run_sync(service.store.events, run.id, cursor, 1):
+            if look_at_status and (await to_thread.run_sync(store.get_run, run.id)
+                                   ).status in FINAL_STATUSES:
+                if not await to_thread.run_sync(store.events, run.id, cursor, 1):
                     return
                 continue
-            await subscription.wait(service.settings.event_poll_s)
+            # Events written in this process wake us; the timeout finds those of other hosts.
+            look_at_status = not await subscription.wait(service.settings.event_poll_s)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path as FilePath
 from typing import Annotated
 
+from anyio import to_thread
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 
@@ -31,13 +33,14 @@ Status = Annotated[str | None, Query(pattern="^(" + "|".join(RUN_STATUSES) + ")$
 
 @router.post("", status_code=202, response_model=RunAccepted,
              responses={422: {"model": ErrorBody}})
-def create_run(body: RunCreate, caller: Operator, service: ServiceDep) -> RunAccepted:
+async def create_run(body: RunCreate, caller: Operator, service: ServiceDep) -> RunAccepted:
     """Start a run; it executes in the background. Stream its events from ``events``."""
-    row = service.submit(
-        body.task, caller.tenant, workflow=body.workflow, labels=body.labels,
+    submit = functools.partial(
+        service.submit, body.task, caller.tenant, workflow=body.workflow, labels=body.labels,
         gate=body.approval, budget_usd=body.budget_usd,
         privacy=Sensitivity.parse(body.privacy) if body.privacy else None,
         assignments={a: s.model_dump() for a, s in body.assignments.items()})
+    row = await to_thread.run_sync(submit)
     return RunAccepted(id=row.id, status=row.status, events=f"/v1/runs/{row.id}/events")
 
 
