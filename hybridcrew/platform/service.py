@@ -13,13 +13,16 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hybridcrew.platform.config import LoadedConfig
 from hybridcrew.platform.crew import Crew, RunStateError
 from hybridcrew.platform.keys import has_active_keys
 from hybridcrew.platform.settings import Settings
 from hybridcrew.platform.store import Event, RunRow, Store
+
+if TYPE_CHECKING:
+    from hybridcrew.platform.queue import RunQueue
 
 log = logging.getLogger(__name__)
 TERMINAL_EVENTS = frozenset({"run_finished", "run_failed", "run_blocked", "run_cancelled"})
@@ -95,6 +98,12 @@ class RunService:
         self.crew.events.listeners.append(self.notifier.publish)
         self.executor = ThreadPoolExecutor(max_workers=settings.gateway_workers,
                                            thread_name_prefix="hybridcrew-run")
+        # With Redis, runs go to the queue and `hybridcrew worker` processes drive them.
+        self.queue: RunQueue | None = None
+        if settings.redis_url:
+            from hybridcrew.platform.queue import RunQueue  # noqa: PLC0415 - optional extra
+
+            self.queue = RunQueue(settings.redis_url, settings.worker_visibility_s)
         self._driving: set[str] = set()
         self._lock = threading.Lock()
         self._keys_checked = (0.0, False)
@@ -140,6 +149,9 @@ class RunService:
         return required if time.monotonic() - checked_at <= KEYS_RECHECK_S else None
 
     def _drive(self, run_id: str, reply: dict[str, str] | None = None) -> None:
+        if self.queue is not None:
+            self.queue.enqueue(run_id, reply)
+            return
         with self._lock:
             if run_id in self._driving:
                 raise RunStateError(run_id, "running", "it is being executed already")

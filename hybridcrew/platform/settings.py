@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     event_poll_s: float = Field(
         0.5, gt=0, description="how often SSE streams look for events written by other hosts")
 
+    worker_visibility_s: float = Field(
+        60.0, gt=0, description="a run whose worker is silent this long is taken over")
+
     models_dir: Path | None = Field(
         None, description="where the embedded GGUF is assembled (default: DATA_DIR/models)"
     )

@@ -1,9 +1,11 @@
-"""``hybridcrew serve`` (the HTTP gateway) and ``hybridcrew keys create|list|revoke``."""
+"""``hybridcrew serve`` (the gateway), ``hybridcrew worker`` and ``hybridcrew keys``."""
 
 from __future__ import annotations
 
 import ipaddress
 import json
+import logging
+import signal
 import time
 from typing import Annotated
 
@@ -16,6 +18,7 @@ from hybridcrew.platform.api import create_app
 from hybridcrew.platform.cli.app import console, friendly_errors, settings_and_config
 from hybridcrew.platform.keys import create_key, has_active_keys
 from hybridcrew.platform.store import ROLES, open_store
+from hybridcrew.platform.worker import Worker
 
 keys_app = typer.Typer(help="API keys of the gateway (each bound to a tenant and a role).",
                        no_args_is_help=True)
@@ -42,6 +45,22 @@ def serve(
     app = create_app(settings, config, store)
     console.print(f"hybridcrew gateway on http://{host}:{port} (API docs at /docs)")
     uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+@friendly_errors
+def worker(
+    name: Annotated[str | None, typer.Option(help="consumer name (default: host-pid)")] = None,
+) -> None:
+    """Take runs from the Redis queue and drive them (start as many as you like, anywhere)."""
+    settings, config = settings_and_config()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    consumer = Worker(config, settings, name)
+    signal.signal(signal.SIGTERM, lambda *_: consumer.stopping.set())
+    console.print(f"worker {consumer.name} waiting for runs")
+    try:
+        consumer.run()
+    except KeyboardInterrupt:
+        consumer.stopping.set()
 
 
 @keys_app.command("create")
@@ -106,4 +125,5 @@ def _loopback(host: str) -> bool:
 def register(app: typer.Typer) -> None:
     """Add ``serve`` and ``keys`` to the root app."""
     app.command()(serve)
+    app.command()(worker)
     app.add_typer(keys_app, name="keys")

@@ -1,0 +1,86 @@
+"""``hybridcrew worker``: take runs from the Redis queue and drive them, on any host.
+
+While a run is being driven, a heartbeat keeps its job claimed and notices a cancellation made
+through the gateway. A worker killed mid-run stops its heartbeat: after the visibility timeout
+another worker claims the job and resumes the run from its Redis checkpoint (completed steps are
+not run again; a step in flight replays its recorded routing decision).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+
+from hybridcrew.errors import ConfigError
+from hybridcrew.platform.config import LoadedConfig
+from hybridcrew.platform.crew import Crew, RunStateError
+from hybridcrew.platform.queue import Job, RunQueue
+from hybridcrew.platform.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def default_name() -> str:
+    """Unique per process: host and pid."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class Worker:
+    """One consumer of the run queue."""
+
+    def __init__(self, config: LoadedConfig, settings: Settings, name: str | None = None) -> None:
+        if not settings.redis_url:
+            raise ConfigError.single(
+                "environment", "HYBRIDCREW_REDIS_URL", "workers need a shared Redis",
+                "set HYBRIDCREW_REDIS_URL=redis://HOST:6379/0 (without it, runs execute in "
+                "the gateway process)")
+        self.name = name or default_name()
+        self.crew = Crew(config, settings)
+        self.queue = RunQueue(settings.redis_url, settings.worker_visibility_s)
+        self.heartbeat_s = settings.worker_visibility_s / 3
+        self.stopping = threading.Event()
+
+    def run(self, max_jobs: int | None = None) -> int:
+        """Process jobs until stopped (or ``max_jobs`` are done); returns how many were done."""
+        self.crew.runtime.signals.start()
+        done = 0
+        try:
+            while not self.stopping.is_set() and (max_jobs is None or done < max_jobs):
+                job = self.queue.claim(self.name, block_s=1.0)
+                if job is not None:
+                    self.process(job)
+                    done += 1
+        finally:
+            self.crew.runtime.signals.stop()
+        return done
+
+    def process(self, job: Job) -> None:
+        """Drive one run as far as it goes, then acknowledge its job."""
+        beating = threading.Event()
+        heart = threading.Thread(target=self._heartbeat, args=(job, beating), daemon=True,
+                                 name=f"heartbeat-{job.run_id}")
+        heart.start()
+        try:
+            outcome = self.crew.resume(job.run_id, reply=job.reply)
+            log.info("run %s: %s", job.run_id, outcome.status)
+        except RunStateError as exc:  # finished or cancelled meanwhile: nothing to do
+            log.info("run %s not driven: %s", job.run_id, exc)
+        except Exception:  # the run's own status and events say what happened
+            log.exception("run %s stopped with an unexpected error", job.run_id)
+            self.crew.store.set_status(job.run_id, "failed",
+                                       {"error": "internal error; see the worker's log"})
+        finally:
+            beating.set()
+            heart.join()
+            self.queue.ack(job)
+
+    def _heartbeat(self, job: Job, done: threading.Event) -> None:
+        while not done.wait(self.heartbeat_s):
+            try:
+                self.queue.extend(job, self.name)
+                if self.crew.store.get_run(job.run_id).status == "cancelled":
+                    self.crew.cancelled.add(job.run_id)  # no further step starts
+            except Exception:  # a missed beat is retried; the job stays ours for a while
+                log.exception("heartbeat for run %s failed", job.run_id)
