@@ -115,7 +115,7 @@ async def load(base: str, clients: int, ramp_s: float) -> tuple[list[ClientResul
 
 def serve(config: Path, data_dir: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "HYBRIDCREW_DATA_DIR": str(data_dir), "HYBRIDCREW_CONFIG": str(config),
-           "HYBRIDCREW_GATEWAY_WORKERS": str(workers)}
+           "HYBRIDCREW_GATEWAY_WORKERS": str(workers), "HYBRIDCREW_MEMORY": "false"}
     process = subprocess.Popen([sys.executable, "-m", "hybridcrew", "serve", "--port", str(port)],  # noqa: S603
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60

@@ -79,6 +79,7 @@ def hybridcrew_crew(data_dir: Path) -> Crew:
             "agents": {a: {"role": f"You are {a}.", "model": "scripted"}
                        for a in ("cto", "frontend", "backend", "qa")}}
     os.environ["HYBRIDCREW_DATA_DIR"] = str(data_dir)
+    os.environ["HYBRIDCREW_MEMORY"] = "false"  # recall is per run, not per node: not measured
     crew = Crew(parse_config(yaml.safe_dump(data), "benchmark"), load_settings())
     crew.runtime.signals.refresh()
     return crew

@@ -90,6 +90,8 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, models_dir: Pa
     monkeypatch.setenv("HYBRIDCREW_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("HYBRIDCREW_MODELS_DIR", str(models_dir))
     monkeypatch.setenv("HYBRIDCREW_PROBE_TIMEOUT_S", "0.5")
+    # Memory (embeddings + Qdrant) is exercised by its own tests; elsewhere it only slows runs.
+    monkeypatch.setenv("HYBRIDCREW_MEMORY", "false")
     # Anything that would default to a real host gets a closed loopback port instead.
     monkeypatch.setenv("HYBRIDCREW_OLLAMA_HOST", "http://127.0.0.1:9")
     monkeypatch.setenv("HYBRIDCREW_ANTHROPIC_BASE_URL", "http://127.0.0.1:9")

@@ -41,6 +41,19 @@ def build_prompt(spec: WorkflowSpec, name: str, agent: AgentSpec, state: CrewSta
     return [SystemMessage(agent.role), HumanMessage(body)], parts
 
 
+def with_memory(messages: list[BaseMessage], items: list[dict[str, Any]]
+                ) -> list[BaseMessage]:
+    """The messages with the memory items the router let through, as one more section."""
+    if not items:
+        return messages
+    notes = "\n".join(f"- {i['title']}: {i['text']}" for i in items)
+    section = f"# Relevant memory (from earlier runs)\n{notes}\n\n"
+    body = str(messages[-1].content)
+    at = body.rfind("# Instruction\n")  # the instruction stays last
+    body = body[:at] + section + body[at:] if at >= 0 else f"{body}\n\n{section}"
+    return [*messages[:-1], HumanMessage(body.rstrip())]
+
+
 def _inputs(spec: WorkflowSpec, name: str, node: NodeSpec, state: CrewState,
             plan: Plan | None) -> list[tuple[str, str, str]]:
     results = state.get("results", {})

@@ -58,6 +58,8 @@ class CrewState(TypedDict, total=False):
     review_done: bool
     local_only: bool
     gate: bool
+    tenant: str
+    memory: list[dict[str, Any]]
     budget_usd: float | None
     approval: dict[str, Any] | None
     report: dict[str, Any] | None

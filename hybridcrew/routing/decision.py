@@ -71,6 +71,8 @@ class Decision:
     output_tokens: int
     fallbacks: tuple[str, ...] = ()
     cloud_reference: str | None = None
+    memory: dict[str, Any] | None = None
+    """Memory items offered to the step: which were included, which left out, and the policy."""
 
     @property
     def blocked(self) -> bool:
@@ -97,6 +99,7 @@ class Decision:
             "output_tokens": self.output_tokens,
             "fallbacks": list(self.fallbacks),
             "cloud_reference": self.cloud_reference,
+            **({"memory": self.memory} if self.memory is not None else {}),
         }
 
     @classmethod
@@ -118,4 +121,5 @@ class Decision:
             input_tokens=data["input_tokens"], output_tokens=data["output_tokens"],
             fallbacks=tuple(data.get("fallbacks", ())),
             cloud_reference=data.get("cloud_reference"),
+            memory=data.get("memory"),
         )

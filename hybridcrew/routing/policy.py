@@ -46,6 +46,9 @@ class PrivacyPolicy(StrictModel):
     patterns: list[PrivacyPattern] = Field(default_factory=list)
     labels: dict[str, SensitivityField] = Field(default_factory=dict)
     detect_pii: bool = True
+    memory: Literal["omit", "keep_local"] = Field(
+        "omit", description="memory items above the chosen model's clearance: leave them out, "
+        "or keep the step on a model cleared for them")
 
 
 class GpuPolicy(StrictModel):

@@ -40,6 +40,8 @@ class PromptPart:
     text: str
     kind: str = "prompt"
     labels: tuple[str, ...] = ()
+    sensitivity: Sensitivity = Sensitivity.PUBLIC
+    """Known sensitivity of this text (a memory item's label), on top of what the scan finds."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,7 @@ class Router:
               findings: Sequence[Finding], signals: Signals) -> _Step:
         labels = [*request.labels, *agent.labels, *(lb for p in parts for lb in p.labels)]
         levels = [agent.privacy, request.taint, *(f.sensitivity for f in findings),
+                  *(p.sensitivity for p in parts),
                   *(self._label_level(label) for label in labels)]
         chars = sum(len(p.text) for p in parts)
         # The role prompt is the same on every step; complexity is about this step's work.

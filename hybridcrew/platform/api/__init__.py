@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from hybridcrew import __version__
 from hybridcrew.platform.api.errors import install_error_handlers
 from hybridcrew.platform.api.limits import BodyLimit
-from hybridcrew.platform.api.routes import agents, events, health, models, runs
+from hybridcrew.platform.api.routes import agents, events, health, memory, models, runs
 from hybridcrew.platform.config import LoadedConfig, load_config
 from hybridcrew.platform.service import RunService
 from hybridcrew.platform.settings import Settings
@@ -36,6 +36,6 @@ def create_app(settings: Settings, config: LoadedConfig | None = None,
     app.state.service = service
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
-    for module in (runs, events, agents, models, health):
+    for module in (runs, events, agents, models, memory, health):
         app.include_router(module.router)
     return app

@@ -29,6 +29,10 @@ class Forbidden(HybridCrewError):
         super().__init__(f"this needs the {needed} role; your key has {has}")
 
 
+class Unavailable(HybridCrewError):
+    """A backend this request needs is off or cannot be reached."""
+
+
 class NotFound(HybridCrewError):
     """Something other than a run (an agent, an artifact) does not exist."""
 
@@ -41,6 +45,7 @@ _STATUS: list[tuple[type[Exception], int, str]] = [
     (NotFound, 404, "not_found"),
     (RunStateError, 409, "conflict"),
     (ConfigError, 422, "invalid"),
+    (Unavailable, 503, "unavailable"),
 ]
 
 

@@ -125,6 +125,51 @@ class ExplainRequest(Body):
     labels: list[str] = Field(default_factory=list, max_length=20)
 
 
+class MemoryCreate(Body):
+    """A note or document to remember."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "text": "Orders API: rate limits are per API key, never per IP.", "kind": "note",
+        "sensitivity": "internal", "title": "rate limit policy"}]})
+
+    text: str = Field(min_length=1, max_length=100_000)
+    kind: Literal["note", "document"] = "note"
+    sensitivity: Privacy = Field("internal", description="models below it never see the text")
+    title: str = Field("", max_length=200)
+
+
+class MemoryCreated(BaseModel):
+    """The stored item's id."""
+
+    id: str
+
+
+class MemorySearch(Body):
+    """What to look for."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"query": "how are orders rate limited", "limit": 5}]})
+
+    query: str = Field(min_length=1, max_length=10_000)
+    limit: int = Field(5, ge=1, le=50)
+    kinds: list[Literal["plan", "artifact", "finding", "note", "document"]] = Field(
+        default_factory=list, max_length=5)
+    max_sensitivity: Privacy | None = None
+
+
+class MemoryHit(BaseModel):
+    """One search result."""
+
+    id: str
+    title: str
+    text: str
+    kind: str
+    sensitivity: str
+    run_id: str | None
+    agent: str | None
+    score: float = Field(description="cosine similarity to the query")
+
+
 class ErrorBody(BaseModel):
     """Every error answer."""
 

@@ -28,6 +28,8 @@ MATRIX: list[tuple[str, str, Role, dict[str, object] | None]] = [
     ("PUT", "/v1/agents/backend", "admin", {"model": "author"}),
     ("GET", "/v1/models", "viewer", None),
     ("POST", "/v1/route/explain", "viewer", {"agent": "backend", "prompt": "hello"}),
+    ("POST", "/v1/memory", "operator", {"text": "Rate limits are per API key."}),
+    ("POST", "/v1/memory/search", "viewer", {"query": "rate limits"}),
 ]
 RANK = {"viewer": 0, "operator": 1, "admin": 2}
 
@@ -45,7 +47,7 @@ def setup(tmp_path: Path) -> Iterator[Setup]:
     tokens = {f"acme-{role}": create_key(store, "acme", role)[1]
               for role in ("viewer", "operator", "admin")}
     tokens["beta-admin"] = create_key(store, "beta", "admin")[1]
-    with gateway(crew_config(), store=store) as base:
+    with gateway(crew_config(), store=store, memory=True) as base:
         yield Setup(base, tokens, store)
 
 
@@ -110,6 +112,21 @@ def test_another_tenants_run_is_not_found(setup: Setup, method: str, path: str, 
         assert http.get("/v1/runs").json()["items"] == []
 
 
+def test_memory_is_tenant_scoped(setup: Setup) -> None:
+    with _client(setup, "acme-operator") as acme, _client(setup, "beta-admin") as beta:
+        created = acme.post("/v1/memory", json={"text": "Orders are rate limited per API key.",
+                                                "sensitivity": "confidential"})
+        assert created.status_code == 201
+        hits = acme.post("/v1/memory/search", json={"query": "how are orders rate limited"})
+        assert [h["id"] for h in hits.json()][:1] == [created.json()["id"]]
+        assert hits.json()[0]["sensitivity"] == "confidential"
+        capped = acme.post("/v1/memory/search", json={"query": "orders rate limited",
+                                                      "max_sensitivity": "internal"})
+        assert created.json()["id"] not in [h["id"] for h in capped.json()]
+        assert beta.post("/v1/memory/search", json={"query": "orders rate limited"}
+                         ).json() == []
+
+
 def test_missing_malformed_unknown_and_revoked_keys_are_refused(setup: Setup) -> None:
     with _client(setup, None) as http:
         missing = http.get("/v1/runs")
@@ -133,5 +150,6 @@ def test_health_and_metrics_need_no_key(setup: Setup) -> None:
     assert httpx.get(f"{setup.base}/healthz").json() == {"status": "ok"}
     ready = httpx.get(f"{setup.base}/readyz").json()
     assert ready["ready"] is True
+    assert ready["checks"]["memory"] == {"ok": True}
     assert ready["checks"]["models"]["up"] == ["author", "planner", "reviewer"]
     assert httpx.get(f"{setup.base}/metrics").status_code == 200

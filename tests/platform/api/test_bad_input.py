@@ -12,8 +12,10 @@ from tests.support.gateway import gateway
 
 
 @pytest.fixture(scope="module")
-def http() -> Iterator[httpx.Client]:
-    with gateway(crew_config(), max_request_bytes=10_000) as base, httpx.Client(
+def http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+    # Module-scoped: set up before the per-test environment, so every setting is explicit.
+    with gateway(crew_config(), max_request_bytes=10_000, memory=False,
+                 data_dir=tmp_path_factory.mktemp("bad-input")) as base, httpx.Client(
             base_url=base, timeout=30) as client:
         yield client
 
@@ -82,6 +84,12 @@ def test_oversized_requests_get_413(http: httpx.Client) -> None:
     chunked = http.post("/v1/runs", content=chunks(),
                         headers={"content-type": "application/json"})
     assert chunked.status_code == 413
+
+
+def test_memory_that_is_off_answers_503(http: httpx.Client) -> None:
+    answer = http.post("/v1/memory", json={"text": "a note"})
+    assert (answer.status_code, answer.json()["error"]) == (503, "unavailable")
+    assert "HYBRIDCREW_MEMORY" in answer.json()["detail"]
 
 
 def test_wrong_method_is_405(http: httpx.Client) -> None:

@@ -21,13 +21,22 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", responses={503: {"description": "a dependency is not ready"}})
 def readyz(service: ServiceDep) -> JSONResponse:
-    """The store answers and at least one model backend is up."""
+    """The store and vector memory answer, and at least one model backend is up."""
     checks: dict[str, Any] = {}
     try:
         service.store.ping()
         checks["store"] = {"ok": True}
     except Exception as exc:  # noqa: BLE001 - any failure means not ready, and says which
         checks["store"] = {"ok": False, "detail": type(exc).__name__}
+    if service.settings.memory:
+        try:
+            memory = service.crew.memory
+            if memory is None:
+                raise RuntimeError("unavailable")
+            memory.ping()
+            checks["memory"] = {"ok": True}
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready, and says which
+            checks["memory"] = {"ok": False, "detail": type(exc).__name__}
     health = service.crew.runtime.signals.current.health
     up = sorted(name for name, h in health.items() if h.up)
     checks["models"] = {"ok": bool(up), "up": up}
