@@ -126,7 +126,7 @@ class ReplayServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (timeout tests)
 
-            do_GET = do_POST = _serve  # noqa: N815 - BaseHTTPRequestHandler's names
+            do_GET = do_POST = do_PUT = _serve  # noqa: N815 - BaseHTTPRequestHandler's names
 
         return Handler
 

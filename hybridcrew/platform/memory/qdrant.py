@@ -71,7 +71,7 @@ class QdrantMemory(VectorMemory):
 
     def ping(self) -> None:
         """One request."""
-        self.client.get_collection(self.collection)
+        self.client.collection_exists(self.collection)
 
     def close(self) -> None:
         """Close the client (local mode releases its lock on the folder)."""
