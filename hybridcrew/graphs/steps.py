@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +43,11 @@ class InvalidOutput(HybridCrewError):
     def __init__(self, node: str, model: str, reason: str) -> None:
         self.node, self.model, self.reason = node, model, reason
         super().__init__(f"step '{node}': {model} gave no valid output ({reason})")
+
+
+def daily_scope(state: CrewState) -> str:
+    """The budget scope of the run's tenant today (UTC)."""
+    return f"daily:{state.get('tenant', 'default')}:{time.strftime('%Y-%m-%d', time.gmtime())}"
 
 
 class RunCancelled(HybridCrewError):
@@ -104,6 +110,8 @@ class AgentStep:
         final = calls[-1]
         record = self._record(key=key, generation=generation, decision=decision, calls=calls,
                               notes=notes)
+        if record["cost_usd"] > 0:  # today's spend, shared by every process of the tenant
+            self.ctx.store.spend(daily_scope(state), record["cost_usd"])
         self.ctx.events.emit(run_id, "step_finished", self.name, data=dict(record))
         update |= {
             "results": {self.name: final.text},
@@ -135,6 +143,7 @@ class AgentStep:
             run_spent_usd=sum(s["cost_usd"] for s in spent),
             agent_spent_usd=sum(s["cost_usd"] for s in spent if s["agent"] == self.node.agent),
             local_only=bool(state.get("local_only")), run_budget_usd=state.get("budget_usd"),
+            daily_spent_usd=self.ctx.store.spent(daily_scope(state)),
         )
         decision, request = self._decide_with_memory(request, memory)
         update: dict[str, Any] = {}

@@ -57,6 +57,8 @@ class RouteRequest:
     agent_spent_usd: float = 0.0
     run_budget_usd: float | None = None
     """This run's own budget, replacing the policy's ``budgets.run_usd``."""
+    daily_spent_usd: float = 0.0
+    """What the run's tenant spent today, against ``budgets.daily_usd``."""
     output_tokens: int | None = None
     local_only: bool = False
     ignore_budget: bool = False
@@ -154,6 +156,8 @@ class Router:
             caps.append(run_cap - request.run_spent_usd)
         if agent.budget_usd is not None:
             caps.append(agent.budget_usd - request.agent_spent_usd)
+        if self.policy.budgets.daily_usd is not None:
+            caps.append(self.policy.budgets.daily_usd - request.daily_spent_usd)
         known = [c for c in caps if c is not None]
         return _Step(
             sensitivity=max(levels),

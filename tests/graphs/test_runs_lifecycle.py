@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import redis
 
 from hybridcrew.errors import ConfigError
+from hybridcrew.graphs.steps import daily_scope
 from hybridcrew.platform.crew import EXIT_OK, RunStateError
 from hybridcrew.platform.store.redis import RedisStore
-from tests.support.crew import crew_config, make_crew, scripted
+from tests.support.crew import APPROVE_ALL, author_rules, crew_config, make_crew, scripted
 
 TASK = "Add rate limiting to the orders API"
 
@@ -82,3 +85,25 @@ def test_a_run_on_redis_keeps_store_and_checkpoints_there(
     assert again.store.get_run(outcome.run_id).status == "finished"
     assert len(again.state(outcome.run_id)["steps"]) == 4
     assert [e.kind for e in again.store.events(outcome.run_id)][-1] == "run_finished"
+
+
+def test_the_daily_budget_is_shared_by_a_tenants_runs() -> None:
+    rules = [{"match": "Review round", "reply": json.dumps(APPROVE_ALL)}, *author_rules()]
+    models = {"cloudy": scripted("cloudy", rules=rules, location="cloud",
+                                 price={"input": 3, "output": 15}, quality={"default": 0.95}),
+              "homely": scripted("homely", rules=rules, quality={"default": 0.3})}
+    agents = {a: {"role": f"You are {a}.", "model": "auto", "candidates": ["cloudy", "homely"]}
+              for a in ("cto", "frontend", "backend", "qa")}
+    crew = make_crew({"models": models, "agents": agents,
+                      "routing": {"budgets": {"run_usd": None, "daily_usd": 1.0}}})
+    first = crew.start(TASK)
+    assert {s["location"] for s in first.steps} == {"cloud"}
+    today = daily_scope({"tenant": "default"})
+    assert crew.store.spent(today) == pytest.approx(sum(s["cost_usd"] for s in first.steps))
+    crew.store.spend(today, 1.0 - crew.store.spent(today))  # today's budget is used up
+    second = crew.start(TASK)
+    assert {s["location"] for s in second.steps} == {"local"}
+    for step in second.steps:
+        assert "excluded:budget" in step["reasons"]
+    other = crew.resume(crew.submit(TASK, tenant="beta").id)
+    assert {s["location"] for s in other.steps} == {"cloud"}, "another tenant has its own day"
