@@ -15,6 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
+from hybridcrew.errors import ConfigError
+from hybridcrew.graphs.workflow import BUILTIN
 from hybridcrew.platform.config import LoadedConfig
 from hybridcrew.platform.crew import Crew, RunStateError
 from hybridcrew.platform.keys import has_active_keys
@@ -104,6 +106,10 @@ class RunService:
             from hybridcrew.platform.queue import RunQueue  # noqa: PLC0415 - optional extra
 
             self.queue = RunQueue(settings.redis_url, settings.worker_visibility_s)
+        try:  # compiled before the first run arrives
+            self.crew.workflow(BUILTIN, self.store.assignments())
+        except ConfigError as exc:  # e.g. a stored assignment names a model no longer configured
+            log.warning("%s (fix it with PUT /v1/agents/{name})", exc)
         self._driving: set[str] = set()
         self._lock = threading.Lock()
         self._keys_checked = (0.0, False)
