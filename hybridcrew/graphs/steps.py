@@ -79,6 +79,10 @@ class AgentStep:
         self.ctx, self.spec, self.name = ctx, spec, name
         self.node = spec.nodes[name]
         self.agent: AgentSpec = ctx.runtime.config.agent(self.node.agent)
+        catalog = ctx.runtime.config.catalog
+        # Today's spend only matters when one of the agent's models costs something.
+        self.paid = any(catalog[m].spec.cost_usd(1000, 1000) > 0 for m in self.agent.model_names()
+                        if m in catalog)
         self.schema: type[BaseModel] | None = {
             "plan": plan_schema(spec.parts()),
             "review": verdict_schema(self._reviewed()),
@@ -143,7 +147,7 @@ class AgentStep:
             run_spent_usd=sum(s["cost_usd"] for s in spent),
             agent_spent_usd=sum(s["cost_usd"] for s in spent if s["agent"] == self.node.agent),
             local_only=bool(state.get("local_only")), run_budget_usd=state.get("budget_usd"),
-            daily_spent_usd=self.ctx.store.spent(daily_scope(state)),
+            daily_spent_usd=self.ctx.store.spent(daily_scope(state)) if self.paid else 0.0,
         )
         decision, request = self._decide_with_memory(request, memory)
         update: dict[str, Any] = {}

@@ -82,7 +82,9 @@ class Crew:
         self.store = store or open_store(settings)
         self.events = EventSink(self.store)
         self.checkpointer = open_checkpointer(settings)
-        self.runtime = RoutingRuntime(config, settings)
+        # With Redis, local-model slots are shared by every worker (one GPU box, many workers).
+        self.runtime = RoutingRuntime(config, settings,
+                                      self.store if settings.redis_url else None)
         self.runtime.history.update(self.store.verdicts())  # what earlier runs learned
         self.cancelled: set[str] = set()
         self._loaded: dict[str, _Loaded] = {}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import re
 import secrets
 import time
@@ -69,6 +70,16 @@ def authenticate(store: Store, token: str) -> Caller:
 def has_active_keys(store: Store) -> bool:
     """Whether any unrevoked key exists (then every request must present one)."""
     return any(k.revoked_at is None for k in store.list_keys())
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or address) is this machine's loopback."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _digest(secret: str) -> str:

@@ -11,7 +11,7 @@ from hybridcrew.platform.config import LoadedConfig
 from hybridcrew.platform.settings import Settings
 from hybridcrew.routing.breaker import BreakerBoard
 from hybridcrew.routing.decision import Decision
-from hybridcrew.routing.gate import SlotGate
+from hybridcrew.routing.gate import SharedSlots, SlotGate
 from hybridcrew.routing.gpu import read_gpu
 from hybridcrew.routing.invoke import CallResult, ModelPool, invoke_with_fallback
 from hybridcrew.routing.providers.ollama import OllamaProvider, ollama_host
@@ -33,7 +33,8 @@ def local_slots(config: LoadedConfig, endpoints: dict[str, str]) -> dict[str, in
 class RoutingRuntime:
     """One per process: the router plus everything it reads and calls."""
 
-    def __init__(self, config: LoadedConfig, settings: Settings) -> None:
+    def __init__(self, config: LoadedConfig, settings: Settings,
+                 shared_slots: SharedSlots | None = None) -> None:
         self.config = config
         self.settings = settings
         self.endpoints = {
@@ -42,7 +43,9 @@ class RoutingRuntime:
         }
         self.breakers = BreakerBoard(config.config.routing.breaker)
         self.router = Router(config, self.endpoints, self.breakers)
-        self.gate = SlotGate(local_slots(config, self.endpoints))
+        # A slot is held at most as long as a call may take (a dead holder's slot frees itself).
+        self.gate = SlotGate(local_slots(config, self.endpoints), shared_slots,
+                             ttl_s=settings.request_timeout_s + 30)
         self.pool = ModelPool(config.catalog, settings, self.breakers, self.endpoints, self.gate)
         # Live values the router reads without I/O: the gate's queue counts, and QA verdicts per
         # (model, agent) as (approved, reviewed).

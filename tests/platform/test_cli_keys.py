@@ -14,7 +14,7 @@ from hybridcrew.platform.cli import app
 from hybridcrew.platform.keys import authenticate
 from hybridcrew.platform.settings import load_settings
 from hybridcrew.platform.store import open_store
-from tests.support.gateway import free_port
+from tests.support.ports import free_port
 
 runner = CliRunner()
 

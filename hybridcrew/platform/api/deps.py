@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Annotated
 
 from anyio import to_thread
@@ -10,7 +9,7 @@ from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hybridcrew.platform.api.errors import Forbidden
-from hybridcrew.platform.keys import AuthError, Caller, authenticate
+from hybridcrew.platform.keys import AuthError, Caller, authenticate, is_loopback
 from hybridcrew.platform.service import RunService
 from hybridcrew.platform.store import DEFAULT_TENANT, Role, RunRow
 
@@ -45,7 +44,7 @@ async def get_caller(request: Request, service: ServiceDep,
     if required:
         raise AuthError("this gateway needs an API key: send 'Authorization: Bearer hc_...'")
     client = request.client.host if request.client else ""
-    if not _is_loopback(client):
+    if not is_loopback(client):
         raise AuthError("no API key exists, so only loopback clients are served; create one "
                         "with `hybridcrew keys create --tenant NAME --role admin`")
     return Caller(DEFAULT_TENANT, "admin")
@@ -78,11 +77,3 @@ async def get_run(run_id: Annotated[str, Path(max_length=100)], caller: Viewer,
 
 RunDep = Annotated[RunRow, Depends(get_run)]
 
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

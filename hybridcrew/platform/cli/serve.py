@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import ipaddress
 import json
 import logging
 import signal
@@ -17,7 +16,7 @@ from rich.table import Table
 from hybridcrew.errors import ConfigError
 from hybridcrew.platform.api import create_app
 from hybridcrew.platform.cli.app import console, friendly_errors, settings_and_config
-from hybridcrew.platform.keys import create_key, has_active_keys
+from hybridcrew.platform.keys import create_key, has_active_keys, is_loopback
 from hybridcrew.platform.store import ROLES, open_store
 from hybridcrew.platform.worker import Worker
 
@@ -37,7 +36,7 @@ def serve(
     host = host or settings.api_host
     port = port or settings.api_port
     store = open_store(settings)
-    if not _loopback(host) and not has_active_keys(store):
+    if not is_loopback(host) and not has_active_keys(store):
         raise ConfigError.single(
             "serve", "--host", f"refusing to listen on {host}: no API key exists, so anyone "
             "who can reach it could run the crew",
@@ -117,15 +116,6 @@ def revoke(key_id: str) -> None:
         raise ConfigError.single("keys", key_id, f"no key '{key_id}'",
                                  "see `hybridcrew keys list`")
     console.print(f"key {key_id} revoked")
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def register(app: typer.Typer) -> None:
