@@ -114,7 +114,8 @@ def _safe_path(candidate: str) -> str | None:
 
 def _write(folder: Path, relative: str, text: str) -> str:
     target = folder / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.parent != folder:  # the run folder itself exists already
+        target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text if text.endswith("\n") else text + "\n", "utf-8")
     return relative
 
