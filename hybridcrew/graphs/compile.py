@@ -54,6 +54,9 @@ class ReviewStep(AgentStep):
             if (step := this_round.get(part)) is not None:
                 self.ctx.runtime.record_verdict(step["model"], step["agent"], judged.approved)
                 self.ctx.store.record_verdict(step["model"], step["agent"], judged.approved)
+                self.ctx.events.emit(state["run_id"], "verdict", self.name, part=part,
+                                     agent=step["agent"], model=step["model"],
+                                     approved=judged.approved)
 
 
 def compile_workflow(spec: WorkflowSpec, ctx: CrewContext,

@@ -39,6 +39,8 @@ class StepRecord(TypedDict):
     seconds: float
     calls: int
     notes: list[str]
+    errors: list[dict[str, str]]
+    """Provider errors met on the way (each fell back or was retried): model, kind, provider."""
 
 
 class CrewState(TypedDict, total=False):

@@ -268,4 +268,6 @@ class AgentStep:
             output_tokens=sum(c.output_tokens for c in calls),
             cost_usd=sum(c.cost_usd for c in calls), cloud_cost_usd=cloud_cost,
             seconds=round(sum(c.latency_s for c in calls), 3), calls=len(calls), notes=notes,
+            errors=[{"model": e.model, "provider": e.provider, "kind": e.kind}
+                    for c in calls for e in c.attempts],
         )

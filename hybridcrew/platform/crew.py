@@ -185,9 +185,11 @@ class Crew:
         self.store.set_status(run_id, "running")
         if row.status == "queued":
             Path(row.folder).mkdir(parents=True, exist_ok=True)
-            self.events.emit(run_id, "run_started", None, task=row.task, workflow=row.workflow)
+            self.events.emit(run_id, "run_started", None, task=row.task, workflow=row.workflow,
+                             tenant=row.tenant)
         else:
-            self.events.emit(run_id, "run_resumed", None, reply=reply)
+            self.events.emit(run_id, "run_resumed", None, reply=reply, workflow=row.workflow,
+                             tenant=row.tenant)
             loaded.context.resuming.add(run_id)
         payload: Any = Command(resume=reply) if reply is not None else None
         if not snapshot.values:  # queued, or killed before its first checkpoint: start it
@@ -222,9 +224,13 @@ class Crew:
             except RunCancelled:
                 steps = self.state(run_id).get("steps", [])
                 return RunOutcome(run_id, "cancelled", folder, steps=steps, error="cancelled")
-            except (StepBlocked, AllCandidatesFailed) as exc:
-                return self._stop(run_id, folder, "blocked" if isinstance(exc, StepBlocked)
-                                  else "failed", str(exc))
+            except StepBlocked as exc:
+                # Why each candidate was excluded; the most common reason labels the metric.
+                whys = [r.why for r in exc.decision.rejected] or ["no_candidates"]
+                return self._stop(run_id, folder, "blocked", str(exc), {
+                    "agent": exc.decision.agent, "reason": max(set(whys), key=whys.count)})
+            except AllCandidatesFailed as exc:
+                return self._stop(run_id, folder, "failed", str(exc))
             except HybridCrewError as exc:
                 return self._stop(run_id, folder, "failed", str(exc))
             interrupts = result.get("__interrupt__") or []
@@ -269,8 +275,9 @@ class Crew:
         self.store.set_status(run_id, "finished", report)
         return RunOutcome(run_id, "finished", folder, report=report, steps=result["steps"])
 
-    def _stop(self, run_id: str, folder: str, status: str, error: str) -> RunOutcome:
-        self.events.emit(run_id, f"run_{status}", None, error=error)
+    def _stop(self, run_id: str, folder: str, status: str, error: str,
+              details: dict[str, Any] | None = None) -> RunOutcome:
+        self.events.emit(run_id, f"run_{status}", None, data={"error": error, **(details or {})})
         self.store.set_status(run_id, status, {"error": error})
         steps = self.state(run_id).get("steps", [])
         return RunOutcome(run_id, status, folder, steps=steps, error=error)

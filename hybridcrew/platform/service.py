@@ -20,6 +20,7 @@ from hybridcrew.graphs.workflow import BUILTIN
 from hybridcrew.platform.config import LoadedConfig
 from hybridcrew.platform.crew import Crew, RunStateError
 from hybridcrew.platform.keys import has_active_keys
+from hybridcrew.platform.metrics import Metrics
 from hybridcrew.platform.settings import Settings
 from hybridcrew.platform.store import Event, RunRow, Store
 
@@ -97,7 +98,9 @@ class RunService:
         self.crew = Crew(config, settings, store)
         self.store = self.crew.store
         self.notifier = EventNotifier()
-        self.crew.events.listeners.append(self.notifier.publish)
+        self.metrics = Metrics()
+        self.metrics.watch(self.crew.runtime)
+        self.crew.events.listeners += [self.notifier.publish, self.metrics.observe]
         self.executor = ThreadPoolExecutor(max_workers=settings.gateway_workers,
                                            thread_name_prefix="hybridcrew-run")
         # With Redis, runs go to the queue and `hybridcrew worker` processes drive them.

@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     event_poll_s: float = Field(
         0.5, gt=0, description="how often SSE streams look for events written by other hosts")
 
+    metrics_port: int | None = Field(
+        None, ge=1, le=65535, description="where `hybridcrew worker` serves /metrics")
     worker_visibility_s: float = Field(
         60.0, gt=0, description="a run whose worker is silent this long is taken over")
 

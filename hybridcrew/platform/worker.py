@@ -13,9 +13,12 @@ import os
 import socket
 import threading
 
+from prometheus_client import start_http_server
+
 from hybridcrew.errors import ConfigError
 from hybridcrew.platform.config import LoadedConfig
 from hybridcrew.platform.crew import Crew, RunStateError
+from hybridcrew.platform.metrics import Metrics
 from hybridcrew.platform.queue import Job, RunQueue
 from hybridcrew.platform.settings import Settings
 
@@ -41,6 +44,12 @@ class Worker:
         self.queue = RunQueue(settings.redis_url, settings.worker_visibility_s)
         self.heartbeat_s = settings.worker_visibility_s / 3
         self.stopping = threading.Event()
+        # Each worker serves its own /metrics (Prometheus adds the series up across targets).
+        self.metrics = Metrics()
+        self.metrics.watch(self.crew.runtime)
+        self.crew.events.listeners.append(self.metrics.observe)
+        if settings.metrics_port:
+            start_http_server(settings.metrics_port, registry=self.metrics.registry)
 
     def run(self, max_jobs: int | None = None) -> int:
         """Process jobs until stopped (or ``max_jobs`` are done); returns how many were done."""

@@ -45,6 +45,6 @@ def readyz(service: ServiceDep) -> JSONResponse:
 
 
 @router.get("/metrics", response_class=Response)
-def metrics() -> Response:
-    """Prometheus text exposition."""
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+def metrics(service: ServiceDep) -> Response:
+    """Prometheus text exposition of this gateway's series."""
+    return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)

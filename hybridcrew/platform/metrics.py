@@ -1,0 +1,153 @@
+"""Prometheus metrics: everything the router and the crew do, observed from the run events.
+
+One :class:`Metrics` per process, on its own registry, fed by listening to the event sink: the
+numbers come from the same records the API and the CLI show, so they agree. Labels stay
+low-cardinality (agents, models, tenants, reasons; never run ids or prompts).
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from hybridcrew.platform.store import Event
+from hybridcrew.routing.runtime import RoutingRuntime
+
+_STEP_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+_RUN_BUCKETS = (1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
+
+
+class Metrics:
+    """The hybridcrew_* series of one process."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.decisions = Counter("hybridcrew_routing_decisions", "Routing decisions",
+                                 ["agent", "model", "location", "reason"], registry=r)
+        self.blocked = Counter("hybridcrew_steps_blocked", "Steps no model could run",
+                               ["agent", "reason"], registry=r)
+        self.fallbacks = Counter("hybridcrew_fallbacks", "Calls that moved to another model "
+                                 "after a provider error", ["agent", "model"], registry=r)
+        self.provider_errors = Counter("hybridcrew_provider_errors", "Provider errors by class",
+                                       ["provider", "model", "kind"], registry=r)
+        self.tokens = Counter("hybridcrew_tokens", "Tokens in and out",
+                              ["agent", "model", "direction"], registry=r)
+        self.cost = Counter("hybridcrew_cost_usd", "Spend in USD",
+                            ["agent", "model", "tenant"], registry=r)
+        self.cloud_cost = Counter("hybridcrew_all_cloud_cost_usd", "What the same steps would "
+                                  "have cost on the cloud reference model",
+                                  ["agent", "tenant"], registry=r)
+        self.steps = Counter("hybridcrew_steps", "Executed steps",
+                             ["agent", "model", "location"], registry=r)
+        self.step_seconds = Histogram("hybridcrew_step_duration_seconds", "Model time per step",
+                                      ["agent", "location"], buckets=_STEP_BUCKETS, registry=r)
+        self.run_seconds = Histogram("hybridcrew_run_duration_seconds", "Wall time per run "
+                                     "(since it started or resumed in this process)",
+                                     ["workflow", "status"], buckets=_RUN_BUCKETS, registry=r)
+        self.runs = Counter("hybridcrew_runs", "Runs that stopped, by final status",
+                            ["workflow", "status"], registry=r)
+        self.verdicts = Counter("hybridcrew_qa_verdicts", "QA verdicts on a model's work",
+                                ["agent", "model", "verdict"], registry=r)
+        self.queue_depth = Gauge("hybridcrew_local_queue_depth", "Calls waiting for a local "
+                                 "slot", ["endpoint"], registry=r)
+        self.slots = Gauge("hybridcrew_local_slots", "Slots per local endpoint", ["endpoint"],
+                           registry=r)
+        self.gpu_free = Gauge("hybridcrew_gpu_free_bytes", "Free GPU memory (NaN: unknown)",
+                              registry=r)
+        self.gpu_loaded = Gauge("hybridcrew_gpu_loaded_models", "Local models loaded on the GPU",
+                                registry=r)
+        self.backend_up = Gauge("hybridcrew_backend_up", "1 if the model's backend answered its "
+                                "last probe", ["model"], registry=r)
+        self._runs: dict[str, tuple[str, str, float]] = {}  # run → (workflow, tenant, started)
+        self._lock = threading.Lock()
+
+    def watch(self, runtime: RoutingRuntime) -> None:
+        """Read live gauges (queues, slots, GPU, backend health) from ``runtime`` at scrape."""
+        for endpoint, slots in runtime.gate.slots.items():
+            self.slots.labels(endpoint).set(slots)
+            self.queue_depth.labels(endpoint).set_function(
+                functools.partial(_waiting, runtime, endpoint))
+
+        def gpu_free() -> float:
+            free = runtime.signals.current.gpu.free_gb
+            return float("nan") if free is None else free * 1024**3
+
+        self.gpu_free.set_function(gpu_free)
+        self.gpu_loaded.set_function(lambda: len(runtime.signals.current.gpu.loaded))
+        for model in runtime.config.catalog:
+            self.backend_up.labels(model).set_function(functools.partial(_up, runtime, model))
+
+    def observe(self, event: Event) -> None:
+        """An event sink listener."""
+        handler = getattr(self, f"_on_{event.kind}", None)
+        if handler is not None:
+            handler(event)
+
+    def _on_run_started(self, event: Event) -> None:
+        with self._lock:
+            self._runs[event.run_id] = (event.data.get("workflow", ""),
+                                        event.data.get("tenant", "default"), event.ts)
+
+    _on_run_resumed = _on_run_started
+
+    def _tenant(self, run_id: str) -> str:
+        with self._lock:
+            return self._runs.get(run_id, ("", "default", 0.0))[1]
+
+    def _on_step_started(self, event: Event) -> None:
+        data = event.data
+        if data.get("replayed"):
+            return  # counted when it was decided
+        reasons = data.get("reasons") or ["unknown"]
+        self.decisions.labels(data["agent"], data.get("model") or "none",
+                              data.get("location") or "none", reasons[0]).inc()
+
+    def _on_step_finished(self, event: Event) -> None:
+        s: dict[str, Any] = event.data
+        tenant = self._tenant(event.run_id)
+        self.steps.labels(s["agent"], s["model"], s["location"]).inc()
+        self.tokens.labels(s["agent"], s["model"], "input").inc(s["input_tokens"])
+        self.tokens.labels(s["agent"], s["model"], "output").inc(s["output_tokens"])
+        self.cost.labels(s["agent"], s["model"], tenant).inc(s["cost_usd"])
+        self.cloud_cost.labels(s["agent"], tenant).inc(s["cloud_cost_usd"])
+        self.step_seconds.labels(s["agent"], s["location"]).observe(s["seconds"])
+        for error in s.get("errors", []):
+            self.provider_errors.labels(error["provider"], error["model"], error["kind"]).inc()
+            self.fallbacks.labels(s["agent"], error["model"]).inc()
+
+    def _on_verdict(self, event: Event) -> None:
+        data = event.data
+        self.verdicts.labels(data["agent"], data["model"],
+                             "approved" if data["approved"] else "rejected").inc()
+
+    def _stopped(self, event: Event, status: str) -> None:
+        with self._lock:
+            workflow, _, started = self._runs.pop(event.run_id, ("", "default", event.ts))
+        self.runs.labels(workflow, status).inc()
+        self.run_seconds.labels(workflow, status).observe(max(0.0, event.ts - started))
+
+    def _on_run_finished(self, event: Event) -> None:
+        self._stopped(event, "finished" if event.data.get("approved") else "not_approved")
+
+    def _on_run_failed(self, event: Event) -> None:
+        self._stopped(event, "failed")
+
+    def _on_run_blocked(self, event: Event) -> None:
+        self._stopped(event, "blocked")
+        self.blocked.labels(event.data.get("agent", "unknown"),
+                            event.data.get("reason", "unknown")).inc()
+
+    def _on_run_cancelled(self, event: Event) -> None:
+        self._stopped(event, "cancelled")
+
+
+def _waiting(runtime: RoutingRuntime, endpoint: str) -> float:
+    return float(runtime.gate.waiting.get(endpoint, 0))
+
+
+def _up(runtime: RoutingRuntime, model: str) -> float:
+    return float(bool(runtime.signals.current.health_of(model).up))
