@@ -85,7 +85,8 @@ class Crew:
         # With Redis, local-model slots are shared by every worker (one GPU box, many workers).
         self.runtime = RoutingRuntime(config, settings,
                                       self.store if settings.redis_url else None)
-        self.runtime.history.update(self.store.verdicts())  # what earlier runs learned
+        self.runtime.feedback = self.store.verdicts  # what every process's runs learned
+        self.runtime.history.update(self.store.verdicts())
         self.cancelled: set[str] = set()
         self._loaded: dict[str, _Loaded] = {}
         self._memory = memory

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from langchain_core.messages import BaseMessage
 
@@ -50,6 +50,8 @@ class RoutingRuntime:
         # Live values the router reads without I/O: the gate's queue counts, and QA verdicts per
         # (model, agent) as (approved, reviewed).
         self.history: dict[tuple[str, str], tuple[int, int]] = {}
+        self.feedback: Callable[[], dict[tuple[str, str], tuple[int, int]]] | None = None
+        """Where every process's verdicts are kept (the store); read at each refresh."""
         self.signals = SignalHub(self.collect_signals, settings.probe_interval_s,
                                  initial=Signals(queue_depth=self.gate.waiting,
                                                  history=self.history))
@@ -80,6 +82,8 @@ class RoutingRuntime:
         hosts = {ollama_host(e, self.settings) for e in self.config.catalog.values()
                  if e.provider == OllamaProvider.name}
         gpu = read_gpu(sorted(hosts), self.settings.probe_timeout_s)
+        if self.feedback is not None:  # verdicts other processes recorded, from the store
+            self.history.update(self.feedback())
         return self.signals.current.replace(health=health, gpu=gpu)
 
     def record_verdict(self, model: str, agent: str, approved: bool) -> None:

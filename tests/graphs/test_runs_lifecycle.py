@@ -11,7 +11,14 @@ from hybridcrew.errors import ConfigError
 from hybridcrew.graphs.steps import daily_scope
 from hybridcrew.platform.crew import EXIT_OK, RunStateError
 from hybridcrew.platform.store.redis import RedisStore
-from tests.support.crew import APPROVE_ALL, author_rules, crew_config, make_crew, scripted
+from tests.support.crew import (
+    APPROVE_ALL,
+    REJECT_BACKEND,
+    author_rules,
+    crew_config,
+    make_crew,
+    scripted,
+)
 
 TASK = "Add rate limiting to the orders API"
 
@@ -107,3 +114,12 @@ def test_the_daily_budget_is_shared_by_a_tenants_runs() -> None:
         assert "excluded:budget" in step["reasons"]
     other = crew.resume(crew.submit(TASK, tenant="beta").id)
     assert {s["location"] for s in other.steps} == {"cloud"}, "another tenant has its own day"
+
+
+def test_verdicts_from_another_process_reach_the_router_at_the_next_refresh() -> None:
+    reject = [{"match": "Review round", "reply": json.dumps(REJECT_BACKEND)}]
+    learner, other = make_crew(crew_config(qa_rules=reject)), make_crew(crew_config())
+    learner.start(TASK)
+    assert ("author", "backend") not in other.runtime.history
+    other.runtime.signals.refresh()  # what the background refresher does every interval
+    assert other.runtime.history[("author", "backend")] == (0, 2)

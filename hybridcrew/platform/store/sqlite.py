@@ -7,6 +7,7 @@ timeout, ``BEGIN IMMEDIATE`` for read-modify-write).
 from __future__ import annotations
 
 import json
+import queue
 import sqlite3
 import threading
 import time
@@ -74,6 +75,11 @@ class SqliteStore(Store):
         self._conn.execute("CREATE INDEX IF NOT EXISTS runs_by_tenant ON runs (tenant, "
                            "created_at)")
         self._lock = threading.Lock()
+        # Reads take a connection from a pool (as many as were ever needed at once): WAL lets
+        # them run beside the writer instead of queueing behind every event append.
+        self._path = path
+        self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        self._readers: list[sqlite3.Connection] = []
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -86,13 +92,28 @@ class SqliteStore(Store):
                 raise
             self._conn.execute("COMMIT")
 
+    @contextmanager
+    def _reader(self) -> Iterator[sqlite3.Connection]:
+        try:
+            reader = self._idle.get_nowait()
+        except queue.Empty:
+            reader = sqlite3.connect(self._path, check_same_thread=False, timeout=30,
+                                     isolation_level=None)
+            reader.execute("PRAGMA query_only=ON")
+            with self._lock:
+                self._readers.append(reader)
+        try:
+            yield reader
+        finally:
+            self._idle.put(reader)
+
     def _one(self, sql: str, args: tuple[Any, ...]) -> Any:
-        with self._lock:
-            return self._conn.execute(sql, args).fetchone()
+        with self._reader() as reader:
+            return reader.execute(sql, args).fetchone()
 
     def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
-        with self._lock:
-            return self._conn.execute(sql, args).fetchall()
+        with self._reader() as reader:
+            return reader.execute(sql, args).fetchall()
 
     # -- runs --------------------------------------------------------------------------------
 
@@ -275,8 +296,12 @@ class SqliteStore(Store):
         self._one("SELECT 1", ())
 
     def close(self) -> None:
-        """Close the connection."""
-        self._conn.close()
+        """Close the connections."""
+        with self._lock:
+            for reader in self._readers:
+                reader.close()
+            self._readers.clear()
+            self._conn.close()
 
 
 def tune_for_durable_writes(conn: sqlite3.Connection) -> None:
