@@ -36,6 +36,8 @@ from hybridcrew.routing.runtime import RoutingRuntime
 from hybridcrew.routing.sensitivity import Sensitivity
 
 log = logging.getLogger(__name__)
+MAX_COMPILED = 64
+"""Compiled graphs kept per process (one per workflow and set of agent assignments)."""
 EXIT_OK, EXIT_FAILED, EXIT_NOT_APPROVED, EXIT_WAITING = 0, 1, 3, 4
 
 Answer = Callable[[dict[str, Any]], dict[str, str] | None]
@@ -119,6 +121,8 @@ class Crew:
                 self.runtime)
             ctx = CrewContext(runtime, self.store, self.events, self.budget_gate,
                               cancelled=self.cancelled)
+            if len(self._loaded) >= MAX_COMPILED:  # per-run assignments vary: keep it bounded
+                self._loaded.pop(next(iter(self._loaded)))  # runs in progress keep theirs
             self._loaded[cache_key] = _Loaded(spec, ctx, compile_workflow(spec, ctx,
                                                                           self.checkpointer))
         return self._loaded[cache_key]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -110,7 +109,6 @@ def test_the_gateway_hands_runs_to_workers(shared: str, tmp_path: Path) -> None:
 
 
 def test_a_worker_without_redis_says_what_to_set(tmp_path: Path) -> None:
-    os.environ.pop("HYBRIDCREW_REDIS_URL", None)
     config = write_config(tmp_path / "crew.yaml", crew_config())
     done = subprocess.run([sys.executable, "-m", "hybridcrew", "--config", str(config),
                            "worker"], capture_output=True, text=True, timeout=60, check=False)
