@@ -81,8 +81,8 @@ class AgentStep:
         self.agent: AgentSpec = ctx.runtime.config.agent(self.node.agent)
         catalog = ctx.runtime.config.catalog
         # Today's spend only matters when one of the agent's models costs something.
-        self.paid = any(catalog[m].spec.cost_usd(1000, 1000) > 0 for m in self.agent.model_names()
-                        if m in catalog)
+        self.paid = any(catalog[m].spec.price.input or catalog[m].spec.price.output
+                        for m in self.agent.model_names() if m in catalog)
         self.schema: type[BaseModel] | None = {
             "plan": plan_schema(spec.parts()),
             "review": verdict_schema(self._reviewed()),

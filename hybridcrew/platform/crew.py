@@ -20,7 +20,7 @@ from typing import Any, cast
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
-from hybridcrew.errors import AllCandidatesFailed, ConfigError, HybridCrewError, StepBlocked
+from hybridcrew.errors import ConfigError, HybridCrewError, StepBlocked
 from hybridcrew.graphs.compile import compile_workflow
 from hybridcrew.graphs.events import EventSink
 from hybridcrew.graphs.recall import recall, remember
@@ -201,6 +201,21 @@ class Crew:
             payload = _initial_state(row) | {"memory": self._recall(row)}
         return self._drive(run_id, loaded, payload, answer, row.folder)
 
+    def execute(self, run_id: str, reply: dict[str, str] | None = None) -> RunOutcome | None:
+        """:meth:`resume` for a background executor (gateway thread, worker): never raises.
+
+        A run that may not be driven (finished or cancelled meanwhile) is left alone; an
+        unexpected error is logged and marks the run failed.
+        """
+        try:
+            return self.resume(run_id, reply=reply)
+        except RunStateError as exc:
+            log.info("run %s not driven: %s", run_id, exc)
+        except Exception:  # the run's status says it failed; the log has the details
+            log.exception("run %s stopped with an unexpected error", run_id)
+            self.store.set_status(run_id, "failed", {"error": "internal error; see the log"})
+        return None
+
     def cancel(self, run_id: str, tenant: str | None = None) -> RunRow:
         """Stop a queued, running or waiting run; a running step finishes, no further one starts."""
         row = self.store.get_run(run_id, tenant)
@@ -234,9 +249,7 @@ class Crew:
                 whys = [r.why for r in exc.decision.rejected] or ["no_candidates"]
                 return self._stop(run_id, folder, "blocked", str(exc), {
                     "agent": exc.decision.agent, "reason": max(set(whys), key=whys.count)})
-            except AllCandidatesFailed as exc:
-                return self._stop(run_id, folder, "failed", str(exc))
-            except HybridCrewError as exc:
+            except HybridCrewError as exc:  # AllCandidatesFailed, InvalidOutput, ...
                 return self._stop(run_id, folder, "failed", str(exc))
             interrupts = result.get("__interrupt__") or []
             if not interrupts:

@@ -13,6 +13,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from hybridcrew.graphs.events import EventSink
 from hybridcrew.platform.store import Event
 from hybridcrew.routing.runtime import RoutingRuntime
 
@@ -65,8 +66,12 @@ class Metrics:
         self._runs: dict[str, tuple[str, str, float]] = {}  # run → (workflow, tenant, started)
         self._lock = threading.Lock()
 
-    def watch(self, runtime: RoutingRuntime) -> None:
-        """Read live gauges (queues, slots, GPU, backend health) from ``runtime`` at scrape."""
+    def attach(self, runtime: RoutingRuntime, events: EventSink) -> None:
+        """Count what ``events`` reports, and read live gauges from ``runtime`` at each scrape.
+
+        The gauges: local queues and slots, GPU memory and loaded models, backend health.
+        """
+        events.listeners.append(self.observe)
         for endpoint, slots in runtime.gate.slots.items():
             self.slots.labels(endpoint).set(slots)
             self.queue_depth.labels(endpoint).set_function(

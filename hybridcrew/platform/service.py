@@ -98,9 +98,9 @@ class RunService:
         self.crew = Crew(config, settings, store)
         self.store = self.crew.store
         self.notifier = EventNotifier()
+        self.crew.events.listeners.append(self.notifier.publish)
         self.metrics = Metrics()
-        self.metrics.watch(self.crew.runtime)
-        self.crew.events.listeners += [self.notifier.publish, self.metrics.observe]
+        self.metrics.attach(self.crew.runtime, self.crew.events)
         self.executor = ThreadPoolExecutor(max_workers=settings.gateway_workers,
                                            thread_name_prefix="hybridcrew-run")
         # With Redis, runs go to the queue and `hybridcrew worker` processes drive them.
@@ -169,12 +169,7 @@ class RunService:
 
     def _execute(self, run_id: str, reply: dict[str, str] | None) -> None:
         try:
-            self.crew.resume(run_id, reply=reply)
-        except RunStateError as exc:  # e.g. cancelled before it started: nothing to do
-            log.info("run %s not executed: %s", run_id, exc)
-        except Exception:  # the run's own status and events say what happened
-            log.exception("run %s stopped with an unexpected error", run_id)
-            self.store.set_status(run_id, "failed", {"error": "internal error; see the log"})
+            self.crew.execute(run_id, reply)
         finally:
             with self._lock:
                 self._driving.discard(run_id)

@@ -17,7 +17,7 @@ from prometheus_client import start_http_server
 
 from hybridcrew.errors import ConfigError
 from hybridcrew.platform.config import LoadedConfig
-from hybridcrew.platform.crew import Crew, RunStateError
+from hybridcrew.platform.crew import Crew
 from hybridcrew.platform.metrics import Metrics
 from hybridcrew.platform.queue import Job, RunQueue
 from hybridcrew.platform.settings import Settings
@@ -46,8 +46,7 @@ class Worker:
         self.stopping = threading.Event()
         # Each worker serves its own /metrics (Prometheus adds the series up across targets).
         self.metrics = Metrics()
-        self.metrics.watch(self.crew.runtime)
-        self.crew.events.listeners.append(self.metrics.observe)
+        self.metrics.attach(self.crew.runtime, self.crew.events)
         if settings.metrics_port:
             start_http_server(settings.metrics_port, registry=self.metrics.registry)
 
@@ -72,14 +71,8 @@ class Worker:
                                  name=f"heartbeat-{job.run_id}")
         heart.start()
         try:
-            outcome = self.crew.resume(job.run_id, reply=job.reply)
-            log.info("run %s: %s", job.run_id, outcome.status)
-        except RunStateError as exc:  # finished or cancelled meanwhile: nothing to do
-            log.info("run %s not driven: %s", job.run_id, exc)
-        except Exception:  # the run's own status and events say what happened
-            log.exception("run %s stopped with an unexpected error", job.run_id)
-            self.crew.store.set_status(job.run_id, "failed",
-                                       {"error": "internal error; see the worker's log"})
+            if (outcome := self.crew.execute(job.run_id, job.reply)) is not None:
+                log.info("run %s: %s", job.run_id, outcome.status)
         finally:
             beating.set()
             heart.join()
