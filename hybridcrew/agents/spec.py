@@ -21,7 +21,7 @@ class AgentSpec(StrictModel):
         Sensitivity.INTERNAL, description="the least sensitivity of anything this agent handles"
     )
     budget_usd: float | None = Field(None, ge=0, description="spend cap per run for this agent")
-    max_output_tokens: int = Field(1024, gt=0)
+    max_output_tokens: int = Field(1024, gt=0, description="output tokens per step")
     labels: list[str] = Field(default_factory=list, description="privacy labels, see routing")
 
     @property

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +27,7 @@ from hybridcrew.graphs.prompts import build_prompt, with_memory
 from hybridcrew.graphs.schemas import plan_schema, to_state, verdict_schema
 from hybridcrew.graphs.state import CrewState, StepRecord
 from hybridcrew.graphs.workflow import WorkflowSpec
-from hybridcrew.platform.store import Store
+from hybridcrew.platform.store import DEFAULT_TENANT, Store, daily_scope
 from hybridcrew.routing import decision as codes
 from hybridcrew.routing.decision import Decision
 from hybridcrew.routing.invoke import CallResult, invoke_with_fallback
@@ -37,17 +36,17 @@ from hybridcrew.routing.runtime import RoutingRuntime
 from hybridcrew.routing.sensitivity import Sensitivity
 
 
+def _daily(state: CrewState) -> str:
+    """The budget scope of the run's tenant today."""
+    return daily_scope(state.get("tenant", DEFAULT_TENANT))
+
+
 class InvalidOutput(HybridCrewError):
     """A step's output stayed invalid after a retry and an escalation."""
 
     def __init__(self, node: str, model: str, reason: str) -> None:
         self.node, self.model, self.reason = node, model, reason
         super().__init__(f"step '{node}': {model} gave no valid output ({reason})")
-
-
-def daily_scope(state: CrewState) -> str:
-    """The budget scope of the run's tenant today (UTC)."""
-    return f"daily:{state.get('tenant', 'default')}:{time.strftime('%Y-%m-%d', time.gmtime())}"
 
 
 class RunCancelled(HybridCrewError):
@@ -105,6 +104,8 @@ class AgentStep:
         self.ctx.events.emit(run_id, "step_started", self.name, key=key, agent=self.node.agent,
                              model=decision.model, location=decision.location,
                              reasons=list(decision.reasons), replayed=replayed,
+                             sensitivity=decision.sensitivity.label,
+                             rejected_for=sorted({r.why for r in decision.rejected}),
                              decision=None if replayed else (key, decision.to_dict()))
 
         def queued(model: str) -> None:
@@ -115,7 +116,7 @@ class AgentStep:
         record = self._record(key=key, generation=generation, decision=decision, calls=calls,
                               notes=notes)
         if record["cost_usd"] > 0:  # today's spend, shared by every process of the tenant
-            self.ctx.store.spend(daily_scope(state), record["cost_usd"])
+            self.ctx.store.spend(_daily(state), record["cost_usd"])
         self.ctx.events.emit(run_id, "step_finished", self.name, data=dict(record))
         update |= {
             "results": {self.name: final.text},
@@ -147,7 +148,7 @@ class AgentStep:
             run_spent_usd=sum(s["cost_usd"] for s in spent),
             agent_spent_usd=sum(s["cost_usd"] for s in spent if s["agent"] == self.node.agent),
             local_only=bool(state.get("local_only")), run_budget_usd=state.get("budget_usd"),
-            daily_spent_usd=self.ctx.store.spent(daily_scope(state)) if self.paid else 0.0,
+            daily_spent_usd=self.ctx.store.spent(_daily(state)) if self.paid else 0.0,
         )
         decision, request = self._decide_with_memory(request, memory)
         update: dict[str, Any] = {}

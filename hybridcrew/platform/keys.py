@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 
 from hybridcrew.errors import ConfigError, HybridCrewError
-from hybridcrew.platform.store import ROLES, ApiKey, Role, Store
+from hybridcrew.platform.store import DEFAULT_TENANT, ROLES, ApiKey, Role, Store
 
 _FORMAT = re.compile(r"^hc_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 _TENANT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -51,6 +51,30 @@ def create_key(store: Store, tenant: str, role: str, name: str = "") -> tuple[Ap
     key = ApiKey(key_id, _digest(secret), tenant, role, name, time.time())
     store.add_key(key)
     return key, f"hc_{key_id}_{secret}"
+
+
+def ensure_admin_token(store: Store, token: str) -> ApiKey:
+    """Register ``token`` (``HYBRIDCREW_ADMIN_TOKEN``) as an admin key of the default tenant.
+
+    Idempotent, so every replica may call it at start; a revoked token stays revoked.
+    """
+    match = _FORMAT.match(token)
+    if match is None:
+        raise ConfigError.single(
+            "environment", "HYBRIDCREW_ADMIN_TOKEN", "not a key in the hc_<id>_<secret> format",
+            "generate one: python3 -c \"import secrets; print('hc_' + secrets.token_hex(6) + '_' "
+            "+ secrets.token_urlsafe(32))\"")
+    key_id, digest = match.group(1), _digest(match.group(2))
+    existing = store.get_key(key_id)
+    if existing is not None:
+        if not hmac.compare_digest(existing.digest, digest):
+            raise ConfigError.single("environment", "HYBRIDCREW_ADMIN_TOKEN",
+                                     f"key id {key_id} belongs to another key",
+                                     "generate a new token")
+        return existing
+    key = ApiKey(key_id, digest, DEFAULT_TENANT, "admin", "HYBRIDCREW_ADMIN_TOKEN", time.time())
+    store.add_key(key)
+    return key
 
 
 def authenticate(store: Store, token: str) -> Caller:

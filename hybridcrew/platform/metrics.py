@@ -3,18 +3,28 @@
 One :class:`Metrics` per process, on its own registry, fed by listening to the event sink: the
 numbers come from the same records the API and the CLI show, so they agree. Labels stay
 low-cardinality (agents, models, tenants, reasons; never run ids or prompts).
+
+Several processes: the gateway serves ``/metrics`` and each worker its own endpoint
+(``HYBRIDCREW_METRICS_PORT``); Prometheus scrapes them all and queries sum across targets.
+Not prometheus-client's multiprocess mode: workers run on different hosts (it needs one shared
+folder), and its gauges cannot be computed at scrape time as the live ones here are.
 """
 
 from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from hybridcrew.graphs.events import EventSink
-from hybridcrew.platform.store import Event
+from hybridcrew.platform.store import Event, Store, daily_scope
+from hybridcrew.routing.breaker import BreakerState
+from hybridcrew.routing.decision import PRIVACY
 from hybridcrew.routing.runtime import RoutingRuntime
 
 _STEP_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
@@ -44,6 +54,9 @@ class Metrics:
                                   ["agent", "tenant"], registry=r)
         self.steps = Counter("hybridcrew_steps", "Executed steps",
                              ["agent", "model", "location"], registry=r)
+        self.privacy_forced = Counter("hybridcrew_steps_privacy_forced", "Steps that ran on a "
+                                      "model cleared for their data after privacy rejected "
+                                      "others", ["agent", "sensitivity"], registry=r)
         self.step_seconds = Histogram("hybridcrew_step_duration_seconds", "Model time per step",
                                       ["agent", "location"], buckets=_STEP_BUCKETS, registry=r)
         self.run_seconds = Histogram("hybridcrew_run_duration_seconds", "Wall time per run "
@@ -57,6 +70,11 @@ class Metrics:
                                  "slot", ["endpoint"], registry=r)
         self.slots = Gauge("hybridcrew_local_slots", "Slots per local endpoint", ["endpoint"],
                            registry=r)
+        self.slots_in_use = Gauge("hybridcrew_local_slots_in_use", "Slots taken by running "
+                                  "calls", ["endpoint"], registry=r)
+        self.in_progress = Gauge("hybridcrew_runs_in_progress", "Runs executing in this process",
+                                 registry=r)
+        self.in_progress.set_function(lambda: len(self._runs))
         self.gpu_free = Gauge("hybridcrew_gpu_free_bytes", "Free GPU memory (NaN: unknown)",
                               registry=r)
         self.gpu_loaded = Gauge("hybridcrew_gpu_loaded_models", "Local models loaded on the GPU",
@@ -64,18 +82,26 @@ class Metrics:
         self.backend_up = Gauge("hybridcrew_backend_up", "1 if the model's backend answered its "
                                 "last probe", ["model"], registry=r)
         self._runs: dict[str, tuple[str, str, float]] = {}  # run → (workflow, tenant, started)
+        self._tenants = {"default"}
         self._lock = threading.Lock()
 
-    def attach(self, runtime: RoutingRuntime, events: EventSink) -> None:
-        """Count what ``events`` reports, and read live gauges from ``runtime`` at each scrape.
+    def attach(self, runtime: RoutingRuntime, events: EventSink, store: Store | None = None,
+               run_queue: Callable[[], int] | None = None) -> None:
+        """Count what ``events`` reports, and read live gauges at each scrape.
 
-        The gauges: local queues and slots, GPU memory and loaded models, backend health.
+        From ``runtime``: local queues and slots, GPU memory and loaded models, backend health
+        and breaker states. From ``store``: the daily budget left to each tenant seen here.
+        ``run_queue`` counts the runs waiting for a worker (the gateway owns that number).
         """
         events.listeners.append(self.observe)
-        for endpoint, slots in runtime.gate.slots.items():
+        gate = runtime.gate
+        for endpoint, slots in gate.slots.items():
             self.slots.labels(endpoint).set(slots)
             self.queue_depth.labels(endpoint).set_function(
-                functools.partial(_waiting, runtime, endpoint))
+                functools.partial(_count, gate.waiting, endpoint))
+            self.slots_in_use.labels(endpoint).set_function(
+                functools.partial(_count, gate.in_use, endpoint))
+        self.registry.register(_LiveState(self, runtime, store, run_queue))
 
         def gpu_free() -> float:
             free = runtime.signals.current.gpu.free_gb
@@ -94,14 +120,20 @@ class Metrics:
 
     def _on_run_started(self, event: Event) -> None:
         with self._lock:
-            self._runs[event.run_id] = (event.data.get("workflow", ""),
-                                        event.data.get("tenant", "default"), event.ts)
+            tenant = event.data.get("tenant", "default")
+            self._runs[event.run_id] = (event.data.get("workflow", ""), tenant, event.ts)
+            self._tenants.add(tenant)
 
     _on_run_resumed = _on_run_started
 
     def _tenant(self, run_id: str) -> str:
         with self._lock:
             return self._runs.get(run_id, ("", "default", 0.0))[1]
+
+    def tenants(self) -> set[str]:
+        """Tenants with a run in this process since it started."""
+        with self._lock:
+            return set(self._tenants)
 
     def _on_step_started(self, event: Event) -> None:
         data = event.data
@@ -110,6 +142,8 @@ class Metrics:
         reasons = data.get("reasons") or ["unknown"]
         self.decisions.labels(data["agent"], data.get("model") or "none",
                               data.get("location") or "none", reasons[0]).inc()
+        if data.get("model") and PRIVACY in data.get("rejected_for", ()):
+            self.privacy_forced.labels(data["agent"], data["sensitivity"]).inc()
 
     def _on_step_finished(self, event: Event) -> None:
         s: dict[str, Any] = event.data
@@ -150,8 +184,39 @@ class Metrics:
         self._stopped(event, "cancelled")
 
 
-def _waiting(runtime: RoutingRuntime, endpoint: str) -> float:
-    return float(runtime.gate.waiting.get(endpoint, 0))
+def _count(counts: dict[str, int], endpoint: str) -> float:
+    return float(counts.get(endpoint, 0))
+
+
+class _LiveState(Collector):
+    """Series read at scrape time: breaker states, budgets left, runs waiting for a worker."""
+
+    def __init__(self, metrics: Metrics, runtime: RoutingRuntime, store: Store | None,
+                 run_queue: Callable[[], int] | None) -> None:
+        self.metrics, self.runtime, self.store, self.run_queue = metrics, runtime, store, run_queue
+
+    def collect(self) -> Iterator[Metric]:
+        """One family each (the budget only with a store and a daily cap)."""
+        breakers = GaugeMetricFamily("hybridcrew_breaker_state", "Circuit breaker of each "
+                                     "model endpoint: 1 for its current state",
+                                     labels=["endpoint", "state"])
+        board = self.runtime.breakers
+        for endpoint in sorted(set(self.runtime.endpoints.values())):
+            current = board.state(endpoint)
+            for state in BreakerState:
+                breakers.add_metric([endpoint, state.value], float(state is current))
+        yield breakers
+        daily = self.runtime.config.config.routing.budgets.daily_usd
+        if self.store is not None and daily is not None:
+            budget = GaugeMetricFamily("hybridcrew_budget_remaining_usd", "What a tenant may "
+                                       "still spend today (UTC)", labels=["tenant"])
+            for tenant in sorted(self.metrics.tenants()):
+                spent = self.store.spent(daily_scope(tenant))
+                budget.add_metric([tenant], max(0.0, daily - spent))
+            yield budget
+        if self.run_queue is not None:
+            yield GaugeMetricFamily("hybridcrew_run_queue_depth", "Runs waiting for a worker",
+                                    value=float(self.run_queue()))
 
 
 def _up(runtime: RoutingRuntime, model: str) -> float:

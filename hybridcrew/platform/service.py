@@ -99,8 +99,6 @@ class RunService:
         self.store = self.crew.store
         self.notifier = EventNotifier()
         self.crew.events.listeners.append(self.notifier.publish)
-        self.metrics = Metrics()
-        self.metrics.attach(self.crew.runtime, self.crew.events)
         self.executor = ThreadPoolExecutor(max_workers=settings.gateway_workers,
                                            thread_name_prefix="hybridcrew-run")
         # With Redis, runs go to the queue and `hybridcrew worker` processes drive them.
@@ -109,6 +107,10 @@ class RunService:
             from hybridcrew.platform.queue import RunQueue  # noqa: PLC0415 - optional extra
 
             self.queue = RunQueue(settings.redis_url, settings.worker_visibility_s)
+        self._waiting = 0  # runs handed to the executor that have not started yet
+        self.metrics = Metrics()
+        self.metrics.attach(self.crew.runtime, self.crew.events, self.store,
+                            self.queue.depth if self.queue is not None else lambda: self._waiting)
         try:  # compiled before the first run arrives
             self.crew.workflow(BUILTIN, self.store.assignments())
         except ConfigError as exc:  # e.g. a stored assignment names a model no longer configured
@@ -165,9 +167,12 @@ class RunService:
             if run_id in self._driving:
                 raise RunStateError(run_id, "running", "it is being executed already")
             self._driving.add(run_id)
+            self._waiting += 1
         self.executor.submit(self._execute, run_id, reply)
 
     def _execute(self, run_id: str, reply: dict[str, str] | None) -> None:
+        with self._lock:
+            self._waiting -= 1
         try:
             self.crew.execute(run_id, reply)
         finally:

@@ -19,8 +19,10 @@ ENV_PREFIX = "HYBRIDCREW_"
 class Settings(BaseSettings):
     """Where hybridcrew finds its backends and keeps its data."""
 
+    # An empty variable counts as unset (compose passes `KEY=` for values left blank in .env).
     model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, extra="ignore", frozen=True, populate_by_name=True
+        env_prefix=ENV_PREFIX, extra="ignore", frozen=True, populate_by_name=True,
+        env_ignore_empty=True,
     )
 
     config: Path | None = Field(None, description="hybridcrew.yaml to load")
@@ -51,6 +53,9 @@ class Settings(BaseSettings):
     request_timeout_s: float = Field(120.0, gt=0, description="timeout of one model call")
     max_retries: int = Field(0, ge=0, description="client-level retries before fallback")
 
+    admin_token: SecretStr | None = Field(
+        None, description="an admin key of tenant 'default' (hc_<id>_<secret>), registered when "
+        "the gateway starts: a fresh deployment can listen beyond loopback")
     api_host: str = Field("127.0.0.1", description="where `hybridcrew serve` listens")
     api_port: int = Field(8000, ge=1, le=65535, description="the gateway's port")
     gateway_workers: int = Field(4, gt=0, description="runs executing at once in the gateway")

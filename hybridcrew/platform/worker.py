@@ -46,7 +46,7 @@ class Worker:
         self.stopping = threading.Event()
         # Each worker serves its own /metrics (Prometheus adds the series up across targets).
         self.metrics = Metrics()
-        self.metrics.attach(self.crew.runtime, self.crew.events)
+        self.metrics.attach(self.crew.runtime, self.crew.events, self.crew.store)
         if settings.metrics_port:
             start_http_server(settings.metrics_port, registry=self.metrics.registry)
 

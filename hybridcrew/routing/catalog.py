@@ -25,21 +25,22 @@ class StrictModel(BaseModel):
 class Price(StrictModel):
     """USD per million tokens."""
 
-    input: float = Field(0.0, ge=0)
-    output: float = Field(0.0, ge=0)
+    input: float = Field(0.0, ge=0, description="USD per million input tokens")
+    output: float = Field(0.0, ge=0, description="USD per million output tokens")
 
 
 class ModelSpec(StrictModel):
     """One entry of ``models:`` in hybridcrew.yaml."""
 
-    provider: str
+    provider: str = Field(description="who serves it (one of the providers listed below)")
     model: str = Field(description="the provider's own model id, e.g. claude-sonnet-4-5")
     endpoint: str | None = Field(None, description="base URL; defaults come from settings")
     location: Location | None = Field(None, description="defaults to the provider's location")
     price: Price = Price()
-    context_window: int = Field(8192, gt=0)
+    context_window: int = Field(8192, gt=0, description="tokens in and out per call")
     vram_gb: float = Field(0.0, ge=0, description="GPU memory needed to load it; 0 = CPU")
-    clearance: SensitivityField = Sensitivity.SECRET
+    clearance: SensitivityField = Field(
+        Sensitivity.SECRET, description="the most sensitive data it may receive")
     quality: dict[str, UnitFloat] = Field(
         default_factory=lambda: {DEFAULT_QUALITY_KEY: 0.5},
         description="prior probability of a good result, per agent role, plus 'default'",
@@ -48,7 +49,8 @@ class ModelSpec(StrictModel):
         None, gt=0, description="cap on output tokens per call (keeps small local models quick)"
     )
     slots: int = Field(1, gt=0, description="concurrent calls one endpoint serves")
-    timeout_s: float | None = Field(None, gt=0)
+    timeout_s: float | None = Field(
+        None, gt=0, description="per call; default HYBRIDCREW_REQUEST_TIMEOUT_S")
     options: dict[str, Any] = Field(default_factory=dict, description="provider-specific")
 
     def prior_for(self, role: str) -> float:

@@ -26,7 +26,10 @@ class SharedSlots(Protocol):
 
 
 class SlotGate:
-    """A semaphore per gated endpoint; ``waiting`` is live and read by routing decisions."""
+    """A semaphore per gated endpoint.
+
+    ``waiting`` (calls queued) is live and read by routing decisions; ``in_use`` is for metrics.
+    """
 
     def __init__(self, slots: dict[str, int], shared: SharedSlots | None = None,
                  ttl_s: float = 300.0, poll_s: float = 0.05) -> None:
@@ -34,6 +37,7 @@ class SlotGate:
         self._semaphores = {ep: threading.BoundedSemaphore(n) for ep, n in slots.items()}
         self._lock = threading.Lock()
         self.waiting: dict[str, int] = dict.fromkeys(slots, 0)
+        self.in_use: dict[str, int] = dict.fromkeys(slots, 0)
         self.shared, self.ttl_s, self.poll_s = shared, ttl_s, poll_s
 
     @contextmanager
@@ -43,35 +47,35 @@ class SlotGate:
         if semaphore is None:
             yield
             return
-        queued = False
+        queued = holding = False
 
         def queue() -> None:
             nonlocal queued
             if not queued:
                 queued = True
-                with self._lock:
-                    self.waiting[endpoint] += 1
+                self._count(endpoint, waiting=1)
                 if on_queued is not None:
                     on_queued()
 
         if not semaphore.acquire(blocking=False):
             queue()
             semaphore.acquire()
-        holder = uuid.uuid4().hex if self.shared is not None else None
+        shared, holder = self.shared, uuid.uuid4().hex
         try:
-            while holder is not None and self.shared is not None and not (
-                    self.shared.acquire_slot(endpoint, holder, self.slots[endpoint], self.ttl_s)):
+            while shared is not None and not shared.acquire_slot(
+                    endpoint, holder, self.slots[endpoint], self.ttl_s):
                 queue()  # another process holds every slot of this endpoint
                 time.sleep(self.poll_s)
-            if queued:
-                with self._lock:
-                    self.waiting[endpoint] -= 1
-                queued = False
+            self._count(endpoint, waiting=-int(queued), in_use=1)
+            queued, holding = False, True
             yield
         finally:
-            if queued:
-                with self._lock:
-                    self.waiting[endpoint] -= 1
-            if holder is not None and self.shared is not None:
-                self.shared.release_slot(endpoint, holder)
+            self._count(endpoint, waiting=-int(queued), in_use=-int(holding))
+            if shared is not None:
+                shared.release_slot(endpoint, holder)
             semaphore.release()
+
+    def _count(self, endpoint: str, waiting: int = 0, in_use: int = 0) -> None:
+        with self._lock:
+            self.waiting[endpoint] += waiting
+            self.in_use[endpoint] += in_use

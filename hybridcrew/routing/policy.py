@@ -14,8 +14,8 @@ from hybridcrew.routing.sensitivity import Sensitivity, SensitivityField
 class BudgetPolicy(StrictModel):
     """Spend caps in USD; ``null`` means no cap."""
 
-    run_usd: float | None = Field(5.0, ge=0)
-    daily_usd: float | None = Field(50.0, ge=0)
+    run_usd: float | None = Field(5.0, ge=0, description="spend cap per run")
+    daily_usd: float | None = Field(50.0, ge=0, description="spend cap per tenant per UTC day")
     on_exceed: Literal["local", "ask"] = Field(
         "local", description="when a better model would exceed a budget: stay local, or ask")
 
@@ -23,9 +23,10 @@ class BudgetPolicy(StrictModel):
 class PrivacyPattern(StrictModel):
     """A user-defined detector: an RE2 regular expression and the sensitivity of what it finds."""
 
-    name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
-    regex: str
-    sensitivity: SensitivityField = Sensitivity.CONFIDENTIAL
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$", description="the detector's name")
+    regex: str = Field(description="RE2 syntax")
+    sensitivity: SensitivityField = Field(Sensitivity.CONFIDENTIAL,
+                                          description="of what it finds")
 
     @field_validator("regex")
     @classmethod
@@ -44,8 +45,10 @@ class PrivacyPolicy(StrictModel):
     """Extra detectors and the meaning of labels attached to runs, agents and memory items."""
 
     patterns: list[PrivacyPattern] = Field(default_factory=list)
-    labels: dict[str, SensitivityField] = Field(default_factory=dict)
-    detect_pii: bool = True
+    labels: dict[str, SensitivityField] = Field(
+        default_factory=dict, description="the sensitivity each label on a run or agent means")
+    detect_pii: bool = Field(True, description="detect personal data: e-mail addresses, card "
+                             "numbers, IBANs, SSNs, phone numbers")
     memory: Literal["omit", "keep_local"] = Field(
         "omit", description="memory items above the chosen model's clearance: leave them out, "
         "or keep the step on a model cleared for them")
@@ -64,14 +67,15 @@ class GpuPolicy(StrictModel):
 class BreakerPolicy(StrictModel):
     """Circuit breaker per endpoint."""
 
-    failure_threshold: int = Field(3, gt=0)
-    cooldown_s: float = Field(30.0, gt=0)
+    failure_threshold: int = Field(3, gt=0, description="failures in a row that open it")
+    cooldown_s: float = Field(30.0, gt=0, description="open this long, then one trial call")
 
 
 class RoutingPolicy(StrictModel):
     """How the router trades quality, cost, privacy and capacity."""
 
-    quality_target: UnitFloat = 0.75
+    quality_target: UnitFloat = Field(
+        0.75, description="the expected success a model must reach to be chosen on price")
     budgets: BudgetPolicy = BudgetPolicy()
     privacy: PrivacyPolicy = PrivacyPolicy()
     gpu: GpuPolicy = GpuPolicy()

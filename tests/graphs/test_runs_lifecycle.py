@@ -8,8 +8,8 @@ import pytest
 import redis
 
 from hybridcrew.errors import ConfigError
-from hybridcrew.graphs.steps import daily_scope
 from hybridcrew.platform.crew import EXIT_OK, RunStateError
+from hybridcrew.platform.store import daily_scope
 from hybridcrew.platform.store.redis import RedisStore
 from tests.support.crew import (
     APPROVE_ALL,
@@ -105,7 +105,7 @@ def test_the_daily_budget_is_shared_by_a_tenants_runs() -> None:
                       "routing": {"budgets": {"run_usd": None, "daily_usd": 1.0}}})
     first = crew.start(TASK)
     assert {s["location"] for s in first.steps} == {"cloud"}
-    today = daily_scope({"tenant": "default"})
+    today = daily_scope("default")
     assert crew.store.spent(today) == pytest.approx(sum(s["cost_usd"] for s in first.steps))
     crew.store.spend(today, 1.0 - crew.store.spent(today))  # today's budget is used up
     second = crew.start(TASK)

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from hybridcrew.platform.cli import app
-from hybridcrew.platform.keys import authenticate
+from hybridcrew.platform.keys import authenticate, ensure_admin_token
 from hybridcrew.platform.settings import load_settings
 from hybridcrew.platform.store import open_store
 from tests.support.ports import free_port
@@ -58,23 +63,51 @@ def test_serve_refuses_a_public_address_without_keys() -> None:
     assert "hybridcrew keys create" in out
 
 
-def test_serve_runs_the_gateway_on_loopback() -> None:
+@contextmanager
+def _serving(*args: str, env: dict[str, str] | None = None) -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "hybridcrew", "serve", "--port",
-                                str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                str(port), *args], env={**os.environ, **(env or {})},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
         while True:
             assert process.poll() is None, process.communicate()[1]
             try:
-                answer = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                httpx.get(f"{base}/healthz", timeout=1)
                 break
             except httpx.TransportError:
                 assert time.monotonic() < deadline, "serve did not answer within 30 s"
                 time.sleep(0.1)
-        assert answer.json() == {"status": "ok"}
-        models = httpx.get(f"http://127.0.0.1:{port}/v1/models").json()
-        assert "gemma-embedded" in [m["name"] for m in models["models"]]
+        yield base
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def test_serve_runs_the_gateway_on_loopback() -> None:
+    with _serving() as base:
+        assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
+        models = httpx.get(f"{base}/v1/models").json()
+        assert "gemma-embedded" in [m["name"] for m in models["models"]]
+
+
+def test_an_admin_token_from_the_environment_opens_a_public_address() -> None:
+    token = f"hc_{secrets.token_hex(6)}_{secrets.token_urlsafe(32)}"
+    with _serving("--host", "0.0.0.0", env={"HYBRIDCREW_ADMIN_TOKEN": token}) as base:
+        assert httpx.get(f"{base}/v1/models").status_code == 401
+        answer = httpx.get(f"{base}/v1/models", headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 200
+    # Every replica registers it at start: a second start with the same token is fine.
+    assert ensure_admin_token(open_store(load_settings()), token).role == "admin"
+
+
+def test_a_malformed_admin_token_is_refused_without_echoing_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HYBRIDCREW_ADMIN_TOKEN", "letmein-please")
+    code, out = _cli("serve")
+    assert code == 2
+    assert "HYBRIDCREW_ADMIN_TOKEN: not a key in the hc_<id>_<secret> format" in out
+    assert "secrets.token_urlsafe" in out
+    assert "letmein" not in out

@@ -40,11 +40,11 @@ def test_a_call_beyond_the_slots_waits_queued() -> None:
     holder = _hold(gate, threading.Event(), release)
     waiter = _queued_call(gate, queued, done)
     assert queued.wait(5)
-    assert (gate.waiting["gpu"], done.is_set()) == (1, False)
+    assert (gate.waiting["gpu"], gate.in_use["gpu"], done.is_set()) == (1, 1, False)
     release.set()
     for thread in (holder, waiter):
         thread.join(10)
-    assert (gate.waiting["gpu"], done.is_set()) == (0, True)
+    assert (gate.waiting["gpu"], gate.in_use["gpu"], done.is_set()) == (0, 0, True)
     with gate.slot("ungated"):  # endpoints without slots pass straight through
         pass
 

@@ -11,6 +11,7 @@ from hybridcrew.platform.cli.app import console, friendly_errors, settings_and_c
 from hybridcrew.platform.cli.render import checks_table, gpu_line, models_table
 from hybridcrew.platform.doctor import run_checks
 from hybridcrew.platform.inventory import models_inventory
+from hybridcrew.routing.providers.ollama import INSTALL_FIX, ollama_host, pull_model
 from hybridcrew.routing.runtime import RoutingRuntime
 
 
@@ -40,7 +41,37 @@ def doctor() -> None:
         raise typer.Exit(1)
 
 
+@friendly_errors
+def pull(
+    timeout: Annotated[float, typer.Option(help="seconds one pull may take")] = 3600.0,
+) -> None:
+    """Pull every Ollama model the configuration names (chat models and the memory embedder).
+
+    What `ollama pull` does, for each; models already there are not downloaded again.
+    """
+    settings, config = settings_and_config()
+    wanted = {(ollama_host(e, settings), e.spec.model) for e in config.catalog.values()
+              if e.provider == "ollama"}
+    if settings.memory and settings.memory_embedder.startswith("ollama:"):
+        wanted.add((settings.ollama_host.rstrip("/"), settings.memory_embedder.split(":", 1)[1]))
+    if not wanted:
+        console.print("no Ollama models in the configuration: nothing to pull")
+        return
+    failed = 0
+    for host, model in sorted(wanted):
+        problem = pull_model(host, model, timeout)
+        if problem is None:
+            console.print(f"[green]pulled[/] {model} on {host}")
+        else:
+            failed += 1
+            console.print(f"[red]not pulled[/] {model} on {host}: {problem}")
+    if failed:
+        console.print(f"fix: {INSTALL_FIX}, and check the model names in the configuration")
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     """Add these commands to the root app."""
     app.command()(models)
     app.command()(doctor)
+    app.command()(pull)

@@ -16,7 +16,12 @@ from rich.table import Table
 from hybridcrew.errors import ConfigError
 from hybridcrew.platform.api import create_app
 from hybridcrew.platform.cli.app import console, friendly_errors, settings_and_config
-from hybridcrew.platform.keys import create_key, has_active_keys, is_loopback
+from hybridcrew.platform.keys import (
+    create_key,
+    ensure_admin_token,
+    has_active_keys,
+    is_loopback,
+)
 from hybridcrew.platform.store import ROLES, open_store
 from hybridcrew.platform.worker import Worker
 
@@ -36,12 +41,14 @@ def serve(
     host = host or settings.api_host
     port = port or settings.api_port
     store = open_store(settings)
+    if settings.admin_token is not None:
+        ensure_admin_token(store, settings.admin_token.get_secret_value())
     if not is_loopback(host) and not has_active_keys(store):
         raise ConfigError.single(
             "serve", "--host", f"refusing to listen on {host}: no API key exists, so anyone "
             "who can reach it could run the crew",
-            "create a key first (`hybridcrew keys create --tenant NAME --role admin`), or "
-            "listen on 127.0.0.1")
+            "create a key first (`hybridcrew keys create --tenant NAME --role admin`, or set "
+            "HYBRIDCREW_ADMIN_TOKEN), or listen on 127.0.0.1")
     app = create_app(settings, config, store)
     # Long-lived objects (modules, configuration, graphs) leave the collector's reach, and young
     # collections run less often: full collections otherwise pause every request for 50-150 ms.

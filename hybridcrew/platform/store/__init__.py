@@ -16,11 +16,13 @@ from hybridcrew.platform.store.base import (
     RunNotFound,
     RunRow,
     Store,
+    daily_scope,
 )
 from hybridcrew.platform.store.sqlite import SqliteStore
 
 __all__ = ["ACTIVE_STATUSES", "DEFAULT_TENANT", "ROLES", "RUN_STATUSES", "ApiKey", "Event",
-           "Role", "RunNotFound", "RunRow", "SqliteStore", "Store", "open_store"]
+           "Role", "RunNotFound", "RunRow", "SqliteStore", "Store", "daily_scope",
+           "open_store"]
 
 
 def open_store(settings: Settings) -> Store:

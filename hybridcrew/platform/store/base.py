@@ -8,6 +8,7 @@ pass one conformance suite (``tests/platform/store``).
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -193,3 +194,8 @@ class Store(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release connections."""
+
+
+def daily_scope(tenant: str, at: float | None = None) -> str:
+    """The budget scope of ``tenant``'s spend on the (UTC) day of ``at`` (default: today)."""
+    return f"daily:{tenant}:{time.strftime('%Y-%m-%d', time.gmtime(at))}"

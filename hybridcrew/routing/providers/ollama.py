@@ -30,6 +30,19 @@ def ollama_host(entry: CatalogEntry, settings: Settings) -> str:
     return (entry.spec.endpoint or settings.ollama_host).rstrip("/")
 
 
+def pull_model(host: str, model: str, timeout_s: float) -> str | None:
+    """Have the Ollama at ``host`` pull ``model`` (a no-op when it has it); None, or why not."""
+    import ollama  # noqa: PLC0415 - the client comes with langchain-ollama; needed only here
+
+    try:
+        ollama.Client(host=host, timeout=timeout_s).pull(model, stream=False)
+    except ollama.ResponseError as exc:
+        return f"Ollama refused: {exc.error}"
+    except (ConnectionError, httpx.HTTPError) as exc:
+        return f"no Ollama at {host} ({type(exc).__name__})"
+    return None
+
+
 class OllamaProvider(ModelProvider):
     """An Ollama server (local GPU or CPU)."""
 
