@@ -13,6 +13,7 @@ folder), and its gauges cannot be computed at scrape time as the live ones here 
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -22,11 +23,13 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from hybridcrew.graphs.events import EventSink
-from hybridcrew.platform.store import Event, Store, daily_scope
+from hybridcrew.platform.store import DEFAULT_TENANT, Event, Store, daily_scope
 from hybridcrew.routing.breaker import BreakerState
 from hybridcrew.routing.decision import PRIVACY
 from hybridcrew.routing.runtime import RoutingRuntime
 
+log = logging.getLogger(__name__)
+_MAX_PAUSED = 1000
 _STEP_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 _RUN_BUCKETS = (1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 
@@ -82,7 +85,10 @@ class Metrics:
         self.backend_up = Gauge("hybridcrew_backend_up", "1 if the model's backend answered its "
                                 "last probe", ["model"], registry=r)
         self._runs: dict[str, tuple[str, str, float]] = {}  # run → (workflow, tenant, started)
-        self._tenants = {"default"}
+        # Runs waiting for an answer: not in progress. One answered elsewhere stays here, so
+        # only the most recent are kept.
+        self._paused: dict[str, tuple[str, str, float]] = {}
+        self._tenants = {DEFAULT_TENANT}
         self._lock = threading.Lock()
 
     def attach(self, runtime: RoutingRuntime, events: EventSink, store: Store | None = None,
@@ -120,15 +126,30 @@ class Metrics:
 
     def _on_run_started(self, event: Event) -> None:
         with self._lock:
-            tenant = event.data.get("tenant", "default")
+            tenant = event.data.get("tenant", DEFAULT_TENANT)
             self._runs[event.run_id] = (event.data.get("workflow", ""), tenant, event.ts)
+            self._paused.pop(event.run_id, None)
             self._tenants.add(tenant)
 
     _on_run_resumed = _on_run_started
 
+    def _on_waiting(self, event: Event) -> None:
+        with self._lock:
+            run = self._runs.pop(event.run_id, None)
+            if run is not None:
+                self._paused[event.run_id] = run
+            while len(self._paused) > _MAX_PAUSED:
+                self._paused.pop(next(iter(self._paused)))
+
+    def _on_answered(self, event: Event) -> None:  # answered in this process: it goes on
+        with self._lock:
+            run = self._paused.pop(event.run_id, None)
+            if run is not None:
+                self._runs[event.run_id] = run
+
     def _tenant(self, run_id: str) -> str:
         with self._lock:
-            return self._runs.get(run_id, ("", "default", 0.0))[1]
+            return self._runs.get(run_id, ("", DEFAULT_TENANT, 0.0))[1]
 
     def tenants(self) -> set[str]:
         """Tenants with a run in this process since it started."""
@@ -165,7 +186,8 @@ class Metrics:
 
     def _stopped(self, event: Event, status: str) -> None:
         with self._lock:
-            workflow, _, started = self._runs.pop(event.run_id, ("", "default", event.ts))
+            run = self._runs.pop(event.run_id, None) or self._paused.pop(event.run_id, None)
+        workflow, _, started = run or ("", DEFAULT_TENANT, event.ts)
         self.runs.labels(workflow, status).inc()
         self.run_seconds.labels(workflow, status).observe(max(0.0, event.ts - started))
 
@@ -196,7 +218,7 @@ class _LiveState(Collector):
         self.metrics, self.runtime, self.store, self.run_queue = metrics, runtime, store, run_queue
 
     def collect(self) -> Iterator[Metric]:
-        """One family each (the budget only with a store and a daily cap)."""
+        """Breaker states; budgets left (with a store and a daily cap) and the run queue."""
         breakers = GaugeMetricFamily("hybridcrew_breaker_state", "Circuit breaker of each "
                                      "model endpoint: 1 for its current state",
                                      labels=["endpoint", "state"])
@@ -206,6 +228,14 @@ class _LiveState(Collector):
             for state in BreakerState:
                 breakers.add_metric([endpoint, state.value], float(state is current))
         yield breakers
+        # The store may be unreachable: its series are left out, the others are still served.
+        try:
+            yield from self._from_store()
+        except Exception as exc:  # noqa: BLE001 - any backend failure; logged, never raised
+            log.warning("metrics: store unreachable, budget and queue series left out (%s)",
+                        type(exc).__name__)
+
+    def _from_store(self) -> Iterator[Metric]:
         daily = self.runtime.config.config.routing.budgets.daily_usd
         if self.store is not None and daily is not None:
             budget = GaugeMetricFamily("hybridcrew_budget_remaining_usd", "What a tenant may "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import threading
 from collections.abc import Sequence
@@ -32,8 +33,19 @@ def load_llama(path: Path, n_ctx: int, chat_format: str, n_threads: int | None
         if key not in _LOADED:
             llm = Llama(model_path=str(path), n_ctx=n_ctx, chat_format=chat_format,
                         n_threads=n_threads, verbose=False)
+            if not _LOADED:
+                atexit.register(_close_all)
             _LOADED[key] = (llm, threading.Lock())
         return _LOADED[key]
+
+
+def _close_all() -> None:
+    # At exit, before interpreter teardown: left to the garbage collector, llama-cpp-python
+    # frees its models after its own module globals are gone, and prints a TypeError.
+    with _LOAD_LOCK:
+        for llm, _ in _LOADED.values():
+            llm.close()
+        _LOADED.clear()
 
 
 def _ignore_log(level: int, text: bytes, user_data: object) -> None:

@@ -7,9 +7,14 @@ from typing import Any, NamedTuple
 
 import httpx
 import pytest
+import redis
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from hybridcrew.platform.metrics import Metrics
+from tests.support.crew import crew_config, make_crew
 from tests.support.observed import SECRET_TASK, observed_gateway, run_scenario
+from tests.support.replay import closed_port_url
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -106,3 +111,16 @@ def test_labels_stay_low_cardinality(scraped: Scraped) -> None:
         assert run["id"] not in text, "no run ids in labels"
     assert "AKIAIOSFODNN7EXAMPLE" not in text
     assert "rate limiting" not in text
+
+
+def test_an_unreachable_backend_leaves_out_only_its_series() -> None:
+    crew = make_crew(crew_config())
+    metrics = Metrics()
+    # A real Redis client on a port nothing listens on: the queue depth cannot be read.
+    offline = redis.Redis.from_url(closed_port_url().replace("http", "redis"),
+                                   socket_connect_timeout=1)
+    metrics.attach(crew.runtime, crew.events, crew.store, lambda: int(offline.xlen("runs")))
+    text = generate_latest(metrics.registry).decode()
+    assert "hybridcrew_breaker_state{" in text
+    assert "hybridcrew_local_slots{" in text
+    assert "hybridcrew_run_queue_depth" not in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
+from prometheus_client.parser import text_string_to_metric_families
 
 from hybridcrew.platform.config import load_config
 from hybridcrew.platform.crew import Crew
@@ -24,6 +26,7 @@ from tests.graphs.test_crash_resume import STEP_MODEL, TASK
 from tests.graphs.test_crash_resume import _config as crash_config
 from tests.support.crew import crew_config, write_config
 from tests.support.gateway import gateway, wait_status
+from tests.support.ports import free_port
 
 VISIBILITY_S = 1.5
 
@@ -37,10 +40,20 @@ def shared(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     return redis_url
 
 
-def _worker(config: Path, name: str) -> subprocess.Popen[str]:
+def _worker(config: Path, name: str, metrics_port: int | None = None
+            ) -> subprocess.Popen[str]:
+    env = dict(os.environ)
+    if metrics_port is not None:
+        env["HYBRIDCREW_METRICS_PORT"] = str(metrics_port)
     return subprocess.Popen([sys.executable, "-m", "hybridcrew", "--config", str(config),
-                             "worker", "--name", name],
+                             "worker", "--name", name], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def _total(url: str, name: str) -> float:
+    text = httpx.get(url, timeout=10).text
+    return sum(s.value for family in text_string_to_metric_families(text)
+               for s in family.samples if s.name == name)
 
 
 def _until(check: Callable[[], bool], what: str, timeout: float = 60) -> None:
@@ -89,7 +102,8 @@ def test_a_killed_worker_s_run_is_finished_by_another(shared: str, tmp_path: Pat
 def test_the_gateway_hands_runs_to_workers(shared: str, tmp_path: Path) -> None:
     data = crew_config(latency=0.2)
     config = write_config(tmp_path / "crew.yaml", data)
-    workers = [_worker(config, f"w{i}") for i in range(2)]
+    ports = [free_port() for _ in range(2)]
+    workers = [_worker(config, f"w{i}", port) for i, port in enumerate(ports)]
     try:
         with gateway(data) as base, httpx.Client(base_url=base, timeout=30) as http:
             ids = [http.post("/v1/runs", json={"task": f"{TASK} #{i}"}).json()["id"]
@@ -100,6 +114,13 @@ def test_the_gateway_hands_runs_to_workers(shared: str, tmp_path: Path) -> None:
             wait_status(http, slow, {"waiting"}, timeout=60)
             http.post(f"/v1/runs/{slow}/resume", json={"choice": "approve"})
             assert wait_status(http, slow, {"finished"}, timeout=60)["report"]["approved"]
+            # Each worker serves the runs it drove; across targets they add up to every run.
+            # The gateway drove none, and its queue is empty.
+            targets = [f"http://127.0.0.1:{port}/metrics" for port in ports]
+            assert sum(_total(url, "hybridcrew_runs_total") for url in targets) == 4
+            assert sum(_total(url, "hybridcrew_runs_in_progress") for url in targets) == 0
+            assert _total(f"{base}/metrics", "hybridcrew_runs_total") == 0
+            assert "hybridcrew_run_queue_depth 0.0" in http.get("/metrics").text
         assert RunQueue(shared, VISIBILITY_S).depth() == 0
     finally:
         for process in workers:
