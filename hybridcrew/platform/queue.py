@@ -70,6 +70,14 @@ class RunQueue:
         """Jobs not yet acknowledged (waiting or being worked on)."""
         return int(self.r.xlen(STREAM))  # acknowledged jobs are deleted
 
+    def waiting(self) -> int:
+        """Jobs no worker has taken yet: the number to scale workers on."""
+        pipe = self.r.pipeline(transaction=True)  # both counts at one instant
+        pipe.xlen(STREAM)
+        pipe.xpending(STREAM, GROUP)
+        length, pending = pipe.execute()
+        return max(0, int(length) - int(pending["pending"]))
+
     def close(self) -> None:
         """Release the connection pool."""
         self.r.close()

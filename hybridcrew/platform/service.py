@@ -110,7 +110,7 @@ class RunService:
         self._waiting = 0  # runs handed to the executor that have not started yet
         self.metrics = Metrics()
         self.metrics.attach(self.crew.runtime, self.crew.events, self.store,
-                            self.queue.depth if self.queue is not None else lambda: self._waiting)
+                            self.queue.waiting if self.queue is not None else lambda: self._waiting)
         try:  # compiled before the first run arrives
             self.crew.workflow(BUILTIN, self.store.assignments())
         except ConfigError as exc:  # e.g. a stored assignment names a model no longer configured

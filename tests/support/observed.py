@@ -15,12 +15,12 @@ from typing import Any
 
 import httpx
 
+from hybridcrew.platform.service import FINAL_STATUSES
 from tests.support.crew import REJECT_BACKEND, author_rules, crew_config, scripted
 from tests.support.gateway import gateway, wait_status
 
 TASK = "Add rate limiting to the orders API"
 SECRET_TASK = "Deploy with key AKIAIOSFODNN7EXAMPLE"
-FINAL = {"finished", "failed", "blocked", "cancelled"}
 
 
 def observed_config() -> dict[str, Any]:
@@ -56,4 +56,4 @@ def run_scenario(base: str) -> list[dict[str, Any]]:
             response = http.post("/v1/runs", json=body)
             assert response.status_code == 202, response.text
             ids.append(response.json()["id"])
-        return [wait_status(http, run_id, FINAL) for run_id in ids]
+        return [wait_status(http, run_id, set(FINAL_STATUSES)) for run_id in ids]

@@ -196,6 +196,6 @@ class Store(ABC):
         """Release connections."""
 
 
-def daily_scope(tenant: str, at: float | None = None) -> str:
-    """The budget scope of ``tenant``'s spend on the (UTC) day of ``at`` (default: today)."""
-    return f"daily:{tenant}:{time.strftime('%Y-%m-%d', time.gmtime(at))}"
+def daily_scope(tenant: str) -> str:
+    """The budget scope of ``tenant``'s spend today (UTC)."""
+    return f"daily:{tenant}:{time.strftime('%Y-%m-%d', time.gmtime())}"

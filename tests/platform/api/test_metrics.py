@@ -9,24 +9,12 @@ import httpx
 import pytest
 import redis
 from prometheus_client import generate_latest
-from prometheus_client.parser import text_string_to_metric_families
 
 from hybridcrew.platform.metrics import Metrics
 from tests.support.crew import crew_config, make_crew
+from tests.support.metrics import Samples, samples, total
 from tests.support.observed import SECRET_TASK, observed_gateway, run_scenario
 from tests.support.replay import closed_port_url
-
-Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-def _samples(text: str) -> Samples:
-    return {(s.name, frozenset(s.labels.items())): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
-
-
-def _total(samples: Samples, name: str, **labels: str) -> float:
-    return sum(v for (n, ls), v in samples.items()
-               if n == name and set(labels.items()) <= set(ls))
 
 
 class Scraped(NamedTuple):
@@ -41,67 +29,67 @@ def scraped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scraped]:
     with observed_gateway(tmp_path_factory.mktemp("observed")) as base:
         runs = run_scenario(base)
         text = httpx.get(f"{base}/metrics", timeout=10).text
-        yield Scraped(runs, text, _samples(text))
+        yield Scraped(runs, text, samples(text))
 
 
 def test_cost_and_counterfactual_equal_the_runs_steps(scraped: Scraped) -> None:
-    samples = scraped.samples
+    found = scraped.samples
     steps = [s for run in scraped.runs for s in run["steps"]]
-    cost = _total(samples, "hybridcrew_cost_usd_total", tenant="default")
+    cost = total(found, "hybridcrew_cost_usd_total", tenant="default")
     assert cost == pytest.approx(sum(s["cost_usd"] for s in steps))
     assert cost > 0
-    counterfactual = _total(samples, "hybridcrew_all_cloud_cost_usd_total")
+    counterfactual = total(found, "hybridcrew_all_cloud_cost_usd_total")
     assert counterfactual == pytest.approx(sum(s["cloud_cost_usd"] for s in steps))
     assert counterfactual > cost, "most steps ran locally: the all-cloud price is higher"
-    assert _total(samples, "hybridcrew_tokens_total", direction="input") == sum(
+    assert total(found, "hybridcrew_tokens_total", direction="input") == sum(
         s["input_tokens"] for s in steps)
-    assert _total(samples, "hybridcrew_tokens_total", direction="output") == sum(
+    assert total(found, "hybridcrew_tokens_total", direction="output") == sum(
         s["output_tokens"] for s in steps)
-    left = _total(samples, "hybridcrew_budget_remaining_usd", tenant="default")
+    left = total(found, "hybridcrew_budget_remaining_usd", tenant="default")
     assert left == pytest.approx(50.0 - cost)  # the default daily cap
 
 
 def test_decisions_steps_and_runs_by_outcome(scraped: Scraped) -> None:
-    samples = scraped.samples
+    found = scraped.samples
     runs = scraped.runs
     steps = [s for run in runs for s in run["steps"]]
     normal = [r for r in runs if r["task"] != SECRET_TASK]
-    assert _total(samples, "hybridcrew_steps_total", location="cloud") == len(normal)
+    assert total(found, "hybridcrew_steps_total", location="cloud") == len(normal)
     # Every step decided, plus the blocked one that never ran.
-    assert _total(samples, "hybridcrew_routing_decisions_total") == len(steps) + 1
-    assert _total(samples, "hybridcrew_routing_decisions_total", agent="cto", model="cloud",
+    assert total(found, "hybridcrew_routing_decisions_total") == len(steps) + 1
+    assert total(found, "hybridcrew_routing_decisions_total", agent="cto", model="cloud",
                   location="cloud", reason="pinned") == len(normal)
-    assert _total(samples, "hybridcrew_steps_privacy_forced_total", agent="cto",
+    assert total(found, "hybridcrew_steps_privacy_forced_total", agent="cto",
                   sensitivity="secret") == 1
-    assert _total(samples, "hybridcrew_steps_blocked_total", agent="cto") == 1
-    assert _total(samples, "hybridcrew_runs_total", status="blocked") == 1
+    assert total(found, "hybridcrew_steps_blocked_total", agent="cto") == 1
+    assert total(found, "hybridcrew_runs_total", status="blocked") == 1
     # QA rejects the backend every round: the other runs end not approved.
-    assert _total(samples, "hybridcrew_runs_total", status="not_approved") == len(runs) - 1
-    assert _total(samples, "hybridcrew_qa_verdicts_total", agent="backend",
+    assert total(found, "hybridcrew_runs_total", status="not_approved") == len(runs) - 1
+    assert total(found, "hybridcrew_qa_verdicts_total", agent="backend",
                   verdict="rejected") == sum(1 for s in steps if s["node"] == "backend")
-    assert _total(samples, "hybridcrew_step_duration_seconds_count") == len(steps)
-    assert _total(samples, "hybridcrew_run_duration_seconds_count") == len(runs)
+    assert total(found, "hybridcrew_step_duration_seconds_count") == len(steps)
+    assert total(found, "hybridcrew_run_duration_seconds_count") == len(runs)
 
 
 def test_provider_errors_and_fallbacks(scraped: Scraped) -> None:
-    samples = scraped.samples
-    assert _total(samples, "hybridcrew_provider_errors_total", model="author",
+    found = scraped.samples
+    assert total(found, "hybridcrew_provider_errors_total", model="author",
                   kind="overloaded") == 1
-    assert _total(samples, "hybridcrew_fallbacks_total", model="author") == 1
+    assert total(found, "hybridcrew_fallbacks_total", model="author") == 1
 
 
 def test_capacity_gauges(scraped: Scraped) -> None:
-    samples = scraped.samples
-    assert _total(samples, "hybridcrew_backend_up", model="author") == 1
-    assert _total(samples, "hybridcrew_local_slots", endpoint="scripted:author") == 4
-    assert _total(samples, "hybridcrew_local_slots_in_use", endpoint="scripted:author") == 0
-    assert _total(samples, "hybridcrew_local_queue_depth", endpoint="scripted:author") == 0
-    assert _total(samples, "hybridcrew_run_queue_depth") == 0
-    assert _total(samples, "hybridcrew_runs_in_progress") == 0
+    found = scraped.samples
+    assert total(found, "hybridcrew_backend_up", model="author") == 1
+    assert total(found, "hybridcrew_local_slots", endpoint="scripted:author") == 4
+    assert total(found, "hybridcrew_local_slots_in_use", endpoint="scripted:author") == 0
+    assert total(found, "hybridcrew_local_queue_depth", endpoint="scripted:author") == 0
+    assert total(found, "hybridcrew_run_queue_depth") == 0
+    assert total(found, "hybridcrew_runs_in_progress") == 0
     # One failure stays below the threshold: every breaker is closed, each shows one state.
-    assert _total(samples, "hybridcrew_breaker_state", state="closed") == _total(
-        samples, "hybridcrew_breaker_state")
-    assert _total(samples, "hybridcrew_breaker_state", endpoint="scripted:author",
+    assert total(found, "hybridcrew_breaker_state", state="closed") == total(
+        found, "hybridcrew_breaker_state")
+    assert total(found, "hybridcrew_breaker_state", endpoint="scripted:author",
                   state="closed") == 1
 
 

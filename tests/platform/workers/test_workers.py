@@ -15,7 +15,6 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
-from prometheus_client.parser import text_string_to_metric_families
 
 from hybridcrew.platform.config import load_config
 from hybridcrew.platform.crew import Crew
@@ -26,6 +25,7 @@ from tests.graphs.test_crash_resume import STEP_MODEL, TASK
 from tests.graphs.test_crash_resume import _config as crash_config
 from tests.support.crew import crew_config, write_config
 from tests.support.gateway import gateway, wait_status
+from tests.support.metrics import samples, total
 from tests.support.ports import free_port
 
 VISIBILITY_S = 1.5
@@ -51,9 +51,7 @@ def _worker(config: Path, name: str, metrics_port: int | None = None
 
 
 def _total(url: str, name: str) -> float:
-    text = httpx.get(url, timeout=10).text
-    return sum(s.value for family in text_string_to_metric_families(text)
-               for s in family.samples if s.name == name)
+    return total(samples(httpx.get(url, timeout=10).text), name)
 
 
 def _until(check: Callable[[], bool], what: str, timeout: float = 60) -> None:
@@ -127,6 +125,18 @@ def test_the_gateway_hands_runs_to_workers(shared: str, tmp_path: Path) -> None:
             process.terminate()
         for process in workers:
             process.wait(timeout=30)
+
+
+def test_the_queue_tells_waiting_runs_from_runs_being_worked_on(shared: str) -> None:
+    queue = RunQueue(shared, VISIBILITY_S)
+    for i in range(3):
+        queue.enqueue(f"run-{i}")
+    assert (queue.waiting(), queue.depth()) == (3, 3)
+    job = queue.claim("w0", block_s=1)
+    assert job is not None
+    assert (queue.waiting(), queue.depth()) == (2, 3)  # taken, not yet done
+    queue.ack(job)
+    assert (queue.waiting(), queue.depth()) == (2, 2)
 
 
 def test_a_worker_without_redis_says_what_to_set(tmp_path: Path) -> None:
