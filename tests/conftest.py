@@ -16,6 +16,7 @@ from tests.support.redis_server import redis_server
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
 _real_getaddrinfo = socket.getaddrinfo
+TEST_LEASE_S = 3.0
 LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 
 
@@ -92,6 +93,9 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, models_dir: Pa
     monkeypatch.setenv("HYBRIDCREW_PROBE_TIMEOUT_S", "0.5")
     # Memory (embeddings + Qdrant) is exercised by its own tests; elsewhere it only slows runs.
     monkeypatch.setenv("HYBRIDCREW_MEMORY", "false")
+    # Short leases: a killed executor's runs are taken over within seconds, not half a minute.
+    monkeypatch.setenv("HYBRIDCREW_LEASE_S", str(TEST_LEASE_S))
+    monkeypatch.setenv("HYBRIDCREW_HEARTBEAT_S", "0.5")
     # Anything that would default to a real host gets a closed loopback port instead.
     monkeypatch.setenv("HYBRIDCREW_OLLAMA_HOST", "http://127.0.0.1:9")
     monkeypatch.setenv("HYBRIDCREW_ANTHROPIC_BASE_URL", "http://127.0.0.1:9")

@@ -35,10 +35,16 @@ class AgentSpec(StrictModel):
         return list(dict.fromkeys([*first, *self.fallbacks]))
 
 
+MAX_MODELS = 50
+"""Candidates or fallbacks one agent may list."""
+
+
 class Assignment(StrictModel):
     """Which models serve an agent: what ``PUT /v1/agents/{name}`` and run overrides change."""
 
-    model: str = Field(description="a model name (pinned) or 'auto'",
+    model: str = Field(max_length=200, description="a model name (pinned) or 'auto'",
                        json_schema_extra={"examples": ["auto"]})
-    candidates: list[str] = Field(default_factory=list, description="with model: auto")
-    fallbacks: list[str] = Field(default_factory=list, description="tried when the choice fails")
+    candidates: list[str] = Field(default_factory=list, max_length=MAX_MODELS,
+                                  description="with model: auto")
+    fallbacks: list[str] = Field(default_factory=list, max_length=MAX_MODELS,
+                                 description="tried when the choice fails")

@@ -23,5 +23,20 @@ class EventSink:
         """Persist an event (``data`` and ``fields`` merged) and tell every listener."""
         event = self.store.append_event(run_id, kind, node, {**(data or {}), **fields},
                                         decision)
+        self._tell(event)
+
+    def end(self, run_id: str, status: str, summary: dict[str, Any], kind: str,
+            data: dict[str, Any]) -> bool:
+        """End an active run: final status and terminal event together, told to listeners.
+
+        False when the run had ended already (e.g. cancelled while its last step ran).
+        """
+        event = self.store.end_run(run_id, status, summary, kind, data)
+        if event is None:
+            return False
+        self._tell(event)
+        return True
+
+    def _tell(self, event: Event) -> None:
         for listener in self.listeners:
             listener(event)

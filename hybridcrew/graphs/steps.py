@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +58,17 @@ class RunCancelled(HybridCrewError):
         super().__init__(f"run {run_id} was cancelled")
 
 
+class ExecutionStopped(HybridCrewError):
+    """This process stops executing the run (it shuts down, or lost the run's lease).
+
+    The run keeps its status and checkpoint: another process resumes it.
+    """
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        super().__init__(f"this process stopped executing run {run_id}; it resumes elsewhere")
+
+
 @dataclass
 class CrewContext:
     """What steps share within one process."""
@@ -69,6 +81,10 @@ class CrewContext:
     """Runs resumed in this process: only their steps may have recorded decisions to replay."""
     cancelled: set[str] = field(default_factory=set)
     """Runs cancelled while this process drives them."""
+    handed_over: set[str] = field(default_factory=set)
+    """Runs this process must stop driving: their lease was lost."""
+    stopping: threading.Event = field(default_factory=threading.Event)
+    """Set when the process shuts down: no further step starts."""
 
 
 class AgentStep:
@@ -97,6 +113,8 @@ class AgentStep:
         run_id, generation = state["run_id"], state.get("generation", 0)
         if run_id in self.ctx.cancelled:
             raise RunCancelled(run_id)
+        if self.ctx.stopping.is_set() or run_id in self.ctx.handed_over:
+            raise ExecutionStopped(run_id)
         key = f"{self.name}@{generation}"
         messages, parts = build_prompt(self.spec, self.name, self.agent, state)
         decision, update, replayed = self._route(state, key, parts)
@@ -116,7 +134,8 @@ class AgentStep:
         record = self._record(key=key, generation=generation, decision=decision, calls=calls,
                               notes=notes)
         if record["cost_usd"] > 0:  # today's spend, shared by every process of the tenant
-            self.ctx.store.spend(_daily(state), record["cost_usd"])
+            # Charged once per step, even when a crash makes the step run again.
+            self.ctx.store.spend(_daily(state), record["cost_usd"], charge_id=f"{run_id}/{key}")
         self.ctx.events.emit(run_id, "step_finished", self.name, data=dict(record))
         update |= {
             "results": {self.name: final.text},

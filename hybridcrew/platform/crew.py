@@ -25,13 +25,15 @@ from hybridcrew.graphs.compile import compile_workflow
 from hybridcrew.graphs.events import EventSink
 from hybridcrew.graphs.recall import recall, remember
 from hybridcrew.graphs.state import CrewState
-from hybridcrew.graphs.steps import CrewContext, RunCancelled
+from hybridcrew.graphs.steps import CrewContext, ExecutionStopped, RunCancelled
 from hybridcrew.graphs.workflow import BUILTIN, WorkflowSpec, load_workflow
 from hybridcrew.platform.checkpoints import open_checkpointer
 from hybridcrew.platform.config import LoadedConfig, with_assignments
+from hybridcrew.platform.leases import Leases
 from hybridcrew.platform.memory import VectorMemory, open_memory
 from hybridcrew.platform.settings import Settings
 from hybridcrew.platform.store import ACTIVE_STATUSES, DEFAULT_TENANT, RunRow, Store, open_store
+from hybridcrew.platform.store.faults import Faults
 from hybridcrew.routing.runtime import RoutingRuntime
 from hybridcrew.routing.sensitivity import Sensitivity
 
@@ -90,6 +92,12 @@ class Crew:
         self.runtime.feedback = self.store.verdicts  # what every process's runs learned
         self.runtime.history.update(self.store.verdicts())
         self.cancelled: set[str] = set()
+        self.handed_over: set[str] = set()
+        self.stopping = threading.Event()
+        self.faults = Faults()
+        self.leases = Leases(self.store, settings.lease_s, settings.heartbeat_s)
+        self.leases.on_lost.append(self.handed_over.add)
+        self.leases.on_beat.append(self._notice_cancellations)
         self._loaded: dict[str, _Loaded] = {}
         self._memory = memory
         self._memory_tried = memory is not None or not settings.memory
@@ -120,7 +128,8 @@ class Crew:
             runtime = self.runtime.with_agents(merged) if merged is not self.config else (
                 self.runtime)
             ctx = CrewContext(runtime, self.store, self.events, self.budget_gate,
-                              cancelled=self.cancelled)
+                              cancelled=self.cancelled, handed_over=self.handed_over,
+                              stopping=self.stopping)
             if len(self._loaded) >= MAX_COMPILED:  # per-run assignments vary: keep it bounded
                 self._loaded.pop(next(iter(self._loaded)))  # runs in progress keep theirs
             self._loaded[cache_key] = _Loaded(spec, ctx, compile_workflow(spec, ctx,
@@ -148,7 +157,13 @@ class Crew:
                     "use a label defined under routing.privacy.labels"
                     + (f": {', '.join(sorted(known))}" if known else " (none are defined)"))
         in_force = {**self.store.assignments(), **(assignments or {})}
-        self.workflow(workflow, in_force)  # unknown workflows and bad assignments fail here
+        # Unknown workflows and bad assignments fail here.
+        agents = self.workflow(workflow, in_force).context.runtime.config.config.agents
+        if unknown := sorted(set(assignments or {}) - set(agents)):
+            raise ConfigError.single(
+                "assignments", "assignments",
+                f"{len(unknown)} assignment(s) name an agent the workflow does not have",
+                f"assign only its agents: {', '.join(sorted(agents))}")
         run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
         folder = self.settings.data_dir / "runs" / run_id
         now = time.time()
@@ -173,6 +188,22 @@ class Crew:
         row = self.store.get_run(run_id)
         if row.status == "cancelled":
             raise RunStateError(run_id, "cancelled", "a cancelled run cannot be resumed")
+        if row.status == "finished":
+            raise RunStateError(run_id, "finished", "nothing to resume; see `hybridcrew runs "
+                                f"show {run_id}`")
+        if not self.leases.take(run_id):
+            raise RunStateError(run_id, row.status, "another process is executing it; if that "
+                                "process died, its runs are taken over automatically within "
+                                f"{self.settings.lease_s:g} s (HYBRIDCREW_LEASE_S)")
+        self.handed_over.discard(run_id)
+        try:
+            return self._resume(row, reply, answer)
+        finally:
+            self.leases.release(run_id)
+
+    def _resume(self, row: RunRow, reply: dict[str, str] | None, answer: Answer | None
+                ) -> RunOutcome:
+        run_id = row.id
         loaded = self._for(row)
         snapshot = loaded.graph.get_state(_thread(run_id))
         pending = _pending(snapshot)
@@ -187,7 +218,9 @@ class Crew:
         if pending is None and reply is not None:
             raise RunStateError(run_id, row.status, "it is not waiting for an answer; resume "
                                 "it without --approve/--reject/--local")
-        self.store.set_status(run_id, "running")
+        if not self.store.set_status(run_id, "running"):
+            ended = self.store.get_run(run_id).status
+            raise RunStateError(run_id, ended, "it ended while it was being resumed")
         if row.status == "queued":
             Path(row.folder).mkdir(parents=True, exist_ok=True)
             self.events.emit(run_id, "run_started", None, task=row.task, workflow=row.workflow,
@@ -211,21 +244,32 @@ class Crew:
             return self.resume(run_id, reply=reply)
         except RunStateError as exc:
             log.info("run %s not driven: %s", run_id, exc)
-        except Exception:  # the run's status says it failed; the log has the details
+        except Exception as exc:  # the run's status says it failed; the log has the details
             log.exception("run %s stopped with an unexpected error", run_id)
-            self.store.set_status(run_id, "failed", {"error": "internal error; see the log"})
+            reason = self.faults.record(exc) or "internal error; see the log"
+            try:  # failed, not lost: `runs resume` continues it once the cause is fixed
+                self.events.end(run_id, "failed", {"error": reason}, "run_failed",
+                                {"error": reason})
+            except Exception:  # the store itself fails: the lease lapses, recovery retries
+                log.exception("could not mark run %s failed", run_id)
         return None
 
     def cancel(self, run_id: str, tenant: str | None = None) -> RunRow:
         """Stop a queued, running or waiting run; a running step finishes, no further one starts."""
         row = self.store.get_run(run_id, tenant)
-        if row.status not in ACTIVE_STATUSES:
-            raise RunStateError(run_id, row.status, "only queued, running or waiting runs can "
-                                "be cancelled")
+        ended = row.status not in ACTIVE_STATUSES or not self.events.end(
+            run_id, "cancelled", {**row.summary, "error": "cancelled"}, "run_cancelled", {})
+        if ended:  # it ended first (maybe a moment ago): the first ending stands
+            raise RunStateError(run_id, self.store.get_run(run_id).status,
+                                "only queued, running or waiting runs can be cancelled")
         self.cancelled.add(run_id)
-        self.events.emit(run_id, "run_cancelled", None)
-        self.store.set_status(run_id, "cancelled", {**row.summary, "error": "cancelled"})
         return self.store.get_run(run_id)
+
+    def _notice_cancellations(self) -> None:
+        """Heartbeat task: a run cancelled through another process starts no further step."""
+        for run_id in self.leases.held():
+            if self.store.get_run(run_id).status == "cancelled":
+                self.cancelled.add(run_id)
 
     def state(self, run_id: str) -> dict[str, Any]:
         """The checkpointed state of a run (empty before its first step)."""
@@ -241,9 +285,10 @@ class Crew:
             try:
                 # "sync": each superstep's checkpoint is on disk before the next one starts.
                 result = loaded.graph.invoke(payload, _thread(run_id), durability="sync")
-            except RunCancelled:
+            except (RunCancelled, ExecutionStopped) as exc:
                 steps = self.state(run_id).get("steps", [])
-                return RunOutcome(run_id, "cancelled", folder, steps=steps, error="cancelled")
+                status = self.store.get_run(run_id).status
+                return RunOutcome(run_id, status, folder, steps=steps, error=str(exc))
             except StepBlocked as exc:
                 # Why each candidate was excluded; the most common reason labels the metric.
                 whys = [r.why for r in exc.decision.rejected] or ["no_candidates"]
@@ -256,12 +301,14 @@ class Crew:
                 self._remember(loaded, result)
                 return self._finish(run_id, folder, result)
             question = dict(interrupts[0].value)
-            self.events.emit(run_id, "waiting", question.get("node"), data=question)
             reply = answer(question) if answer else None
             if reply is None:
-                self.store.set_status(run_id, "waiting", {"pending": question})
+                if not self.store.set_status(run_id, "waiting", {"pending": question}):
+                    return self._ended(run_id, folder)
+                self.events.emit(run_id, "waiting", question.get("node"), data=question)
                 return RunOutcome(run_id, "waiting", folder, steps=result.get("steps", []),
                                   pending=question)
+            self.events.emit(run_id, "waiting", question.get("node"), data=question)
             self.events.emit(run_id, "answered", question.get("node"), reply=reply)
             payload = Command(resume=reply)
 
@@ -286,19 +333,24 @@ class Crew:
 
     def _finish(self, run_id: str, folder: str, result: dict[str, Any]) -> RunOutcome:
         report = result["report"]
-        # The final event first, then the final status: a listener that sees the status has
-        # the event to read (see the SSE stream).
-        self.events.emit(run_id, "run_finished", None, approved=report["approved"],
-                         totals=report["totals"])
-        self.store.set_status(run_id, "finished", report)
+        if not self.events.end(run_id, "finished", report, "run_finished",
+                               {"approved": report["approved"], "totals": report["totals"]}):
+            return self._ended(run_id, folder)  # cancelled while the last step ran
         return RunOutcome(run_id, "finished", folder, report=report, steps=result["steps"])
 
     def _stop(self, run_id: str, folder: str, status: str, error: str,
               details: dict[str, Any] | None = None) -> RunOutcome:
-        self.events.emit(run_id, f"run_{status}", None, data={"error": error, **(details or {})})
-        self.store.set_status(run_id, status, {"error": error})
+        if not self.events.end(run_id, status, {"error": error}, f"run_{status}",
+                               {"error": error, **(details or {})}):
+            return self._ended(run_id, folder)
         steps = self.state(run_id).get("steps", [])
         return RunOutcome(run_id, status, folder, steps=steps, error=error)
+
+    def _ended(self, run_id: str, folder: str) -> RunOutcome:
+        """The outcome of a run someone else ended first (a cancel wins over the last step)."""
+        row = self.store.get_run(run_id)
+        return RunOutcome(run_id, row.status, folder, steps=self.state(run_id).get("steps", []),
+                          error=row.summary.get("error"))
 
 
 class RunStateError(HybridCrewError):

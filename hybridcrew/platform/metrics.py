@@ -78,6 +78,11 @@ class Metrics:
         self.in_progress = Gauge("hybridcrew_runs_in_progress", "Runs executing in this process",
                                  registry=r)
         self.in_progress.set_function(lambda: len(self._runs))
+        self.orphaned = Gauge("hybridcrew_runs_orphaned", "Queued or running runs without a "
+                              "live executor at the last recovery scan", registry=r)
+        self.recovered = Counter("hybridcrew_runs_recovered", "Runs this process took over "
+                                 "after their executor died, by the status they were in",
+                                 ["status"], registry=r)
         self.gpu_free = Gauge("hybridcrew_gpu_free_bytes", "Free GPU memory (NaN: unknown)",
                               registry=r)
         self.gpu_loaded = Gauge("hybridcrew_gpu_loaded_models", "Local models loaded on the GPU",

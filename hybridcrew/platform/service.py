@@ -11,16 +11,17 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
 from hybridcrew.errors import ConfigError
-from hybridcrew.graphs.workflow import BUILTIN
-from hybridcrew.platform.config import LoadedConfig
+from hybridcrew.graphs.workflow import BUILTIN, available_workflows
+from hybridcrew.platform.config import CrewConfig, LoadedConfig
 from hybridcrew.platform.crew import Crew, RunStateError
 from hybridcrew.platform.keys import has_active_keys
 from hybridcrew.platform.metrics import Metrics
+from hybridcrew.platform.recovery import Recovery
 from hybridcrew.platform.settings import Settings
 from hybridcrew.platform.store import Event, RunRow, Store
 
@@ -31,7 +32,6 @@ log = logging.getLogger(__name__)
 TERMINAL_EVENTS = frozenset({"run_finished", "run_failed", "run_blocked", "run_cancelled"})
 KEYS_RECHECK_S = 2.0
 """A first key created (or the last one revoked) takes effect within this many seconds."""
-FINAL_STATUSES = frozenset({"finished", "failed", "blocked", "cancelled"})
 
 
 class Subscription:
@@ -106,7 +106,7 @@ class RunService:
         if settings.redis_url:
             from hybridcrew.platform.queue import RunQueue  # noqa: PLC0415 - optional extra
 
-            self.queue = RunQueue(settings.redis_url, settings.worker_visibility_s)
+            self.queue = RunQueue(settings.redis_url, settings.lease_s)
         self._waiting = 0  # runs handed to the executor that have not started yet
         self.metrics = Metrics()
         self.metrics.attach(self.crew.runtime, self.crew.events, self.store,
@@ -115,18 +115,44 @@ class RunService:
             self.crew.workflow(BUILTIN, self.store.assignments())
         except ConfigError as exc:  # e.g. a stored assignment names a model no longer configured
             log.warning("%s (fix it with PUT /v1/agents/{name})", exc)
-        self._driving: set[str] = set()
+        self._driving: dict[str, Future[None]] = {}
         self._lock = threading.Lock()
         self._keys_checked = (0.0, False)
+        # Runs whose executor died are taken over here; with Redis, workers do it.
+        self.recovery = Recovery(self.crew, self._take_over, self.metrics)
 
     def start(self) -> None:
-        """Begin refreshing routing signals in the background."""
+        """Refresh routing signals, and take over orphaned runs now and at every heartbeat."""
         self.crew.runtime.signals.start()
+        if self.queue is None:
+            self.crew.leases.on_beat.append(self._scan)
+            threading.Thread(target=self._scan, daemon=True,
+                             name="hybridcrew-recovery").start()
+        self.crew.leases.start()
+
+    def _scan(self) -> None:
+        try:
+            self.recovery.scan()
+        except Exception as exc:  # noqa: BLE001 - the next heartbeat scans again; say why
+            log.warning("recovery scan failed: %s", self.crew.faults.record(exc) or exc)
 
     def close(self) -> None:
-        """Stop the background work (running steps finish first)."""
+        """Shut down gracefully: no new step starts; steps in flight get the grace period.
+
+        Runs stopped here keep their checkpoint and lose their lease, so another process (or
+        this one, restarted) resumes them; runs still in flight after the grace period are taken
+        over once their lease lapses.
+        """
+        self.crew.stopping.set()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            driving = dict(self._driving)
+        wait(driving.values(), timeout=self.settings.shutdown_grace_s)
+        for run_id, future in driving.items():
+            if future.cancelled():  # queued here and never started: free it at once
+                self.crew.leases.release(run_id)
+        self.crew.leases.stop()
         self.crew.runtime.signals.stop()
-        self.executor.shutdown(wait=True, cancel_futures=True)
 
     def submit(self, task: str, tenant: str, **options: Any) -> RunRow:
         """Register a run and queue it for execution."""
@@ -145,6 +171,16 @@ class RunService:
     def cancel(self, run_id: str, tenant: str) -> RunRow:
         """Cancel a queued, running or waiting run."""
         return self.crew.cancel(run_id, tenant)
+
+    def known_names(self) -> set[str]:
+        """Names error texts may show: what the operator configured (agents, models, labels,
+        workflows) and the configuration's own keys."""
+        config = self.config.config
+        schema = CrewConfig.model_json_schema()
+        keys = {k for s in [schema, *schema.get("$defs", {}).values()]
+                for k in s.get("properties", {})}
+        return {*config.agents, *config.models, *config.routing.privacy.labels,
+                *available_workflows(), *keys}
 
     def auth_required(self) -> bool:
         """Whether any active API key exists (re-read at most every two seconds)."""
@@ -166,9 +202,22 @@ class RunService:
         with self._lock:
             if run_id in self._driving:
                 raise RunStateError(run_id, "running", "it is being executed already")
-            self._driving.add(run_id)
+        # The lease is taken now, so a refusal is the caller's answer (409), not a log line.
+        if not self.crew.leases.take(run_id):
+            raise RunStateError(run_id, "running", "another process is executing it")
+        self._take_over(run_id, reply)
+
+    def _take_over(self, run_id: str, reply: dict[str, str] | None = None) -> None:
+        """Execute a run whose lease this process holds, on the run pool."""
+        with self._lock:
+            if run_id in self._driving:
+                return
             self._waiting += 1
-        self.executor.submit(self._execute, run_id, reply)
+            try:
+                self._driving[run_id] = self.executor.submit(self._execute, run_id, reply)
+            except RuntimeError:  # shutting down: leave the run to the next process
+                self._waiting -= 1
+                self.crew.leases.release(run_id)
 
     def _execute(self, run_id: str, reply: dict[str, str] | None) -> None:
         with self._lock:
@@ -177,4 +226,4 @@ class RunService:
             self.crew.execute(run_id, reply)
         finally:
             with self._lock:
-                self._driving.discard(run_id)
+                self._driving.pop(run_id, None)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hybridcrew.errors import ConfigError, ConfigProblem
@@ -65,12 +65,30 @@ class Settings(BaseSettings):
 
     metrics_port: int | None = Field(
         None, ge=1, le=65535, description="where `hybridcrew worker` serves /metrics")
-    worker_visibility_s: float = Field(
-        60.0, gt=0, description="a run whose worker is silent this long is taken over")
+    lease_s: float = Field(
+        30.0, gt=0, validation_alias=AliasChoices("HYBRIDCREW_LEASE_S",
+                                                  "HYBRIDCREW_WORKER_VISIBILITY_S"),
+        description="a run whose executor (gateway, worker, CLI) is silent this long is taken "
+        "over by another process")
+    heartbeat_s: float = Field(
+        10.0, gt=0, description="how often an executor renews its runs' leases and looks for "
+        "runs to take over (less than HYBRIDCREW_LEASE_S)")
+    shutdown_grace_s: float = Field(
+        20.0, ge=0, description="on SIGTERM, how long running steps may take to finish; runs "
+        "still in flight then are resumed by another process")
+    max_streams_per_key: int = Field(
+        100, gt=0, description="event streams one API key may hold open at once (429 beyond)")
 
     models_dir: Path | None = Field(
         None, description="where the embedded GGUF is assembled (default: DATA_DIR/models)"
     )
+
+    @model_validator(mode="after")
+    def _heartbeat_within_lease(self) -> Settings:
+        if self.heartbeat_s >= self.lease_s:
+            raise ValueError("HYBRIDCREW_HEARTBEAT_S must be less than HYBRIDCREW_LEASE_S "
+                             "(a third of it is usual), or leases lapse between heartbeats")
+        return self
 
     def model_files_dir(self) -> Path:
         """Where model files live: ``models_dir``, else ``data_dir/models``."""
@@ -84,8 +102,10 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         problems = [
             ConfigProblem(
-                path=ENV_PREFIX + "_".join(str(p) for p in err["loc"]).upper(),
-                problem=f"{err['msg']} (got {err.get('input')!r})",
+                # The value is never echoed: it may be a secret set in the wrong variable.
+                path=ENV_PREFIX + "_".join(str(p) for p in err["loc"]).upper()
+                if err["loc"] else "environment",
+                problem=err["msg"],
                 fix="correct or unset that environment variable",
             )
             for err in exc.errors()

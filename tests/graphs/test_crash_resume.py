@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import TEST_LEASE_S
 from tests.support.crew import author_rules, scripted, write_config
 
 TASK = "Add rate limiting to the orders API"
@@ -24,9 +25,9 @@ STEP_MODEL = {"plan": "planner", "frontend": "fe", "backend": "be", "qa": "revie
 Events = list[tuple[str, str | None]]
 
 
-def _config(tmp: Path) -> Path:
+def _config(tmp: Path, latency: float = LATENCY) -> Path:
     log = tmp / "calls.jsonl"
-    models = {name: scripted(name, latency=LATENCY, call_log=log, rules=author_rules(),
+    models = {name: scripted(name, latency=latency, call_log=log, rules=author_rules(),
                              price={"input": 3, "output": 15})
               for name in STEP_MODEL.values()}
     agents = {"cto": "planner", "frontend": "fe", "backend": "be", "qa": "reviewer"}
@@ -91,6 +92,7 @@ def test_sigkill_then_resume(point: str, tmp_path: Path, isolated_env: Path) -> 
     assert process.returncode == -signal.SIGKILL
     assert run_id is not None
 
+    time.sleep(TEST_LEASE_S + 0.2)  # the dead process's lease lapses
     resumed = _cli(config, "runs", "resume", run_id, "--json")
     out, err = resumed.communicate(timeout=120)
     assert resumed.returncode == 0, err
@@ -110,3 +112,30 @@ def test_sigkill_then_resume(point: str, tmp_path: Path, isolated_env: Path) -> 
     baseline = _run_to_completion(config)
     assert result["totals"]["cost_usd"] == pytest.approx(baseline["totals"]["cost_usd"], abs=0)
     assert result["totals"]["cost_usd"] == sum(s["cost_usd"] for s in result["steps"])
+
+
+def test_resume_while_another_process_executes_is_refused(tmp_path: Path,
+                                                          isolated_env: Path) -> None:
+    config = _config(tmp_path, latency=2.5)  # the racer's start-up fits in the first step
+    db = Path(os.environ["HYBRIDCREW_DATA_DIR"]) / "store.sqlite"
+    process = _cli(config, "run", TASK, "--json")
+    deadline = time.monotonic() + 60
+    run_id, events = None, []
+    while not started("plan")(events):
+        assert time.monotonic() < deadline, f"the run never started: {events}"
+        time.sleep(0.02)
+        run_id, events = _events(db)
+    assert run_id is not None
+    racer = _cli(config, "runs", "resume", run_id, "--json")
+    _, err = racer.communicate(timeout=60)
+    assert racer.returncode == 1
+    assert "another process is executing it" in err
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    result = json.loads(out)
+    calls = Counter(json.loads(line)["model"]
+                    for line in (tmp_path / "calls.jsonl").read_text().splitlines())
+    assert calls == {model: 1 for model in STEP_MODEL.values()}, "no step ran twice"
+    _, events = _events(db)
+    assert [kind for kind, _ in events].count("run_finished") == 1
+    assert result["status"] == "finished"

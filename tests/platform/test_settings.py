@@ -32,7 +32,16 @@ def test_prefixed_key_wins(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_bad_value_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HYBRIDCREW_PROBE_INTERVAL_S", "soon")
-    with pytest.raises(ConfigError, match=r"HYBRIDCREW_PROBE_INTERVAL_S:.*'soon'.*Fix: correct"):
+    with pytest.raises(ConfigError, match=r"HYBRIDCREW_PROBE_INTERVAL_S:.*number.*Fix: correct"
+                       ) as caught:
+        load_settings()
+    assert "soon" not in str(caught.value)  # a value in the wrong variable may be a secret
+
+
+def test_heartbeat_must_be_shorter_than_the_lease(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HYBRIDCREW_LEASE_S", "5")
+    monkeypatch.setenv("HYBRIDCREW_HEARTBEAT_S", "5")
+    with pytest.raises(ConfigError, match="HYBRIDCREW_HEARTBEAT_S must be less than"):
         load_settings()
 
 

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from hybridcrew import __version__
+from hybridcrew.platform.api.access_log import install_access_log_filter
 from hybridcrew.platform.api.errors import install_error_handlers
 from hybridcrew.platform.api.limits import BodyLimit
 from hybridcrew.platform.api.routes import agents, events, health, memory, models, runs
@@ -34,8 +35,9 @@ def create_app(settings: Settings, config: LoadedConfig | None = None,
                   description="A crew of software agents, routed per step between Claude and "
                               "local models. Authenticate with `Authorization: Bearer <key>`.")
     app.state.service = service
-    install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     for module in (runs, events, agents, models, memory, health):
         app.include_router(module.router)
+    install_error_handlers(app, service.known_names())
+    install_access_log_filter()
     return app

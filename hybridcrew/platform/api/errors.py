@@ -1,12 +1,19 @@
 """The one place where errors become HTTP answers: a status code and a JSON :class:`ErrorBody`.
 
-Nothing here echoes a request's credentials, and an unexpected error answers 500 without a
-traceback (it goes to the log).
+Error bodies name the field and the rule, never a submitted value: a secret pasted into the
+wrong field, used as a label or as a map key must not come back in a 4xx body (or land in a
+client's logs). Names the operator configured (agents, models, labels, workflows) and the API's
+own field names are shown; anything else a client sent is replaced by ``<value>`` or ``<key>``.
+Server paths never appear. Store faults (disk full, a corrupt page, a lock held too long, Redis
+gone) answer 503 with the reason; an unexpected error answers 500 without a traceback (it goes
+to the log).
 """
 
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Iterable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -18,8 +25,12 @@ from hybridcrew.errors import ConfigError, HybridCrewError
 from hybridcrew.platform.crew import RunStateError
 from hybridcrew.platform.keys import AuthError
 from hybridcrew.platform.store import RunNotFound
+from hybridcrew.platform.store.faults import StoreUnavailable
 
 log = logging.getLogger(__name__)
+_LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
+_QUOTED = re.compile(r"'([^'\n]*)'")
+_GOT = re.compile(r"\s*\(got [^)]*\)")
 
 
 class Forbidden(HybridCrewError):
@@ -37,6 +48,15 @@ class NotFound(HybridCrewError):
     """Something other than a run (an agent, an artifact) does not exist."""
 
 
+class TooManyStreams(HybridCrewError):
+    """The caller's key holds as many open event streams as it may."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"this key has {limit} event streams open already "
+                         "(HYBRIDCREW_MAX_STREAMS_PER_KEY): close one, or reuse a stream")
+
+
 # Most specific first: the first matching class decides.
 _STATUS: list[tuple[type[Exception], int, str]] = [
     (AuthError, 401, "unauthorized"),
@@ -45,8 +65,33 @@ _STATUS: list[tuple[type[Exception], int, str]] = [
     (NotFound, 404, "not_found"),
     (RunStateError, 409, "conflict"),
     (ConfigError, 422, "invalid"),
+    (TooManyStreams, 429, "too_many_streams"),
     (Unavailable, 503, "unavailable"),
+    (StoreUnavailable, 503, "unavailable"),
 ]
+
+
+class Redactor:
+    """Keeps what the server defined in error texts and replaces what a client sent."""
+
+    def __init__(self, known: Iterable[str]) -> None:
+        self.known = frozenset(known)
+
+    def segment(self, part: object, placeholder: str = "<key>") -> str:
+        """One part of a field path."""
+        if isinstance(part, int) or part in _LOCATIONS or part in self.known:
+            return str(part)
+        return placeholder
+
+    def path(self, parts: Iterable[object]) -> str:
+        """A dotted field path with client-chosen keys replaced."""
+        return ".".join(self.segment(p) for p in parts)
+
+    def text(self, message: str) -> str:
+        """A message with quoted values that are not known names replaced."""
+        message = _GOT.sub("", message)
+        return _QUOTED.sub(lambda m: m.group(0) if m.group(1) in self.known else "'<value>'",
+                           message)
 
 
 def _answer(status: int, error: str, detail: Any, headers: dict[str, str] | None = None
@@ -54,41 +99,87 @@ def _answer(status: int, error: str, detail: Any, headers: dict[str, str] | None
     return JSONResponse({"error": error, "detail": detail}, status_code=status, headers=headers)
 
 
-async def _domain(_: Request, exc: Exception) -> JSONResponse:
+def _redactor(request: Request) -> Redactor:
+    redactor: Redactor = request.app.state.redactor
+    return redactor
+
+
+async def _domain(request: Request, exc: Exception) -> JSONResponse:
     for kind, status, error in _STATUS:
         if isinstance(exc, kind):
-            detail: Any = str(exc)
+            detail: Any = _redactor(request).text(str(exc))
             if isinstance(exc, ConfigError):
-                detail = {"message": str(exc), "problems": [
-                    {"path": p.path, "problem": p.problem, "fix": p.fix} for p in exc.problems]}
+                detail = _config_detail(_redactor(request), exc)
             headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None  # noqa: PLR2004
             return _answer(status, error, detail, headers)
-    log.error("unhandled %s: %s", type(exc).__name__, exc)
-    return _answer(500, "internal", "internal error; the gateway's log has the details")
+    return await _unexpected(request, exc)
 
 
-async def _validation(_: Request, exc: Exception) -> JSONResponse:
+def _config_detail(redactor: Redactor, exc: ConfigError) -> dict[str, Any]:
+    """The problems without the source (a server file path) and without submitted values."""
+    problems = [{"path": redactor.path(p.path.split(".")) if p.path else "",
+                 "problem": redactor.text(p.problem), "fix": redactor.text(p.fix)}
+                for p in exc.problems]
+    message = "; ".join(f"{p['path']}: {p['problem']}" if p["path"] else p["problem"]
+                        for p in problems)
+    return {"message": message, "problems": problems}
+
+
+async def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)  # registered for that class only
-    fields = [{"field": ".".join(str(p) for p in err["loc"]), "problem": err["msg"]}
-              for err in exc.errors()]
+    redactor = _redactor(request)
+    fields = []
+    for err in exc.errors():
+        loc = list(err["loc"])
+        if err["type"] == "json_invalid":
+            fields.append({"field": "body", "problem": "the body is not valid JSON"})
+            continue
+        last = loc.pop() if err["type"] == "extra_forbidden" and loc else None
+        field = redactor.path(loc) + (f".{redactor.segment(last, '<unknown>')}"
+                                      if last is not None else "")
+        fields.append({"field": field, "problem": redactor.text(str(err["msg"]))})
     return _answer(422, "invalid_request", fields)
 
 
 async def _http(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)  # registered for that class only
+    if exc.status_code == 400:  # noqa: PLR2004 - FastAPI's "error parsing the body"
+        return _answer(422, "invalid_request", [
+            {"field": "body", "problem": "the body is not valid JSON in UTF-8"}])
     names = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
     return _answer(exc.status_code, names.get(exc.status_code, "error"), exc.detail,
                    dict(exc.headers) if exc.headers else None)
 
 
-async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    reason = request.app.state.service.crew.faults.record(exc)
+    if reason is not None:
+        log.error("store fault: %s (%s)", reason, type(exc).__name__)
+        return _answer(503, "unavailable", f"the store cannot be used: {reason}",
+                       {"Retry-After": "5"})
     log.exception("unhandled error", exc_info=exc)
     return _answer(500, "internal", "internal error; the gateway's log has the details")
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Map every error the API can meet to its answer."""
+def install_error_handlers(app: FastAPI, known_names: Iterable[str]) -> None:
+    """Map every error the API can meet to its answer.
+
+    ``known_names`` are the configured names error texts may show; the API's field and
+    parameter names are added from the OpenAPI document.
+    """
+    app.state.redactor = Redactor([*known_names, *_schema_names(app)])
     app.add_exception_handler(HybridCrewError, _domain)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(Exception, _unexpected)
+
+
+def _schema_names(app: FastAPI) -> set[str]:
+    document = app.openapi()
+    names: set[str] = set()
+    for schema in document.get("components", {}).get("schemas", {}).values():
+        names.update(schema.get("properties", {}))
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            names.update(p["name"] for p in operation.get("parameters", []))
+    return names

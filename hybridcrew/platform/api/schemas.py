@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from hybridcrew.agents.spec import Assignment
 from hybridcrew.graphs.workflow import BUILTIN
 from hybridcrew.platform.store import RunRow
 
 Privacy = Literal["public", "internal", "confidential", "secret"]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+MAX_ASSIGNMENTS = 50
+MAX_EVENT_ID = 2**53 - 1
+"""Event ids are sequence numbers; larger ones are refused (a JSON-safe integer)."""
 
 
 class Body(BaseModel):
@@ -32,14 +36,16 @@ class RunCreate(Body):
     # A name, never a path: clients must not make the server read files of their choosing.
     workflow: str = Field(BUILTIN, pattern=r"^[a-z][a-z0-9_-]{0,63}$",
                           description="'delivery' (built in) or a shipped workflow's name")
-    labels: list[str] = Field(default_factory=list, max_length=20,
-                              description="privacy labels from routing.privacy.labels")
-    approval: bool = Field(False, description="wait for a human before the final report")
+    labels: list[Name] = Field(default_factory=list, max_length=20,
+                               description="privacy labels from routing.privacy.labels")
+    # Strict: "yes" or 1 for a gate that holds a run for a human is a mistake, not a yes.
+    approval: StrictBool = Field(False, description="wait for a human before the final report")
     privacy: Privacy | None = Field(None, description="least sensitivity of the whole run")
     budget_usd: float | None = Field(None, ge=0, le=1e6,
                                      description="this run's budget (replaces budgets.run_usd)")
-    assignments: dict[str, Assignment] = Field(
-        default_factory=dict, description="model assignments for this run only, by agent")
+    assignments: dict[Name, Assignment] = Field(
+        default_factory=dict, max_length=MAX_ASSIGNMENTS,
+        description="model assignments for this run only, by agent (agents of the workflow)")
 
 
 class RunSummary(BaseModel):
@@ -122,7 +128,7 @@ class ExplainRequest(Body):
     agent: str = Field(max_length=200)
     prompt: str = Field(max_length=500_000)
     step: str = Field("default", max_length=50, description="plan, implement, review, ...")
-    labels: list[str] = Field(default_factory=list, max_length=20)
+    labels: list[Name] = Field(default_factory=list, max_length=20)
 
 
 class MemoryCreate(Body):

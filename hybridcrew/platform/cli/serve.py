@@ -25,6 +25,7 @@ from hybridcrew.platform.keys import (
 from hybridcrew.platform.store import ROLES, open_store
 from hybridcrew.platform.worker import Worker
 
+STREAMS_GRACE_S = 3
 keys_app = typer.Typer(help="API keys of the gateway (each bound to a tenant and a role).",
                        no_args_is_help=True)
 JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable output")]
@@ -56,7 +57,10 @@ def serve(
     gc.freeze()
     gc.set_threshold(20_000, 50, 100)
     console.print(f"hybridcrew gateway on http://{host}:{port} (API docs at /docs)")
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    # On SIGTERM, open event streams get a few seconds (clients resume with Last-Event-ID
+    # elsewhere), then the run pool gets HYBRIDCREW_SHUTDOWN_GRACE_S (see RunService.close).
+    uvicorn.run(app, host=host, port=port, log_level="info",
+                timeout_graceful_shutdown=STREAMS_GRACE_S)
 
 
 @friendly_errors

@@ -8,6 +8,7 @@ from hybridcrew.platform.settings import Settings
 from hybridcrew.platform.store.base import (
     ACTIVE_STATUSES,
     DEFAULT_TENANT,
+    FINAL_STATUSES,
     ROLES,
     RUN_STATUSES,
     ApiKey,
@@ -20,9 +21,9 @@ from hybridcrew.platform.store.base import (
 )
 from hybridcrew.platform.store.sqlite import SqliteStore
 
-__all__ = ["ACTIVE_STATUSES", "DEFAULT_TENANT", "ROLES", "RUN_STATUSES", "ApiKey", "Event",
-           "Role", "RunNotFound", "RunRow", "SqliteStore", "Store", "daily_scope",
-           "open_store"]
+__all__ = ["ACTIVE_STATUSES", "DEFAULT_TENANT", "FINAL_STATUSES", "ROLES", "RUN_STATUSES",
+           "ApiKey", "Event", "Role", "RunNotFound", "RunRow", "SqliteStore", "Store",
+           "daily_scope", "open_store"]
 
 
 def open_store(settings: Settings) -> Store:

@@ -17,6 +17,12 @@ from hybridcrew.errors import HybridCrewError
 
 RUN_STATUSES = ("queued", "running", "waiting", "finished", "failed", "blocked", "cancelled")
 ACTIVE_STATUSES = frozenset({"queued", "running", "waiting"})
+FINAL_STATUSES = frozenset({"finished", "failed", "blocked", "cancelled"})
+RESUMABLE_STATUSES = frozenset({"failed", "blocked"})
+"""Final, but an explicit resume may take them back to ``running`` (after a fix)."""
+EXECUTABLE_STATUSES = ("queued", "running")
+"""Statuses whose run needs an executor; ``waiting`` runs need a human first."""
+LEASE_PREFIX = "run-lease:"
 DEFAULT_TENANT = "default"
 Role = Literal["admin", "operator", "viewer"]
 ROLES: tuple[Role, ...] = ("admin", "operator", "viewer")
@@ -86,8 +92,21 @@ class Store(ABC):
 
     @abstractmethod
     def set_status(self, run_id: str, status: str, summary: dict[str, Any] | None = None
-                   ) -> None:
-        """Update a run's status (and its summary when given)."""
+                   ) -> bool:
+        """Update a run's status (and its summary when given); False if the run has ended.
+
+        Terminal states are final: ``finished`` and ``cancelled`` never change again, and
+        ``failed`` or ``blocked`` only go back to ``running`` (an explicit resume).
+        """
+
+    @abstractmethod
+    def end_run(self, run_id: str, status: str, summary: dict[str, Any], kind: str,
+                data: dict[str, Any]) -> Event | None:
+        """Give an active run its final ``status`` and terminal event, in one transaction.
+
+        None (and nothing written) when the run had ended already: a run has one terminal
+        event, and whoever ends it first (a cancel, the last step) wins.
+        """
 
     @abstractmethod
     def get_run(self, run_id: str, tenant: str | None = None) -> RunRow:
@@ -120,10 +139,13 @@ class Store(ABC):
     # -- budgets ----------------------------------------------------------------------------------
 
     @abstractmethod
-    def spend(self, scope: str, amount_usd: float, cap_usd: float | None = None) -> bool:
+    def spend(self, scope: str, amount_usd: float, cap_usd: float | None = None,
+              charge_id: str | None = None) -> bool:
         """Atomically add ``amount_usd`` to ``scope`` unless that would pass ``cap_usd``.
 
         Returns whether it was added. Concurrent spenders never overshoot the cap together.
+        With ``charge_id``, a charge already recorded under that id is not added again (and
+        True is returned): a step replayed after a crash is charged once.
         """
 
     @abstractmethod
@@ -185,11 +207,48 @@ class Store(ABC):
     def slots_in_use(self, name: str) -> int:
         """How many live holders ``name`` has."""
 
+    # -- run leases (one executor per run) ------------------------------------------------------
+    # A lease is a one-holder slot: the same atomic, expiring primitive, judged on one clock.
+
+    def take_lease(self, run_id: str, owner: str, ttl_s: float) -> bool:
+        """Become (or stay) the one executor of ``run_id`` for ``ttl_s`` seconds.
+
+        False while another owner's lease is live; renewing one's own lease returns True.
+        """
+        return self.acquire_slot(LEASE_PREFIX + run_id, owner, 1, ttl_s)
+
+    def drop_lease(self, run_id: str, owner: str) -> None:
+        """Give up the lease (nothing happens unless ``owner`` holds it)."""
+        self.release_slot(LEASE_PREFIX + run_id, owner)
+
+    def leased(self, run_id: str) -> bool:
+        """Whether some process holds a live lease on ``run_id``."""
+        return self.slots_in_use(LEASE_PREFIX + run_id) > 0
+
+    def orphaned_runs(self, stale_after_s: float, limit: int = 500) -> list[RunRow]:
+        """Runs that need an executor and have none, oldest first.
+
+        A ``running`` run without a live lease lost its executor. A ``queued`` run counts once
+        it has waited ``stale_after_s`` unleased: before that, the queue may still deliver it.
+        """
+        cutoff = time.time() - stale_after_s
+        orphans: list[RunRow] = []
+        for status in EXECUTABLE_STATUSES:
+            offset = 0
+            while len(orphans) < limit:
+                page = self.list_runs(status=status, limit=200, offset=offset)
+                orphans += [r for r in page if (status == "running" or r.updated_at < cutoff)
+                            and not self.leased(r.id)]
+                if len(page) < 200:  # noqa: PLR2004 - the page size just asked for
+                    break
+                offset += len(page)
+        return sorted(orphans, key=lambda r: r.created_at)[:limit]
+
     # -- lifecycle ---------------------------------------------------------------------------------
 
     @abstractmethod
     def ping(self) -> None:
-        """Raise if the backend cannot be reached (readiness)."""
+        """Raise if the backend cannot be reached or cannot write (readiness)."""
 
     @abstractmethod
     def close(self) -> None:

@@ -26,9 +26,14 @@ from hybridcrew.platform.store.base import (
 )
 
 # Keys are derived inside the scripts from the run hash: fine on one Redis (not on a cluster).
+# Final statuses never change, except failed/blocked back to running (an explicit resume);
+# ARGV[5] = '1' ends the run: only an active one, with its terminal event (ARGV[6]) appended.
 _SET_STATUS = """
 local old = redis.call('HGET', KEYS[1], 'status')
 if not old then return 0 end
+local active = old == 'queued' or old == 'running' or old == 'waiting'
+local reopen = (old == 'failed' or old == 'blocked') and ARGV[2] == 'running'
+if not active and (ARGV[5] == '1' or not reopen) then return 0 end
 local id = redis.call('HGET', KEYS[1], 'id')
 local tenant = redis.call('HGET', KEYS[1], 'tenant')
 local created = redis.call('HGET', KEYS[1], 'created_at')
@@ -39,12 +44,15 @@ redis.call('ZADD', p .. 'runs:s:' .. ARGV[2], created, id)
 redis.call('ZADD', p .. 'runs:t:' .. tenant .. ':s:' .. ARGV[2], created, id)
 redis.call('HSET', KEYS[1], 'status', ARGV[2], 'updated_at', ARGV[3])
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'summary', ARGV[4]) end
+if ARGV[5] == '1' then return redis.call('RPUSH', KEYS[2], ARGV[6]) end
 return 1
 """
 _SPEND = """
+if ARGV[3] ~= '' and redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 1 then return 1 end
 local spent = tonumber(redis.call('GET', KEYS[1]) or '0')
 if ARGV[2] ~= '' and spent + tonumber(ARGV[1]) > tonumber(ARGV[2]) + 1e-12 then return 0 end
 redis.call('INCRBYFLOAT', KEYS[1], ARGV[1])
+if ARGV[3] ~= '' then redis.call('SADD', KEYS[2], ARGV[3]) end
 return 1
 """
 _ACQUIRE = """
@@ -95,11 +103,22 @@ class RedisStore(Store):
         pipe.execute()
 
     def set_status(self, run_id: str, status: str, summary: dict[str, Any] | None = None
-                   ) -> None:
-        """Update status, indexes and summary atomically."""
-        self._set_status(keys=[self._run_key(run_id)],
-                         args=[self.p, status, repr(time.time()),
-                               "" if summary is None else json.dumps(summary)])
+                   ) -> bool:
+        """Update status, indexes and summary atomically, unless the run has ended."""
+        return bool(self._set_status(keys=[self._run_key(run_id), self._events_key(run_id)],
+                                     args=[self.p, status, repr(time.time()),
+                                           "" if summary is None else json.dumps(summary),
+                                           "0", ""]))
+
+    def end_run(self, run_id: str, status: str, summary: dict[str, Any], kind: str,
+                data: dict[str, Any]) -> Event | None:
+        """Final status and terminal event in one script, only for an active run."""
+        ts = time.time()
+        seq = int(self._set_status(
+            keys=[self._run_key(run_id), self._events_key(run_id)],
+            args=[self.p, status, repr(ts), json.dumps(summary), "1",
+                  json.dumps({"ts": ts, "kind": kind, "node": None, "data": data})]))
+        return Event(run_id, seq, ts, kind, None, data) if seq else None
 
     def get_run(self, run_id: str, tenant: str | None = None) -> RunRow:
         """One run, or :class:`RunNotFound`."""
@@ -122,6 +141,9 @@ class RedisStore(Store):
     def _run_key(self, run_id: str) -> str:
         return f"{self.p}run:{run_id}"
 
+    def _events_key(self, run_id: str) -> str:
+        return f"{self.p}events:{run_id}"
+
     # -- events and decisions ------------------------------------------------------------------
 
     def append_event(self, run_id: str, kind: str, node: str | None, data: dict[str, Any],
@@ -129,7 +151,7 @@ class RedisStore(Store):
         """``RPUSH`` gives the sequence number; the decision rides in the same transaction."""
         ts = time.time()
         pipe = self.r.pipeline()
-        pipe.rpush(f"{self.p}events:{run_id}",
+        pipe.rpush(self._events_key(run_id),
                    json.dumps({"ts": ts, "kind": kind, "node": node, "data": data}))
         if decision is not None:
             pipe.hsetnx(f"{self.p}decisions:{run_id}", decision[0], json.dumps(decision[1]))
@@ -139,7 +161,7 @@ class RedisStore(Store):
     def events(self, run_id: str, after: int = 0, limit: int | None = None) -> list[Event]:
         """Events with ``seq > after``, in order."""
         stop = -1 if limit is None else after + limit - 1
-        items = cast(list[str], self.r.lrange(f"{self.p}events:{run_id}", after, stop))
+        items = cast(list[str], self.r.lrange(self._events_key(run_id), after, stop))
         events = []
         for seq, item in enumerate(items, start=after + 1):
             e = json.loads(item)
@@ -153,10 +175,12 @@ class RedisStore(Store):
 
     # -- budgets ----------------------------------------------------------------------------------
 
-    def spend(self, scope: str, amount_usd: float, cap_usd: float | None = None) -> bool:
-        """Check the cap and add, in one script."""
-        done = self._spend(keys=[f"{self.p}budget:{scope}"],
-                           args=[repr(amount_usd), "" if cap_usd is None else repr(cap_usd)])
+    def spend(self, scope: str, amount_usd: float, cap_usd: float | None = None,
+              charge_id: str | None = None) -> bool:
+        """Check the charge id and the cap, and add, in one script."""
+        done = self._spend(keys=[f"{self.p}budget:{scope}", f"{self.p}charges:{scope}"],
+                           args=[repr(amount_usd), "" if cap_usd is None else repr(cap_usd),
+                                 charge_id or ""])
         return bool(done)
 
     def spent(self, scope: str) -> float:
@@ -247,8 +271,8 @@ class RedisStore(Store):
     # -- lifecycle ---------------------------------------------------------------------------------
 
     def ping(self) -> None:
-        """One round trip."""
-        self.r.ping()
+        """One write: readiness means the store can write (a read-only replica cannot)."""
+        self.r.set(f"{self.p}health", repr(time.time()))
 
     def close(self) -> None:
         """Release the connection pool."""

@@ -26,6 +26,8 @@ from hybridcrew.platform.store.base import (
     Store,
 )
 
+BUSY_TIMEOUT_S = 10.0
+"""How long a write waits for another process's lock before it fails (a 503, not a hang)."""
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY, task TEXT NOT NULL, workflow TEXT NOT NULL, status TEXT NOT NULL,
@@ -42,6 +44,10 @@ CREATE TABLE IF NOT EXISTS decisions (
     PRIMARY KEY (run_id, step_key)
 );
 CREATE TABLE IF NOT EXISTS budgets (scope TEXT PRIMARY KEY, spent REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS health (id INTEGER PRIMARY KEY, checked_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS charges (
+    scope TEXT NOT NULL, charge_id TEXT NOT NULL, PRIMARY KEY (scope, charge_id)
+);
 CREATE TABLE IF NOT EXISTS verdicts (
     model TEXT NOT NULL, agent TEXT NOT NULL, approved INTEGER NOT NULL, total INTEGER NOT NULL,
     PRIMARY KEY (model, agent)
@@ -55,6 +61,10 @@ CREATE TABLE IF NOT EXISTS slots (
     name TEXT NOT NULL, holder TEXT NOT NULL, expires REAL NOT NULL, PRIMARY KEY (name, holder)
 );
 """
+# Final statuses never change, except failed/blocked back to running (an explicit resume).
+_SET_STATUS = ("UPDATE runs SET status=?, updated_at=?, summary=COALESCE(?, summary) WHERE id=? "
+               "AND (status IN ('queued', 'running', 'waiting') OR "
+               "(status IN ('failed', 'blocked') AND ? = 'running'))")
 _APPEND = ("INSERT INTO events SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ? FROM events "
            "WHERE run_id=? RETURNING seq")
 
@@ -64,7 +74,7 @@ class SqliteStore(Store):
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(path, check_same_thread=False, timeout=30,
+        self._conn = sqlite3.connect(path, check_same_thread=False, timeout=BUSY_TIMEOUT_S,
                                      isolation_level=None)
         tune_for_durable_writes(self._conn)
         self._conn.executescript(_SCHEMA)
@@ -97,7 +107,7 @@ class SqliteStore(Store):
         try:
             reader = self._idle.get_nowait()
         except queue.Empty:
-            reader = sqlite3.connect(self._path, check_same_thread=False, timeout=30,
+            reader = sqlite3.connect(self._path, check_same_thread=False, timeout=BUSY_TIMEOUT_S,
                                      isolation_level=None)
             reader.execute("PRAGMA query_only=ON")
             with self._lock:
@@ -126,15 +136,29 @@ class SqliteStore(Store):
                         json.dumps(run.summary), run.tenant))
 
     def set_status(self, run_id: str, status: str, summary: dict[str, Any] | None = None
-                   ) -> None:
-        """Update a run's status (and its summary when given)."""
+                   ) -> bool:
+        """Update a run's status (and its summary when given) unless it has ended."""
         with self._tx() as db:
-            if summary is None:
-                db.execute("UPDATE runs SET status=?, updated_at=? WHERE id=?",
-                           (status, time.time(), run_id))
-            else:
-                db.execute("UPDATE runs SET status=?, updated_at=?, summary=? WHERE id=?",
-                           (status, time.time(), json.dumps(summary), run_id))
+            cursor = db.execute(
+                _SET_STATUS,
+                (status, time.time(), None if summary is None else json.dumps(summary), run_id,
+                 status))
+        return cursor.rowcount > 0
+
+    def end_run(self, run_id: str, status: str, summary: dict[str, Any], kind: str,
+                data: dict[str, Any]) -> Event | None:
+        """Final status and terminal event together, only for a run that is still active."""
+        ts = time.time()
+        with self._tx() as db:
+            cursor = db.execute(
+                "UPDATE runs SET status=?, updated_at=?, summary=? WHERE id=? AND "
+                "status IN ('queued', 'running', 'waiting')",
+                (status, ts, json.dumps(summary), run_id))
+            if cursor.rowcount == 0:
+                return None
+            (seq,) = db.execute(_APPEND, (run_id, ts, kind, None, json.dumps(data),
+                                          run_id)).fetchone()
+        return Event(run_id, int(seq), ts, kind, None, data)
 
     def get_run(self, run_id: str, tenant: str | None = None) -> RunRow:
         """One run, or :class:`RunNotFound`."""
@@ -195,13 +219,20 @@ class SqliteStore(Store):
 
     # -- budgets ----------------------------------------------------------------------------------
 
-    def spend(self, scope: str, amount_usd: float, cap_usd: float | None = None) -> bool:
+    def spend(self, scope: str, amount_usd: float, cap_usd: float | None = None,
+              charge_id: str | None = None) -> bool:
         """Add to ``scope`` unless it would pass the cap (one immediate transaction)."""
         with self._tx() as db:
+            if charge_id is not None and db.execute(
+                    "SELECT 1 FROM charges WHERE scope=? AND charge_id=?", (scope, charge_id)
+            ).fetchone():
+                return True  # charged already
             row = db.execute("SELECT spent FROM budgets WHERE scope=?", (scope,)).fetchone()
             total = (row[0] if row else 0.0) + amount_usd
             if cap_usd is not None and total > cap_usd + 1e-12:
                 return False
+            if charge_id is not None:
+                db.execute("INSERT INTO charges VALUES (?, ?)", (scope, charge_id))
             db.execute("INSERT INTO budgets VALUES (?, ?) ON CONFLICT(scope) DO UPDATE SET "
                        "spent=excluded.spent", (scope, total))
         return True
@@ -292,8 +323,9 @@ class SqliteStore(Store):
     # -- lifecycle ---------------------------------------------------------------------------------
 
     def ping(self) -> None:
-        """SQLite is in process: answer one query."""
-        self._one("SELECT 1", ())
+        """Commit one tiny write: readiness means the store can write, not only read."""
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO health VALUES (1, ?)", (time.time(),))
 
     def close(self) -> None:
         """Close the connections."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import httpx
@@ -28,7 +29,9 @@ def _fields(answer: httpx.Response) -> list[str]:
 
 def test_malformed_bodies_name_the_field(http: httpx.Client) -> None:
     assert _fields(http.post("/v1/runs", json={})) == ["body.task"]
-    assert _fields(http.post("/v1/runs", json={"task": "x", "colour": "red"})) == ["body.colour"]
+    # An unknown field's name is client input too: named by position, never echoed.
+    assert _fields(http.post("/v1/runs", json={"task": "x", "colour": "red"})) == [
+        "body.<unknown>"]
     assert _fields(http.post("/v1/runs", json={"task": "x", "budget_usd": -1})) == [
         "body.budget_usd"]
     assert _fields(http.post("/v1/runs", json={"task": "x", "privacy": "topsecret"})) == [
@@ -37,20 +40,92 @@ def test_malformed_bodies_name_the_field(http: httpx.Client) -> None:
                              headers={"content-type": "application/json"}))
     assert _fields(http.get("/v1/runs", params={"status": "sleeping"})) == ["query.status"]
     assert _fields(http.get("/v1/runs", params={"limit": 0})) == ["query.limit"]
+    assert _fields(http.post("/v1/runs", content=b'{"task": "\xff"}',
+                             headers={"content-type": "application/json"})) == ["body"]
+
+
+def test_booleans_are_strict_and_sizes_bounded(http: httpx.Client) -> None:
+    for approval in ("yes", 1, "true"):
+        assert _fields(http.post("/v1/runs", json={"task": "x", "approval": approval})) == [
+            "body.approval"]
+    many = {f"a{i}": {"model": "x"} for i in range(200)}
+    assert _fields(http.post("/v1/runs", json={"task": "x", "assignments": many})) == [
+        "body.assignments"]
+    long_list = {"backend": {"model": "auto", "candidates": ["author"] * 500}}
+    assert _fields(http.post("/v1/runs", json={"task": "x", "assignments": long_list})) == [
+        "body.assignments.backend.candidates"]
+    assert _fields(http.post("/v1/runs", json={"task": "x", "labels": ["l" * 500]})) == [
+        "body.labels.0"]
+
+
+def test_assignments_for_unknown_agents_are_refused(http: httpx.Client) -> None:
+    answer = http.post("/v1/runs", json={"task": "x", "assignments": {
+        "intruder": {"model": "author"}}})
+    assert (answer.status_code, answer.json()["error"]) == (422, "invalid")
+    (problem,) = answer.json()["detail"]["problems"]
+    assert problem["path"] == "assignments"
+    assert "intruder" not in answer.text
+    assert "backend" in problem["fix"]
+
+
+def test_out_of_range_event_ids_are_422(http: httpx.Client) -> None:
+    run_id = http.post("/v1/runs", json={"task": "Add rate limiting"}).json()["id"]
+    for header in (str(2**63), str(2**64 + 5), "-1", "nine"):
+        answer = http.get(f"/v1/runs/{run_id}/events", headers={"Last-Event-ID": header})
+        assert _fields(answer) == ["header.last-event-id"], header
+    assert _fields(http.get(f"/v1/runs/{run_id}/events", params={"after": 2**63})) == [
+        "query.after"]
+
+
+def test_control_characters_in_artifact_paths_are_404(http: httpx.Client) -> None:
+    run_id = http.post("/v1/runs", json={"task": "Add rate limiting"}).json()["id"]
+    for path in ("plan%00.md", "%00", "a%0Ab", "x" * 2000):
+        answer = http.get(f"/v1/runs/{run_id}/artifacts/{path}")
+        assert (answer.status_code, answer.json()["error"]) == (404, "not_found"), path
+        assert "%00" not in answer.text and "\u0000" not in answer.text
+
+
+SECRET = "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"
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("post", "/v1/runs", {"task": "x", "labels": [SECRET]}),
+    ("post", "/v1/runs", {"task": "x", SECRET: 1}),
+    ("post", "/v1/runs", {"task": "x", "workflow": SECRET}),
+    ("post", "/v1/runs", {"task": "x", "privacy": SECRET}),
+    ("post", "/v1/runs", {"task": "x", "assignments": {SECRET: {"model": "author"}}}),
+    ("post", "/v1/runs", {"task": "x", "assignments": {"backend": {"model": SECRET}}}),
+    ("post", "/v1/runs", {"task": "x", "assignments": {"backend": {SECRET: "x"}}}),
+    ("put", "/v1/agents/backend", {"model": SECRET}),
+    ("put", "/v1/agents/backend", {"model": "auto", "candidates": [SECRET]}),
+    ("put", f"/v1/agents/{SECRET}", {"model": "author"}),
+    ("post", "/v1/route/explain", {"agent": SECRET, "prompt": "hello"}),
+    ("post", "/v1/route/explain", {"agent": "backend", "prompt": "x", "labels": [SECRET]}),
+    ("get", f"/v1/runs/{SECRET}", None),
+    ("get", f"/v1/runs?status={SECRET}", None),
+])
+def test_no_error_body_echoes_a_submitted_value(http: httpx.Client, method: str, path: str,
+                                                body: object) -> None:
+    answer = http.request(method.upper(), path, json=body)
+    assert 400 <= answer.status_code < 500, answer.text
+    assert SECRET not in answer.text
+    assert SECRET[4:20] not in answer.text
 
 
 def test_configuration_mistakes_get_the_loaders_message(http: httpx.Client) -> None:
     unknown_workflow = http.post("/v1/runs", json={"task": "x", "workflow": "nope"})
     assert (unknown_workflow.status_code, unknown_workflow.json()["error"]) == (422, "invalid")
-    assert "nope" in unknown_workflow.json()["detail"]["message"]
+    assert "secure-delivery" in unknown_workflow.json()["detail"]["problems"][0]["fix"]
     label = http.post("/v1/runs", json={"task": "x", "labels": ["hush"]})
-    assert label.json()["detail"]["problems"][0]["problem"] == "unknown label 'hush'"
+    assert label.json()["detail"]["problems"][0]["problem"] == "unknown label '<value>'"
     bad = http.put("/v1/agents/backend", json={"model": "nope"})
     assert bad.status_code == 422
     (problem,) = bad.json()["detail"]["problems"]
     assert problem["path"] == "agents.backend.model"
-    assert problem["problem"] == "model 'nope' does not exist"
+    assert problem["problem"] == "model '<value>' does not exist"
     assert "author" in problem["fix"]
+    for answer in (unknown_workflow, label, bad):  # the configuration file's path stays home
+        assert not re.search(r"/(tmp|root|home|work|etc)/", answer.text), answer.text
     assert http.put("/v1/agents/nobody", json={"model": "author"}).status_code == 404
     assert http.put("/v1/agents/backend", json={"model": "auto"}).json()["detail"][
         "problems"][0]["problem"] == "model: auto needs at least one candidate"

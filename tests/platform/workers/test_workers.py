@@ -36,7 +36,7 @@ def shared(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """A clean Redis for store, checkpoints and queue; short take-over time."""
     redis.Redis.from_url(redis_url).flushdb()
     monkeypatch.setenv("HYBRIDCREW_REDIS_URL", redis_url)
-    monkeypatch.setenv("HYBRIDCREW_WORKER_VISIBILITY_S", str(VISIBILITY_S))
+    monkeypatch.setenv("HYBRIDCREW_LEASE_S", str(VISIBILITY_S))
     return redis_url
 
 

@@ -15,8 +15,9 @@ from fastapi import APIRouter, Header, Query
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from hybridcrew.platform.api.deps import RunDep, ServiceDep
-from hybridcrew.platform.api.schemas import ErrorBody
-from hybridcrew.platform.service import FINAL_STATUSES, TERMINAL_EVENTS
+from hybridcrew.platform.api.schemas import MAX_EVENT_ID, ErrorBody
+from hybridcrew.platform.service import TERMINAL_EVENTS
+from hybridcrew.platform.store import FINAL_STATUSES
 
 router = APIRouter(prefix="/v1/runs", tags=["runs"], responses={
     401: {"model": ErrorBody}, 404: {"model": ErrorBody}})
@@ -26,9 +27,10 @@ BATCH = 500
 @router.get("/{run_id}/events", response_class=EventSourceResponse)
 async def stream_events(
     run: RunDep, service: ServiceDep,
-    last_event_id: Annotated[int | None, Header(ge=0, description="resume after this event")
-                             ] = None,
-    after: Annotated[int, Query(ge=0, description="start after this event")] = 0,
+    last_event_id: Annotated[int | None, Header(ge=0, le=MAX_EVENT_ID,
+                                                description="resume after this event")] = None,
+    after: Annotated[int, Query(ge=0, le=MAX_EVENT_ID, description="start after this event")
+                     ] = 0,
 ) -> AsyncIterator[ServerSentEvent]:
     """Stream the run's events in order, from the start or after ``Last-Event-ID``."""
     cursor = max(after, last_event_id or 0)

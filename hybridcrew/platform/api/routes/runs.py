@@ -25,6 +25,7 @@ from hybridcrew.platform.api.schemas import (
 from hybridcrew.platform.store import RUN_STATUSES
 from hybridcrew.routing.sensitivity import Sensitivity
 
+MAX_ARTIFACT_PATH = 1024
 router = APIRouter(prefix="/v1/runs", tags=["runs"], responses={
     401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody}})
 Status = Annotated[str | None, Query(pattern="^(" + "|".join(RUN_STATUSES) + ")$",
@@ -91,8 +92,11 @@ def cancel_run(run: RunDep, caller: Operator, service: ServiceDep) -> RunSummary
             responses={200: {"content": {"application/octet-stream": {}}}})
 def get_artifact(run: RunDep, path: str) -> FileResponse:
     """One file the run wrote (code blocks under the path the agent named, plan.md, qa.md)."""
+    missing = NotFound(f"run {run.id} has no artifact at that path; its report lists them")
+    if not path.isprintable() or len(path) > MAX_ARTIFACT_PATH:  # NUL, control characters
+        raise missing
     folder = FilePath(run.folder).resolve()
     target = (folder / path).resolve()
     if not target.is_relative_to(folder) or not target.is_file():
-        raise NotFound(f"run {run.id} has no artifact '{path}'")
+        raise missing
     return FileResponse(target)
