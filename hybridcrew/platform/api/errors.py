@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
@@ -67,7 +68,6 @@ _STATUS: list[tuple[type[Exception], int, str]] = [
     (ConfigError, 422, "invalid"),
     (TooManyStreams, 429, "too_many_streams"),
     (Unavailable, 503, "unavailable"),
-    (StoreUnavailable, 503, "unavailable"),
 ]
 
 
@@ -105,6 +105,8 @@ def _redactor(request: Request) -> Redactor:
 
 
 async def _domain(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, StoreUnavailable):
+        return await _store_fault(request, exc)
     for kind, status, error in _STATUS:
         if isinstance(exc, kind):
             detail: Any = _redactor(request).text(str(exc))
@@ -151,14 +153,29 @@ async def _http(_: Request, exc: Exception) -> JSONResponse:
                    dict(exc.headers) if exc.headers else None)
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+async def _store_fault(request: Request, exc: Exception) -> JSONResponse:
     reason = request.app.state.service.crew.faults.record(exc)
-    if reason is not None:
-        log.error("store fault: %s (%s)", reason, type(exc).__name__)
-        return _answer(503, "unavailable", f"the store cannot be used: {reason}",
-                       {"Retry-After": "5"})
+    if reason is None:
+        return await _unexpected(request, exc)
+    log.error("store fault: %s (%s)", reason, type(exc).__name__)
+    return _answer(503, "unavailable", f"the store cannot be used: {reason}",
+                   {"Retry-After": "5"})
+
+
+async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
     return _answer(500, "internal", "internal error; the gateway's log has the details")
+
+
+def _driver_errors() -> list[type[Exception]]:
+    """The store drivers' own exception classes (Redis only where the extra is installed)."""
+    found: list[type[Exception]] = [sqlite3.Error]
+    try:
+        from redis import exceptions  # noqa: PLC0415 - optional extra
+    except ImportError:
+        return found
+    return [*found, exceptions.ConnectionError, exceptions.TimeoutError,
+            exceptions.BusyLoadingError, exceptions.ReadOnlyError]
 
 
 def install_error_handlers(app: FastAPI, known_names: Iterable[str]) -> None:
@@ -169,6 +186,10 @@ def install_error_handlers(app: FastAPI, known_names: Iterable[str]) -> None:
     """
     app.state.redactor = Redactor([*known_names, *_schema_names(app)])
     app.add_exception_handler(HybridCrewError, _domain)
+    # Not the catch-all: Starlette re-raises from that one after answering, which resets the
+    # connection; these answer 503 and stop there.
+    for driver_error in _driver_errors():
+        app.add_exception_handler(driver_error, _store_fault)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(Exception, _unexpected)

@@ -13,7 +13,7 @@ import time
 
 from hybridcrew.errors import HybridCrewError
 
-RECENT_S = 10.0
+RECENT_S = 5.0
 """A fault seen this recently keeps ``/readyz`` not ready."""
 
 _SQLITE_REASONS = (

@@ -97,10 +97,15 @@ class SqliteStore(Store):
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
+                self._conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._rollback()
                 raise
-            self._conn.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        """Roll back what is open (a failed COMMIT, e.g. on a full disk, leaves it open)."""
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
 
     @contextmanager
     def _reader(self) -> Iterator[sqlite3.Connection]:
@@ -199,10 +204,10 @@ class SqliteStore(Store):
                     (seq,) = self._conn.execute(_APPEND, args).fetchone()
                     self._conn.execute("INSERT OR IGNORE INTO decisions VALUES (?, ?, ?)",
                                        (run_id, decision[0], json.dumps(decision[1])))
+                    self._conn.execute("COMMIT")
                 except BaseException:
-                    self._conn.execute("ROLLBACK")
+                    self._rollback()
                     raise
-                self._conn.execute("COMMIT")
         return Event(run_id, int(seq), ts, kind, node, data)
 
     def events(self, run_id: str, after: int = 0, limit: int | None = None) -> list[Event]:

@@ -4,6 +4,7 @@ cancel."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +12,7 @@ import httpx
 import pytest
 from httpx_sse import connect_sse
 
+from hybridcrew.platform.service import TERMINAL_EVENTS
 from tests.support.crew import crew_config
 from tests.support.gateway import gateway, wait_status
 
@@ -96,6 +98,24 @@ def test_cancel_a_waiting_run(client: httpx.Client) -> None:
     assert client.post(f"/v1/runs/{run_id}/cancel").status_code == 409
     assert client.post(f"/v1/runs/{run_id}/resume", json={"choice": "approve"}
                        ).status_code == 409
+
+
+def test_a_cancel_racing_the_last_step_wins() -> None:
+    data = crew_config()
+    data["models"]["reviewer"]["options"]["latency_s"] = 1.0  # the last step is slow
+    with gateway(data) as base, httpx.Client(base_url=base, timeout=30) as client:
+        run_id = client.post("/v1/runs", json={"task": TASK}).json()["id"]
+        seen = _stream(client, run_id, stop_after=1)
+        while not any(e["event"] == "step_started" and e["node"] == "qa" for e in seen):
+            seen += _stream(client, run_id, last_event_id=seen[-1]["id"], stop_after=1)
+        cancelled = client.post(f"/v1/runs/{run_id}/cancel")  # while QA's call is in flight
+        assert (cancelled.status_code, cancelled.json()["status"]) == (200, "cancelled")
+        time.sleep(1.5)  # the QA step's call ends; the run must not become finished
+        run = client.get(f"/v1/runs/{run_id}").json()
+        assert run["status"] == "cancelled"
+        kinds = [e["event"] for e in _stream(client, run_id)]
+        assert kinds[-1] == "run_cancelled"
+        assert [k for k in kinds if k in TERMINAL_EVENTS] == ["run_cancelled"]
 
 
 def test_listing_pages_and_filters(client: httpx.Client) -> None:

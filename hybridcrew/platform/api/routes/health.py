@@ -21,13 +21,20 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", responses={503: {"description": "a dependency is not ready"}})
 def readyz(service: ServiceDep) -> JSONResponse:
-    """The store and vector memory answer, and at least one model backend is up."""
+    """The store can write, vector memory answers, and at least one model backend is up.
+
+    A store fault met by any request in the last few seconds (a corrupt page in the checkpoint
+    database, a lock held too long) also means not ready, with its reason.
+    """
     checks: dict[str, Any] = {}
+    faults = service.crew.faults
     try:
         service.store.ping()
-        checks["store"] = {"ok": True}
     except Exception as exc:  # noqa: BLE001 - any failure means not ready, and says which
-        checks["store"] = {"ok": False, "detail": type(exc).__name__}
+        fault = faults.record(exc) or type(exc).__name__
+    else:
+        fault = faults.recent()
+    checks["store"] = {"ok": True} if fault is None else {"ok": False, "detail": fault}
     if service.settings.memory:
         try:
             memory = service.crew.memory

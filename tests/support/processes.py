@@ -1,0 +1,60 @@
+"""Real hybridcrew processes for tests: start one, wait until it answers, kill it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+
+def hybridcrew(config: Path, *args: str, env: dict[str, str] | None = None,
+               log: Path | None = None) -> subprocess.Popen[str]:
+    """``python -m hybridcrew --config CONFIG ARGS`` with this test's environment (+ ``env``).
+
+    Output goes to ``log`` (appended: a restarted process keeps one log) or is discarded.
+    """
+    out = log.open("a") if log is not None else subprocess.DEVNULL
+    return subprocess.Popen([sys.executable, "-m", "hybridcrew", "--config", str(config), *args],
+                            env={**os.environ, **(env or {})}, stdout=out,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def until(check: Callable[[], bool], what: str, timeout: float = 60,
+          process: subprocess.Popen[str] | None = None) -> None:
+    """Poll ``check`` until it holds; fail naming ``what`` (or the process that died)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"the process exited ({process.returncode}) before {what}")
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def answers(url: str) -> Callable[[], bool]:
+    """A check: ``url`` answers 200."""
+    def check() -> bool:
+        try:
+            return httpx.get(url, timeout=2).status_code == 200  # noqa: PLR2004
+        except httpx.HTTPError:
+            return False
+    return check
+
+
+def serve(config: Path, port: int, *, env: dict[str, str] | None = None,
+          log: Path | None = None) -> subprocess.Popen[str]:
+    """A gateway process on ``port``, returned once it answers ``/healthz``."""
+    process = hybridcrew(config, "serve", "--port", str(port), env=env, log=log)
+    until(answers(f"http://127.0.0.1:{port}/healthz"), "the gateway to answer", process=process)
+    return process
+
+
+def kill(process: subprocess.Popen[str], sig: int = signal.SIGKILL) -> int:
+    """Send ``sig`` and reap the process; returns its exit status."""
+    process.send_signal(sig)
+    return process.wait(timeout=60)
