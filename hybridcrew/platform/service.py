@@ -173,8 +173,7 @@ class RunService:
         return self.crew.cancel(run_id, tenant)
 
     def known_names(self) -> set[str]:
-        """Names error texts may show: what the operator configured (agents, models, labels,
-        workflows) and the configuration's own keys."""
+        """Names error texts may show: configured agents, models, labels, workflows and keys."""
         config = self.config.config
         schema = CrewConfig.model_json_schema()
         keys = {k for s in [schema, *schema.get("$defs", {}).values()]
