@@ -82,7 +82,8 @@ def test_control_characters_in_artifact_paths_are_404(http: httpx.Client) -> Non
     for path in ("plan%00.md", "%00", "a%0Ab", "x" * 2000):
         answer = http.get(f"/v1/runs/{run_id}/artifacts/{path}")
         assert (answer.status_code, answer.json()["error"]) == (404, "not_found"), path
-        assert "%00" not in answer.text and "\u0000" not in answer.text
+        assert "%00" not in answer.text
+        assert "\u0000" not in answer.text
 
 
 SECRET = "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"

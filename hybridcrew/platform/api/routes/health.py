@@ -28,6 +28,7 @@ def readyz(service: ServiceDep) -> JSONResponse:
     """
     checks: dict[str, Any] = {}
     faults = service.crew.faults
+    fault: str | None
     try:
         service.store.ping()
     except Exception as exc:  # noqa: BLE001 - any failure means not ready, and says which
