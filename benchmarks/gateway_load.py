@@ -6,7 +6,11 @@ the end; every client drops its stream once midway and reconnects with ``Last-Ev
 Prints runs/s, p50/p99 submit latency, event delivery lag (event written → event read), and
 events lost or duplicated (ids must be exactly 1..last for every run).
 
-    python benchmarks/gateway_load.py [--clients 200]
+Then idle readers: a few runs wait for a human's approval and ``--idle-readers`` SSE streams
+follow them; the server's CPU and the p99 of other requests (run detail, listing) are measured
+without and with those readers, and every reader must see its run finish once approved.
+
+    python benchmarks/gateway_load.py [--clients 200] [--idle-readers 1000]
 """
 
 from __future__ import annotations
@@ -114,9 +118,71 @@ async def load(base: str, clients: int, ramp_s: float) -> tuple[list[ClientResul
         return list(results), time.perf_counter() - started
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Quiet:
+    """Server CPU and other requests' latency over one measuring window."""
+
+    cpu_percent: float
+    p99_ms: float
+
+
+async def measure(http: httpx.AsyncClient, pid: int, run_ids: list[str], seconds: float
+                  ) -> Quiet:
+    """CPU of the server over ``seconds`` while a client asks for run details and listings."""
+    latencies: list[float] = []
+    cpu_before, wall_before = cpu_seconds(pid), time.perf_counter()
+    while time.perf_counter() - wall_before < seconds:
+        for path in [f"/v1/runs/{run_ids[len(latencies) % len(run_ids)]}", "/v1/runs?limit=20"]:
+            started = time.perf_counter()
+            (await http.get(path)).raise_for_status()
+            latencies.append((time.perf_counter() - started) * 1000)
+        await asyncio.sleep(0.05)  # a steady trickle, not a load test of its own
+    cpu = (cpu_seconds(pid) - cpu_before) / (time.perf_counter() - wall_before) * 100
+    return Quiet(cpu, percentile(latencies, 0.99))
+
+
+async def follow(http: httpx.AsyncClient, run_id: str) -> str:
+    """Read a run's stream to its end; the last event's kind."""
+    last = ""
+    async with aconnect_sse(http, "GET", f"/v1/runs/{run_id}/events") as source:
+        async for sse in source.aiter_sse():
+            last = sse.event
+            if last in TERMINAL:
+                break
+    return last
+
+
+async def idle_readers(base: str, pid: int, readers: int, runs: int, seconds: float
+                       ) -> tuple[Quiet, Quiet, int]:
+    """Measure without and with ``readers`` streams idling on ``runs`` waiting runs."""
+    limits = httpx.Limits(max_connections=readers + 50, max_keepalive_connections=readers + 50)
+    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as http:
+        ids = [(await http.post("/v1/runs", json={"task": f"Waiting run {i}", "approval": True})
+                ).json()["id"] for i in range(runs)]
+        for run_id in ids:
+            while (await http.get(f"/v1/runs/{run_id}")).json()["status"] != "waiting":
+                await asyncio.sleep(0.2)
+        without = await measure(http, pid, ids, seconds)
+        tasks = [asyncio.create_task(follow(http, ids[i % runs])) for i in range(readers)]
+        await asyncio.sleep(3)  # every stream open and idle
+        with_readers = await measure(http, pid, ids, seconds)
+        for run_id in ids:
+            (await http.post(f"/v1/runs/{run_id}/resume", json={"choice": "approve"})
+             ).raise_for_status()
+        ends = await asyncio.gather(*tasks)
+    return without, with_readers, sum(kind == "run_finished" for kind in ends)
+
+
 def serve(config: Path, data_dir: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "HYBRIDCREW_DATA_DIR": str(data_dir), "HYBRIDCREW_CONFIG": str(config),
-           "HYBRIDCREW_GATEWAY_WORKERS": str(workers), "HYBRIDCREW_MEMORY": "false"}
+           "HYBRIDCREW_GATEWAY_WORKERS": str(workers), "HYBRIDCREW_MEMORY": "false",
+           "HYBRIDCREW_MAX_STREAMS_PER_KEY": "5000"}
     process = subprocess.Popen([sys.executable, "-m", "hybridcrew", "serve", "--port", str(port)],  # noqa: S603
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
@@ -145,6 +211,10 @@ def main() -> None:
                         help="seconds each scripted model call takes")
     parser.add_argument("--workers", type=int, default=8, help="runs executing at once "
                         "(HYBRIDCREW_GATEWAY_WORKERS); the others wait queued")
+    parser.add_argument("--idle-readers", type=int, default=1000,
+                        help="SSE streams idling on waiting runs (0: skip that part)")
+    parser.add_argument("--waiting-runs", type=int, default=10)
+    parser.add_argument("--window", type=float, default=5.0, help="seconds per measurement")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         port = free_port()
@@ -154,9 +224,12 @@ def main() -> None:
         gc.collect()
         gc.freeze()
         gc.set_threshold(50_000, 50, 100)
+        base = f"http://127.0.0.1:{port}"
         try:
-            results, wall = asyncio.run(load(f"http://127.0.0.1:{port}", args.clients,
-                                             args.ramp))
+            results, wall = asyncio.run(load(base, args.clients, args.ramp))
+            idle = asyncio.run(idle_readers(base, gateway.pid, args.idle_readers,
+                                            args.waiting_runs, args.window)
+                               ) if args.idle_readers else None
         finally:
             gateway.terminate()
             gateway.wait(timeout=30)
@@ -178,6 +251,14 @@ def main() -> None:
     print(f"events lost: {lost}, duplicated: {duplicated}, runs not finished: {unfinished}")
     ok = lost == 0 and duplicated == 0 and unfinished == 0 and percentile(submits, 0.99) < 50
     print(f"targets (0 lost or duplicated, p99 submit < 50 ms): {'met' if ok else 'NOT met'}")
+    if idle is not None:
+        without, with_readers, ended = idle
+        print(f"idle readers: {args.idle_readers} streams on {args.waiting_runs} waiting runs")
+        print(f"  server CPU: {without.cpu_percent:.1f}% without, "
+              f"{with_readers.cpu_percent:.1f}% with them")
+        print(f"  other requests p99: {without.p99_ms:.1f} ms without, "
+              f"{with_readers.p99_ms:.1f} ms with them")
+        print(f"  readers that saw their run finish once approved: {ended}/{args.idle_readers}")
 
 
 if __name__ == "__main__":

@@ -91,17 +91,17 @@ class Leases:
                     log.exception("lease heartbeat task failed")
 
     def renew(self) -> None:
-        """Renew every held lease once; a lease taken over meanwhile is reported lost."""
-        for run_id in self.held():
-            try:
-                kept = self.store.take_lease(run_id, self.owner, self.ttl_s)
-            except Exception:  # the store is unreachable: try again at the next beat
-                log.exception("could not renew the lease of run %s", run_id)
-                continue
-            if not kept:
-                with self._lock:
-                    self._held.discard(run_id)
-                log.warning("lost the lease of run %s: another process executes it now",
-                            run_id)
-                for callback in self.on_lost:
-                    callback(run_id)
+        """Renew every held lease (one store round trip); a lapsed one is reported lost."""
+        held = self.held()
+        try:
+            kept = self.store.renew_leases(held, self.owner, self.ttl_s)
+        except Exception:  # the store is unreachable: try again at the next beat
+            log.exception("could not renew %d run leases", len(held))
+            return
+        with self._lock:  # a run released meanwhile is not lost
+            lost = (held - kept) & self._held
+            self._held -= lost
+        for run_id in sorted(lost):
+            log.warning("lost the lease of run %s: it may have another executor now", run_id)
+            for callback in self.on_lost:
+                callback(run_id)

@@ -22,14 +22,18 @@ class Recovery:
     """Finds orphaned runs and hands each one, with its lease taken, to ``take_over``."""
 
     def __init__(self, crew: Crew, take_over: Callable[[str], None],
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None, ours: Callable[[str], bool] | None = None
+                 ) -> None:
         self.crew, self.take_over, self.metrics = crew, take_over, metrics
+        self.ours = ours or (lambda _: False)
+        """Runs this process already has in hand (queued on its own pool): not orphans."""
 
     def scan(self, limit: int = 500) -> list[str]:
         """Take over up to ``limit`` orphaned runs; returns their ids."""
         if self.crew.stopping.is_set():
             return []
-        orphans = self.crew.store.orphaned_runs(stale_after_s=self.crew.settings.lease_s)
+        orphans = [r for r in self.crew.store.orphaned_runs(
+            stale_after_s=self.crew.settings.lease_s) if not self.ours(r.id)]
         if self.metrics is not None:
             self.metrics.orphaned.set(len(orphans))
         taken: list[str] = []

@@ -1,18 +1,15 @@
 """The crew as a service for the gateway.
 
-Runs submitted over HTTP execute on a thread pool in this process, and listeners (SSE streams)
-learn of new events without polling the store.
+Runs submitted over HTTP execute on a thread pool in this process (or go to the Redis queue for
+workers), orphaned runs are taken over, and event streams share one feed per run.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
 from hybridcrew.errors import ConfigError
@@ -23,70 +20,15 @@ from hybridcrew.platform.keys import has_active_keys
 from hybridcrew.platform.metrics import Metrics
 from hybridcrew.platform.recovery import Recovery
 from hybridcrew.platform.settings import Settings
-from hybridcrew.platform.store import Event, RunRow, Store
+from hybridcrew.platform.store import RunRow, Store
+from hybridcrew.platform.streams import EventNotifier, RunFeeds, StreamSlots
 
 if TYPE_CHECKING:
     from hybridcrew.platform.queue import RunQueue
 
 log = logging.getLogger(__name__)
-TERMINAL_EVENTS = frozenset({"run_finished", "run_failed", "run_blocked", "run_cancelled"})
 KEYS_RECHECK_S = 2.0
 """A first key created (or the last one revoked) takes effect within this many seconds."""
-
-
-class Subscription:
-    """A listener's flag: set when its run has a new event, cleared when the listener wakes."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.get_running_loop()
-        self.flag = asyncio.Event()
-
-    async def wait(self, timeout: float) -> bool:
-        """Wait for the next event (or one published since the last wait).
-
-        True when one came, False after ``timeout`` seconds without one.
-        """
-        woken = False
-        with suppress(TimeoutError):
-            woken = await asyncio.wait_for(self.flag.wait(), timeout)
-        self.flag.clear()
-        return woken
-
-
-class EventNotifier:
-    """Wakes the listeners of a run when one of its events is appended in this process.
-
-    Events appended elsewhere (another process or host) are found by the listeners' timeout.
-    """
-
-    def __init__(self) -> None:
-        self._subscribers: dict[str, set[Subscription]] = {}
-        self._lock = threading.Lock()
-
-    def publish(self, event: Event) -> None:
-        """Called on the thread that appended ``event``."""
-        with self._lock:
-            subscribers = list(self._subscribers.get(event.run_id, ()))
-        for sub in subscribers:
-            sub.loop.call_soon_threadsafe(sub.flag.set)
-
-    @contextmanager
-    def subscribe(self, run_id: str) -> Iterator[Subscription]:
-        """Listen to ``run_id`` for the duration of the block.
-
-        Subscribe first, then read the store: nothing appended in between is missed.
-        """
-        sub = Subscription()
-        with self._lock:
-            self._subscribers.setdefault(run_id, set()).add(sub)
-        try:
-            yield sub
-        finally:
-            with self._lock:
-                subs = self._subscribers.get(run_id, set())
-                subs.discard(sub)
-                if not subs:
-                    self._subscribers.pop(run_id, None)
 
 
 class RunService:
@@ -99,6 +41,8 @@ class RunService:
         self.store = self.crew.store
         self.notifier = EventNotifier()
         self.crew.events.listeners.append(self.notifier.publish)
+        self.feeds = RunFeeds(self.store, self.notifier, settings.event_poll_s)
+        self.stream_slots = StreamSlots(settings.max_streams_per_key)
         self.executor = ThreadPoolExecutor(max_workers=settings.gateway_workers,
                                            thread_name_prefix="hybridcrew-run")
         # With Redis, runs go to the queue and `hybridcrew worker` processes drive them.
@@ -119,7 +63,8 @@ class RunService:
         self._lock = threading.Lock()
         self._keys_checked = (0.0, False)
         # Runs whose executor died are taken over here; with Redis, workers do it.
-        self.recovery = Recovery(self.crew, self._take_over, self.metrics)
+        self.recovery = Recovery(self.crew, self._take_over, self.metrics,
+                                 ours=lambda run_id: run_id in self._driving)
 
     def start(self) -> None:
         """Refresh routing signals, and take over orphaned runs now and at every heartbeat."""
@@ -150,14 +95,16 @@ class RunService:
         wait(driving.values(), timeout=self.settings.shutdown_grace_s)
         for run_id, future in driving.items():
             if future.cancelled():  # queued here and never started: free it at once
-                self.crew.leases.release(run_id)
+                self.crew.leases.release(run_id)  # (a no-op when it was never taken)
         self.crew.leases.stop()
         self.crew.runtime.signals.stop()
 
     def submit(self, task: str, tenant: str, **options: Any) -> RunRow:
         """Register a run and queue it for execution."""
         row = self.crew.submit(task, tenant=tenant, **options)
-        self._drive(row.id)
+        # A new run is nobody else's: its lease is taken when it starts (one write less on the
+        # request path); a queued run older than a lease may be taken by another gateway.
+        self._drive(row.id, lease=False)
         return row
 
     def answer(self, run_id: str, tenant: str, reply: dict[str, str]) -> RunRow:
@@ -194,7 +141,8 @@ class RunService:
         checked_at, required = self._keys_checked
         return required if time.monotonic() - checked_at <= KEYS_RECHECK_S else None
 
-    def _drive(self, run_id: str, reply: dict[str, str] | None = None) -> None:
+    def _drive(self, run_id: str, reply: dict[str, str] | None = None, *, lease: bool = True
+               ) -> None:
         if self.queue is not None:
             self.queue.enqueue(run_id, reply)
             return
@@ -202,7 +150,7 @@ class RunService:
             if run_id in self._driving:
                 raise RunStateError(run_id, "running", "it is being executed already")
         # The lease is taken now, so a refusal is the caller's answer (409), not a log line.
-        if not self.crew.leases.take(run_id):
+        if lease and not self.crew.leases.take(run_id):
             raise RunStateError(run_id, "running", "another process is executing it")
         self._take_over(run_id, reply)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -216,6 +217,17 @@ class Store(ABC):
         False while another owner's lease is live; renewing one's own lease returns True.
         """
         return self.acquire_slot(LEASE_PREFIX + run_id, owner, 1, ttl_s)
+
+    def renew_leases(self, run_ids: Iterable[str], owner: str, ttl_s: float) -> set[str]:
+        """Renew several of ``owner``'s leases at once; returns the runs still held.
+
+        A lease that lapsed is not renewed here (another process may have taken the run over
+        since): it is lost. Backends override this to make it one round trip.
+        """
+        return {r for r in run_ids if self._renew_one(r, owner, ttl_s)}
+
+    def _renew_one(self, run_id: str, owner: str, ttl_s: float) -> bool:
+        return self.leased(run_id) and self.take_lease(run_id, owner, ttl_s)
 
     def drop_lease(self, run_id: str, owner: str) -> None:
         """Give up the lease (nothing happens unless ``owner`` holds it)."""

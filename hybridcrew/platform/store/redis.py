@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
 from typing import Any, cast
 
 import redis
 
 from hybridcrew.platform.store.base import (
+    EXECUTABLE_STATUSES,
+    LEASE_PREFIX,
     ApiKey,
     Decision,
     Event,
@@ -66,6 +69,19 @@ then
 end
 return 0
 """
+_RENEW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
+local kept = {}
+for _, key in ipairs(KEYS) do
+  local expires = redis.call('ZSCORE', key, ARGV[1])
+  if expires and tonumber(expires) > now then
+    redis.call('ZADD', key, now + tonumber(ARGV[2]), ARGV[1])
+    table.insert(kept, key)
+  end
+end
+return kept
+"""
 _IN_USE = """
 local t = redis.call('TIME')
 return redis.call('ZCOUNT', KEYS[1], '(' .. (tonumber(t[1]) + tonumber(t[2]) / 1e6), '+inf')
@@ -82,6 +98,7 @@ class RedisStore(Store):
         self._spend = self.r.register_script(_SPEND)
         self._acquire = self.r.register_script(_ACQUIRE)
         self._in_use = self.r.register_script(_IN_USE)
+        self._renew = self.r.register_script(_RENEW)
 
     # -- runs --------------------------------------------------------------------------------
 
@@ -267,6 +284,34 @@ class RedisStore(Store):
     def slots_in_use(self, name: str) -> int:
         """Live holders of ``name``."""
         return int(self._in_use(keys=[f"{self.p}slot:{name}"]))
+
+    # -- run leases: one round trip each for renewal and for the orphan scan --------------------
+
+    def renew_leases(self, run_ids: Iterable[str], owner: str, ttl_s: float) -> set[str]:
+        """Extend every live lease of ``owner`` among ``run_ids`` in one script."""
+        keys = [self._lease_key(r) for r in run_ids]
+        if not keys:
+            return set()
+        kept = cast(list[str], self._renew(keys=keys, args=[owner, repr(ttl_s)]))
+        return {k.removeprefix(self._lease_key("")) for k in kept}
+
+    def orphaned_runs(self, stale_after_s: float, limit: int = 500) -> list[RunRow]:
+        """Runs from the status indexes, each with its lease count, in one pipeline."""
+        ids = [i for status in EXECUTABLE_STATUSES
+               for i in cast(list[str], self.r.zrange(f"{self.p}runs:s:{status}", 0, limit - 1))]
+        pipe = self.r.pipeline(transaction=False)
+        for run_id in ids:
+            pipe.hgetall(self._run_key(run_id))
+            pipe.zcount(self._lease_key(run_id), f"({time.time()}", "+inf")
+        answers = pipe.execute()
+        cutoff = time.time() - stale_after_s
+        rows = [_run(f) for f, leases in zip(answers[::2], answers[1::2], strict=True)
+                if f and not leases]
+        return sorted((r for r in rows if r.status == "running" or (
+            r.status == "queued" and r.updated_at < cutoff)), key=lambda r: r.created_at)[:limit]
+
+    def _lease_key(self, run_id: str) -> str:
+        return f"{self.p}slot:{LEASE_PREFIX}{run_id}"
 
     # -- lifecycle ---------------------------------------------------------------------------------
 

@@ -11,12 +11,13 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
 from hybridcrew.platform.store.base import (
+    LEASE_PREFIX,
     ApiKey,
     Decision,
     Event,
@@ -82,6 +83,8 @@ class SqliteStore(Store):
         if "tenant" not in columns:  # a store written before tenants existed
             self._conn.execute("ALTER TABLE runs ADD COLUMN tenant TEXT NOT NULL DEFAULT "
                                "'default'")
+        self._conn.execute("CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, "
+                           "created_at)")
         self._conn.execute("CREATE INDEX IF NOT EXISTS runs_by_tenant ON runs (tenant, "
                            "created_at)")
         self._lock = threading.Lock()
@@ -324,6 +327,31 @@ class SqliteStore(Store):
         (count,) = self._one("SELECT COUNT(*) FROM slots WHERE name=? AND expires>?",
                              (name, time.time()))
         return int(count)
+
+    # -- run leases: one statement each for renewal and for the orphan scan ---------------------
+
+    def renew_leases(self, run_ids: Iterable[str], owner: str, ttl_s: float) -> set[str]:
+        """Extend every live lease of ``owner`` among ``run_ids`` in one transaction."""
+        names = [LEASE_PREFIX + r for r in run_ids]
+        if not names:
+            return set()
+        now = time.time()
+        marks = ",".join("?" * len(names))
+        with self._tx() as db:
+            kept = db.execute(
+                f"UPDATE slots SET expires=? WHERE holder=? AND expires>? AND name IN ({marks}) "  # noqa: S608 - placeholders only
+                "RETURNING name", (now + ttl_s, owner, now, *names)).fetchall()
+        return {name.removeprefix(LEASE_PREFIX) for (name,) in kept}
+
+    def orphaned_runs(self, stale_after_s: float, limit: int = 500) -> list[RunRow]:
+        """Queued (stale) or running runs without a live lease, in one query."""
+        now = time.time()
+        rows = self._all(
+            "SELECT runs.* FROM runs LEFT JOIN slots ON slots.name = ? || runs.id "
+            "AND slots.expires > ? WHERE (runs.status = 'running' OR (runs.status = 'queued' "
+            "AND runs.updated_at < ?)) AND slots.name IS NULL ORDER BY runs.created_at LIMIT ?",
+            (LEASE_PREFIX, now, now - stale_after_s, limit))
+        return [_run(r) for r in rows]
 
     # -- lifecycle ---------------------------------------------------------------------------------
 

@@ -107,3 +107,14 @@ def test_a_charge_is_counted_once(store: Store) -> None:
     assert not store.spend("daily:acme", 1.0, cap_usd=1.0, charge_id="r2/plan@0")
     assert store.spend("daily:acme", 0.25, cap_usd=1.0, charge_id="r2/plan@0")
     assert abs(store.spent("daily:acme") - 1.0) < 1e-9
+
+
+def test_leases_are_renewed_together_and_a_lapsed_one_is_lost(store: Store) -> None:
+    assert store.take_lease("mine", "gw", 30)
+    assert store.take_lease("short", "gw", 0.2)
+    assert store.take_lease("theirs", "other", 30)
+    time.sleep(0.3)
+    kept = store.renew_leases(["mine", "short", "theirs", "never"], "gw", 30)
+    assert kept == {"mine"}
+    assert store.renew_leases([], "gw", 30) == set()
+    assert not store.take_lease("mine", "other", 30)  # still held after the renewal

@@ -2,7 +2,9 @@
 
 Each event's ``id`` is its sequence number in the run. A client that reconnects with
 ``Last-Event-ID`` (or ``?after=``) gets exactly the events after it: none lost, none repeated.
-The stream ends after the run's final event; a waiting run keeps it open.
+The stream ends after the run's final event; a waiting run keeps it open. All streams of a run
+share one feed (one store poll per new event, whatever the number of readers), and each API key
+may hold ``HYBRIDCREW_MAX_STREAMS_PER_KEY`` streams open at once (429 beyond).
 """
 
 from __future__ import annotations
@@ -10,21 +12,30 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from anyio import to_thread
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
-from hybridcrew.platform.api.deps import RunDep, ServiceDep
+from hybridcrew.platform.api.deps import RunDep, ServiceDep, Viewer
+from hybridcrew.platform.api.errors import TooManyStreams
 from hybridcrew.platform.api.schemas import MAX_EVENT_ID, ErrorBody
-from hybridcrew.platform.service import TERMINAL_EVENTS
-from hybridcrew.platform.store import FINAL_STATUSES
 
 router = APIRouter(prefix="/v1/runs", tags=["runs"], responses={
-    401: {"model": ErrorBody}, 404: {"model": ErrorBody}})
-BATCH = 500
+    401: {"model": ErrorBody}, 404: {"model": ErrorBody}, 429: {"model": ErrorBody}})
 
 
-@router.get("/{run_id}/events", response_class=EventSourceResponse)
+async def stream_slot(caller: Viewer, service: ServiceDep) -> AsyncIterator[None]:
+    """One of the caller's key's open streams, given back when the stream ends."""
+    key = caller.key_id or f"no-key:{caller.tenant}"
+    if not service.stream_slots.take(key):
+        raise TooManyStreams(service.stream_slots.limit)
+    try:
+        yield
+    finally:
+        service.stream_slots.give_back(key)
+
+
+@router.get("/{run_id}/events", response_class=EventSourceResponse,
+            dependencies=[Depends(stream_slot)])
 async def stream_events(
     run: RunDep, service: ServiceDep,
     last_event_id: Annotated[int | None, Header(ge=0, le=MAX_EVENT_ID,
@@ -33,27 +44,7 @@ async def stream_events(
                      ] = 0,
 ) -> AsyncIterator[ServerSentEvent]:
     """Stream the run's events in order, from the start or after ``Last-Event-ID``."""
-    cursor = max(after, last_event_id or 0)
-    store = service.store
-    with service.notifier.subscribe(run.id) as subscription:
-        look_at_status = True  # at the start, and whenever no event came for a while
-        while True:
-            events = await to_thread.run_sync(store.events, run.id, cursor, BATCH)
-            for event in events:
-                cursor = event.seq
-                yield ServerSentEvent(
-                    id=str(event.seq), event=event.kind,
-                    data={"seq": event.seq, "ts": event.ts, "node": event.node, **event.data})
-                if event.kind in TERMINAL_EVENTS:
-                    return
-            if events:
-                continue
-            # A run's final event is appended before its final status is set: a final status
-            # with nothing left to read means the client has seen the end already.
-            if look_at_status and (await to_thread.run_sync(store.get_run, run.id)
-                                   ).status in FINAL_STATUSES:
-                if not await to_thread.run_sync(store.events, run.id, cursor, 1):
-                    return
-                continue
-            # Events written in this process wake us; the timeout finds those of other hosts.
-            look_at_status = not await subscription.wait(service.settings.event_poll_s)
+    async for event in service.feeds.follow(run.id, max(after, last_event_id or 0)):
+        yield ServerSentEvent(id=str(event.seq), event=event.kind,
+                              data={"seq": event.seq, "ts": event.ts, "node": event.node,
+                                    **event.data})
