@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import uvicorn
+from fastapi import FastAPI
 
 from hybridcrew.platform.api import create_app
 from hybridcrew.platform.settings import load_settings
@@ -19,10 +20,15 @@ from tests.support.ports import free_port
 
 
 @contextmanager
-def gateway(config: dict[str, Any], store: Store | None = None, **settings: Any
-            ) -> Iterator[str]:
-    """Serve a gateway for ``config`` (a hybridcrew.yaml as a dict); yield its base URL."""
+def gateway(config: dict[str, Any], store: Store | None = None,
+            on_app: Callable[[FastAPI], None] | None = None, **settings: Any) -> Iterator[str]:
+    """Serve a gateway for ``config`` (a hybridcrew.yaml as a dict); yield its base URL.
+
+    ``on_app`` receives the app, for tests that look at the service's state.
+    """
     app = create_app(load_settings(**settings), config_from(config), store)
+    if on_app is not None:
+        on_app(app)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            lifespan="on"))

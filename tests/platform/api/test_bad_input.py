@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 
@@ -171,3 +172,26 @@ def test_memory_that_is_off_answers_503(http: httpx.Client) -> None:
 def test_wrong_method_is_405(http: httpx.Client) -> None:
     answer = http.delete("/v1/runs")
     assert (answer.status_code, answer.json()["error"]) == (405, "method_not_allowed")
+
+
+def test_the_access_log_keeps_no_query_strings_or_secrets(
+        http: httpx.Client, caplog: pytest.LogCaptureFixture) -> None:
+    access = logging.getLogger("uvicorn.access")
+    level = access.level
+    access.setLevel(logging.INFO)
+    access.addHandler(caplog.handler)
+    try:
+        http.get("/v1/runs", params={"status": "queued", "token": SECRET})
+        http.get(f"/v1/runs/{SECRET}/events")
+        http.get("/v1/runs/run%2Fwith%20mail%20jane.doe@acme-corp.com")
+    finally:
+        access.removeHandler(caplog.handler)
+        access.setLevel(level)
+    lines = [r.getMessage() for r in caplog.records if r.name == "uvicorn.access"]
+    assert len(lines) == 3, lines
+    text = "\n".join(lines)
+    assert SECRET not in text
+    assert "token=" not in text
+    assert "jane.doe" not in text
+    assert "[REDACTED:github_token]" in text
+    assert '"GET /v1/runs HTTP/1.1" 200' in text

@@ -1,0 +1,88 @@
+"""Event streams at scale: many readers of one run share one feed; each key has a cap."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+from httpx_sse import aconnect_sse
+
+from tests.support.crew import crew_config
+from tests.support.gateway import gateway, wait_status
+
+READERS = 60
+CAP = 50
+
+
+async def _follow(http: httpx.AsyncClient, run_id: str, opened: asyncio.Event | None = None
+                  ) -> list[str]:
+    kinds: list[str] = []
+    async with aconnect_sse(http, "GET", f"/v1/runs/{run_id}/events") as source:
+        if opened is not None:
+            opened.set()
+        async for sse in source.aiter_sse():
+            kinds.append(sse.event)
+            json.loads(sse.data)
+    return kinds
+
+
+def test_many_readers_share_one_feed_and_all_see_the_end() -> None:
+    apps: list[Any] = []
+    with gateway(crew_config(), max_streams_per_key=1000, on_app=apps.append) as base:
+        service = apps[0].state.service
+
+        async def scenario() -> tuple[list[list[str]], int]:
+            limits = httpx.Limits(max_connections=READERS + 10)
+            async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as http:
+                run_id = (await http.post("/v1/runs", json={"task": "Add rate limiting",
+                                                            "approval": True})).json()["id"]
+                while (await http.get(f"/v1/runs/{run_id}")).json()["status"] != "waiting":
+                    await asyncio.sleep(0.05)
+                tasks = [asyncio.create_task(_follow(http, run_id)) for _ in range(READERS)]
+                while service.stream_slots.open_streams() < READERS:
+                    await asyncio.sleep(0.05)
+                await asyncio.sleep(0.5)
+                feeds_while_idle = service.feeds.active()
+                await http.post(f"/v1/runs/{run_id}/resume", json={"choice": "approve"})
+                return list(await asyncio.gather(*tasks)), feeds_while_idle
+
+        streams, feeds = asyncio.run(scenario())
+        assert feeds == 1, "one feed for one run, whatever the number of readers"
+        for kinds in streams:
+            assert kinds[0] == "run_started"
+            assert kinds[-1] == "run_finished"
+            assert kinds.count("run_finished") == 1
+        assert service.feeds.active() == 0, "the feed goes with its last reader"
+        assert service.stream_slots.open_streams() == 0
+
+
+def test_a_key_beyond_its_stream_cap_gets_429() -> None:
+    with gateway(crew_config(), max_streams_per_key=CAP) as base, httpx.Client(
+            base_url=base, timeout=30) as http:
+        run_id = http.post("/v1/runs", json={"task": "x", "approval": True}).json()["id"]
+        wait_status(http, run_id, {"waiting"})
+
+        async def scenario() -> httpx.Response:
+            async with httpx.AsyncClient(base_url=base, timeout=30,
+                                         limits=httpx.Limits(max_connections=CAP + 5)) as client:
+                opened = [asyncio.Event() for _ in range(CAP)]
+                tasks = [asyncio.create_task(_follow(client, run_id, o)) for o in opened]
+                await asyncio.gather(*(o.wait() for o in opened))
+                refused = await client.get(f"/v1/runs/{run_id}/events")
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                return refused
+
+        refused = asyncio.run(scenario())
+        assert refused.status_code == 429
+        assert refused.json()["error"] == "too_many_streams"
+        assert "HYBRIDCREW_MAX_STREAMS_PER_KEY" in refused.json()["detail"]
+        # Closed streams give their slots back.
+        wait_status(http, run_id, {"waiting"})
+        with http.stream("GET", f"/v1/runs/{run_id}/events") as again:
+            assert again.status_code == 200
+
+
