@@ -165,3 +165,34 @@ def test_workers_and_gateway_on_redis_killed_at_random(seed: int, tmp_path: Path
     config = crew_with_call_log(tmp_path, latency=LATENCY)
     env = {"HYBRIDCREW_REDIS_URL": redis_url}
     _chaos(config, tmp_path, env, lambda: RedisStore(redis_url), seed, workers=2)
+
+
+def test_sigterm_stops_within_the_grace_period_and_leaves_runs_recoverable(
+        tmp_path: Path, isolated_env: Path) -> None:
+    config = crew_with_call_log(tmp_path, latency=1.0)
+    env = {"HYBRIDCREW_GATEWAY_WORKERS": "2", "HYBRIDCREW_SHUTDOWN_GRACE_S": "2"}
+    log = tmp_path / "processes.log"
+    port = free_port()
+    gateway = serve(config, port, env=env, log=log)
+    base = f"http://127.0.0.1:{port}"
+    with httpx.Client(base_url=base, timeout=30) as http:
+        ids = [http.post("/v1/runs", json={"task": f"{TASK} #{i}"}).json()["id"]
+               for i in range(4)]
+        until(lambda: "running" in _statuses(http, ids).values(), "a run to start")
+    started = time.monotonic()
+    # uvicorn shuts down gracefully, then ends with the signal it handled.
+    assert kill(gateway, signal.SIGTERM) in {0, -signal.SIGTERM}
+    # Streams get a few seconds, steps in flight the grace period: bounded, not a model call's
+    # full timeout.
+    assert time.monotonic() - started < 15
+    assert "Application shutdown complete" in log.read_text()
+    gateway = serve(config, port, env=env, log=log)
+    try:
+        with httpx.Client(base_url=base, timeout=30) as http:
+            until(_settled(http, ids, {"finished"}), "every run to finish after the restart",
+                  timeout=120)
+            metrics = samples(http.get("/metrics").text)
+            assert total(metrics, "hybridcrew_runs_recovered_total") >= 1
+            assert total(metrics, "hybridcrew_runs_orphaned") == 0
+    finally:
+        kill(gateway, signal.SIGTERM)
