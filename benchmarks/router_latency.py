@@ -28,10 +28,10 @@ from hybridcrew.routing.signals import Health, Signals
 
 SIZES_KB = (1, 5, 10, 25, 50)
 SECRETS = (
-    'AWS_SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"',
+    'AWS_SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzq7R2pL9xW"',
     "DATABASE_URL=postgres://app:s3cr3t-Pa55@db.internal:5432/orders",
     "token: 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",
-    "contact jane.doe@acme-corp.com, card 4111 1111 1111 1111",
+    "contact jane.doe@acme-corp.com, card 4539 1488 0343 6467",
 )
 
 

@@ -107,11 +107,11 @@ def test_blocked_run_exits_1_with_the_reason(tmp_path: Path) -> None:
     data["models"]["planner"]["location"] = "cloud"
     data["models"]["planner"]["clearance"] = "internal"
     config = str(write_config(tmp_path / "crew.yaml", data))
-    code, out, _ = run("--config", config, "run", "Use key AKIAIOSFODNN7EXAMPLE to deploy")
+    code, out, _ = run("--config", config, "run", "Use key AKIA2OGYBAH6TLPQ4RZC to deploy")
     assert code == 1
     assert "blocked" in out
     assert "privacy" in out
-    assert "AKIAIOSFODNN7EXAMPLE" not in out
+    assert "AKIA2OGYBAH6TLPQ4RZC" not in out
 
 
 def test_empty_task_and_unknown_workflow(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from hybridcrew.routing.sensitivity import Sensitivity
 from hybridcrew.routing.signals import Health, Signals
 from tests.support.configs import model, runtime_for
 
-SECRET_PROMPT = "Deploy with AWS key AKIAIOSFODNN7EXAMPLE and fix the rate limiter."
+SECRET_PROMPT = "Deploy with AWS key AKIA2OGYBAH6TLPQ4RZC and fix the rate limiter."
 PII_PROMPT = "Email jane.doe@acme-corp.com when the export finishes."
 
 CONFIG: dict[str, Any] = {
@@ -189,7 +189,7 @@ def test_decision_json_has_the_documented_fields_and_no_secret(runtime: RoutingR
         assert key in data
     assert data["findings"] == [{"detector": "aws_access_key_id", "start": 20, "end": 40,
                                  "part": "prompt", "sensitivity": "secret"}]
-    assert "AKIAIOSFODNN7EXAMPLE" not in json.dumps(data)
+    assert "AKIA2OGYBAH6TLPQ4RZC" not in json.dumps(data)
     assert {"model", "why"} <= set(data["rejected"][0])
 
 

@@ -20,7 +20,7 @@ from tests.support.crew import REJECT_BACKEND, author_rules, crew_config, script
 from tests.support.gateway import gateway, wait_status
 
 TASK = "Add rate limiting to the orders API"
-SECRET_TASK = "Deploy with key AKIAIOSFODNN7EXAMPLE"
+SECRET_TASK = "Deploy with key AKIA2OGYBAH6TLPQ4RZC"
 
 
 def observed_config() -> dict[str, Any]:

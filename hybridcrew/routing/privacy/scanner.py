@@ -33,7 +33,7 @@ class PrivacyScanner:
         self._compiled = []
         self._groups: list[int] = []
         for det in self.detectors:
-            self._set.Add(det.pattern.encode())
+            self._set.Add(det.prefilter().encode())
             compiled = re2.compile(det.pattern.encode(), options)
             self._compiled.append(compiled)
             group = det.group
@@ -41,6 +41,7 @@ class PrivacyScanner:
                                 else group)
         self._set.Compile()
         self._tails = [frozenset(det.tail.encode()) for det in self.detectors]
+        self._leads = [_WORD_BYTES | frozenset(det.not_after.encode()) for det in self.detectors]
         self._cache: OrderedDict[str, tuple[Finding, ...]] = OrderedDict()
 
     @classmethod
@@ -81,10 +82,10 @@ class PrivacyScanner:
                                   det.sensitivity)
 
     def _spans(self, index: int, det: Detector, data: bytes) -> Iterator[tuple[int, int]]:
-        tail = self._tails[index]
+        tail, lead = self._tails[index], self._leads[index]
         for match in self._compiled[index].finditer(data):
             begin, finish = match.span()
-            if det.word_start and begin > 0 and data[begin - 1] in _WORD_BYTES:
+            if det.word_start and begin > 0 and data[begin - 1] in lead:
                 continue
             if tail and finish < len(data) and data[finish] in tail:
                 continue

@@ -97,7 +97,7 @@ def test_labels_stay_low_cardinality(scraped: Scraped) -> None:
     text = scraped.text
     for run in scraped.runs:
         assert run["id"] not in text, "no run ids in labels"
-    assert "AKIAIOSFODNN7EXAMPLE" not in text
+    assert "AKIA2OGYBAH6TLPQ4RZC" not in text
     assert "rate limiting" not in text
 
 

@@ -11,9 +11,14 @@ import yaml
 
 from hybridcrew.routing.policy import PrivacyPolicy
 from hybridcrew.routing.privacy import PrivacyScanner
+from tests.routing.privacy.cases import generated_cases
 
 CORPUS: list[dict[str, Any]] = yaml.safe_load(
-    (Path(__file__).parent / "corpus.yaml").read_text("utf-8"))
+    (Path(__file__).parent / "corpus.yaml").read_text("utf-8")) + generated_cases()
+
+
+def _kind(case: dict[str, Any]) -> str:
+    return str(case.get("kind") or (case["expect"][0] if case.get("expect") else case["id"]))
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +28,9 @@ def scanner() -> PrivacyScanner:
 
 def test_corpus_is_large_and_varied() -> None:
     classes = Counter(c["class"] for c in CORPUS)
-    assert len(CORPUS) >= 150
-    assert classes["negative"] >= 50
+    assert len(CORPUS) >= 700
+    assert len({_kind(c) for c in CORPUS if c["class"] != "negative"}) >= 80
+    assert classes["negative"] >= 150
     assert len({c["id"] for c in CORPUS}) == len(CORPUS)
 
 
@@ -49,9 +55,9 @@ def test_recall_and_false_positive_rate(scanner: PrivacyScanner,
         print(f"\nprivacy corpus: {len(CORPUS)} cases; recall secret {recall['secret']:.1%}, "
               f"pii {recall['pii']:.1%}; false positives {fp_rate:.1%} "
               f"({len(false_positives)}/{totals['negative']})")
-    assert recall["secret"] == 1.0, missed
-    assert recall["pii"] >= 0.95, missed
-    assert fp_rate < 0.05, false_positives
+    assert recall["secret"] >= 0.99, missed
+    assert recall["pii"] >= 0.98, missed
+    assert fp_rate <= 0.02, false_positives
 
 
 @pytest.mark.parametrize("case", [c for c in CORPUS if c["class"] != "negative"][:40],

@@ -1,0 +1,82 @@
+"""What a detector is: a named RE2 pattern plus the checks RE2 cannot express.
+
+Patterns are RE2 syntax: the scanner runs all of them in one DFA pass (an RE2 ``Set``) and only
+then extracts spans for the detectors that fired, so a 50 KB prompt costs one linear scan.
+RE2 has no look-around; what a pattern must not touch (``word_start``, ``tail``), checksums
+(Luhn, mod-97, national ID check digits) and placeholders are checked in Python on each
+candidate. Counted repeats of wide classes multiply the DFA's states: prefer fixed prefixes and
+unbounded runs whose length is checked in Python.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from hybridcrew.routing.privacy.checks import is_placeholder
+from hybridcrew.routing.sensitivity import Sensitivity
+
+SECRET = Sensitivity.SECRET
+PII = Sensitivity.CONFIDENTIAL
+
+WORD = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
+TOKEN_TAIL = WORD + "-"
+DIGIT_TAIL = "0123456789-"
+
+Validator = Callable[[dict[str, str]], bool]
+"""Receives the match's named groups plus ``"0"`` for the whole match."""
+
+
+@dataclass(frozen=True)
+class Detector:
+    """A named RE2 pattern; the reported span is ``group`` of a match that passes every check."""
+
+    name: str
+    pattern: str
+    sensitivity: Sensitivity = SECRET
+    group: int | str = 0
+    word_start: bool = True
+    not_after: str = ""
+    """With ``word_start``: more characters that may not come just before a match."""
+    tail: str = ""
+    validate: Validator | None = None
+    loose_prefilter: bool = True
+    """Let the one-pass prefilter use the pattern with counted repeats made open-ended.
+
+    A superset, so nothing is missed (the exact pattern then runs only where it fired); it
+    keeps the combined DFA small. Off where the loose form would fire on ordinary text."""
+
+    def prefilter(self) -> str:
+        """The pattern the scanner's single pass (an RE2 Set) looks for."""
+        if not self.loose_prefilter:
+            return self.pattern
+        return _COUNTED.sub(lambda m: ("*" if m.group(1) == "0" else "+") + m.group(2),
+                            self.pattern)
+
+
+_COUNTED = re.compile(r"(?<!\\)\{(\d+)(?:,\d*)?\}(\??)")
+
+def not_placeholder(groups: dict[str, str]) -> bool:
+    """Documentation keys (``...EXAMPLE``, ``XXXX``, ``REPLACE_ME``) are not secrets."""
+    return not is_placeholder(groups.get("key") or groups["0"])
+
+
+def token(name: str, pattern: str, validate: Validator | None = None) -> Detector:
+    """A provider token with a fixed prefix, not glued to surrounding word characters."""
+    if validate is None:
+        return Detector(name, pattern, tail=TOKEN_TAIL, validate=not_placeholder)
+    check = validate
+    return Detector(name, pattern, tail=TOKEN_TAIL,
+                    validate=lambda g: not_placeholder(g) and check(g))
+
+
+def keyed(name: str, context: str, value: str, *, tail: str = TOKEN_TAIL) -> Detector:
+    """A value that only means a credential next to its name: ``context``, then ``=``/``:``.
+
+    The reported span is the value (group ``key``).
+    """
+    pattern = (rf"(?i){context}[\w.\-]*[\"']?[ \t]*(?:=|:|=>|:=)[ \t]*[\"'`]?"
+               rf"(?P<key>{value})")
+    return Detector(name, pattern, group="key", word_start=False, tail=tail,
+                    validate=not_placeholder)
