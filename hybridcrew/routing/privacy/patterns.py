@@ -45,14 +45,25 @@ class Detector:
     """Let the one-pass prefilter use the pattern with counted repeats made open-ended.
 
     A superset, so nothing is missed (the exact pattern then runs only where it fired); it
-    keeps the combined DFA small. Off where the loose form would fire on ordinary text."""
+    keeps the combined DFA small. Off where the loose form fires on ordinary text (digit runs,
+    dotted names): there the exact pattern's lengths are the cheaper filter."""
 
     def prefilter(self) -> str:
-        """The pattern the scanner's single pass (an RE2 Set) looks for."""
-        if not self.loose_prefilter:
-            return self.pattern
-        return _COUNTED.sub(lambda m: ("*" if m.group(1) == "0" else "+") + m.group(2),
-                            self.pattern)
+        """The pattern the scanner's single pass (an RE2 Set) looks for.
+
+        A ``word_start`` detector's matches can only begin after a non-word character: saying
+        so in the prefilter keeps the automaton from starting a match inside every word.
+        """
+        pattern = self.pattern
+        if self.loose_prefilter:
+            pattern = _COUNTED.sub(lambda m: ("*" if m.group(1) == "0" else "+") + m.group(2),
+                                   pattern)
+        if self.word_start:
+            flags, body = (pattern[:4], pattern[4:]) if pattern.startswith("(?i)") else (
+                "", pattern)
+            excluded = re.escape(self.not_after).replace("\\-", "\\-")
+            pattern = f"{flags}(?:^|[^\\w{excluded}])(?:{body})"
+        return pattern
 
 
 _COUNTED = re.compile(r"(?<!\\)\{(\d+)(?:,\d*)?\}(\??)")

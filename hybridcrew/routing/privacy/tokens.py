@@ -10,8 +10,7 @@ from hybridcrew.routing.privacy.patterns import TOKEN_TAIL, Detector, keyed, not
 
 _CLOUD = (
     token("aws_access_key_id", r"(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}"),
-    keyed("aws_secret_access_key", r"aws_?secret_?(?:access_?)?key", r"[A-Za-z0-9/+=]{40}",
-          tail=""),
+    # An AWS secret access key has no shape of its own: secret_assignment finds it by its name.
     token("google_api_key", r"AIza[0-9A-Za-z_\-]{35}"),
     token("google_oauth_secret", r"GOCSPX-[A-Za-z0-9_\-]{28}"),
     Detector("gcp_service_account_key",
@@ -61,7 +60,7 @@ _CHAT = (
              r"[A-Za-z0-9_\-]{60,}", word_start=False, validate=not_placeholder),
     Detector("discord_bot_token",
              r"[MNO][A-Za-z0-9_\-]{23,27}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,40}",
-             tail=TOKEN_TAIL, validate=not_placeholder),
+             tail=TOKEN_TAIL, validate=not_placeholder, loose_prefilter=False),
     Detector("telegram_bot_token", r"(?P<key>\d{8,10}:AA[A-Za-z0-9_\-]{33})", group="key",
              tail=TOKEN_TAIL, validate=not_placeholder),
     Detector("teams_webhook", r"\.webhook\.office\.com/webhookb2/[A-Za-z0-9@\-]{36,}/"

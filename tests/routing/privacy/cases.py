@@ -37,7 +37,7 @@ v = Values(20261130)
 TOKENS: list[tuple[str, str, list[str], str | None]] = [
     ("aws_access_key_id", "aws_access_key_id",
      ["AKIA" + v(UPPER_NUM, 16), "ASIA" + v(UPPER_NUM, 16)], None),
-    ("aws_secret_access_key", "aws_secret_access_key", [v(B64, 40), v(B64, 40)],
+    ("aws_secret_access_key", "secret_assignment", [v(B64, 40), v(B64, 40)],
      "aws_secret_access_key"),
     ("google_api_key", "google_api_key", ["AIza" + v(URLSAFE, 35), "AIza" + v(URLSAFE, 35)],
      None),
