@@ -208,10 +208,13 @@ class Crew:
         snapshot = loaded.graph.get_state(_thread(run_id))
         pending = _pending(snapshot)
         if not snapshot.next and snapshot.values.get("report") is not None:
-            raise RunStateError(run_id, "finished", "nothing to resume; see `hybridcrew runs "
-                                f"show {run_id}`")
+            # Its executor died after the last step, before marking it finished: do that now.
+            self._remember(loaded, snapshot.values)
+            return self._finish(run_id, row.folder, snapshot.values)
         if pending is not None and reply is None:
             reply = answer(pending) if answer else None
+            if reply is None and row.status != "waiting":  # its executor died before saying so
+                return self._wait(run_id, row.folder, pending, snapshot.values)
             if reply is None:
                 raise RunStateError(run_id, "waiting", f"it asks: {pending.get('question')} "
                                     "Answer with --approve, --reject or --local")
@@ -303,14 +306,19 @@ class Crew:
             question = dict(interrupts[0].value)
             reply = answer(question) if answer else None
             if reply is None:
-                if not self.store.set_status(run_id, "waiting", {"pending": question}):
-                    return self._ended(run_id, folder)
-                self.events.emit(run_id, "waiting", question.get("node"), data=question)
-                return RunOutcome(run_id, "waiting", folder, steps=result.get("steps", []),
-                                  pending=question)
+                return self._wait(run_id, folder, question, result)
             self.events.emit(run_id, "waiting", question.get("node"), data=question)
             self.events.emit(run_id, "answered", question.get("node"), reply=reply)
             payload = Command(resume=reply)
+
+    def _wait(self, run_id: str, folder: str, question: dict[str, Any],
+              state: dict[str, Any]) -> RunOutcome:
+        """The run waits for a human's answer to ``question`` (no executor until then)."""
+        if not self.store.set_status(run_id, "waiting", {"pending": question}):
+            return self._ended(run_id, folder)
+        self.events.emit(run_id, "waiting", question.get("node"), data=question)
+        return RunOutcome(run_id, "waiting", folder, steps=state.get("steps", []),
+                          pending=question)
 
     def _recall(self, row: RunRow) -> list[dict[str, Any]]:
         memory = self.memory

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from pathlib import Path
 
 import pytest
 import redis
@@ -123,3 +125,35 @@ def test_verdicts_from_another_process_reach_the_router_at_the_next_refresh() ->
     assert ("author", "backend") not in other.runtime.history
     other.runtime.signals.refresh()  # what the background refresher does every interval
     assert other.runtime.history[("author", "backend")] == (0, 2)
+
+
+def _crash_before(crew_data_dir: Path, run_id: str, kind: str) -> None:
+    """What a kill leaves when it lands after the graph's last checkpoint but before the run's
+    status and event were written: the run still says running."""
+    with sqlite3.connect(crew_data_dir / "store.sqlite") as db:
+        db.execute("UPDATE runs SET status='running' WHERE id=?", (run_id,))
+        db.execute("DELETE FROM events WHERE run_id=? AND kind=?", (run_id, kind))
+
+
+def test_a_run_killed_after_its_last_step_is_finished_by_the_next_executor() -> None:
+    crew = make_crew(crew_config())
+    run_id = crew.start(TASK).run_id
+    _crash_before(crew.settings.data_dir, run_id, "run_finished")
+    outcome = make_crew(crew_config()).execute(run_id)  # another process takes it over
+    assert outcome is not None
+    assert outcome.status == "finished"
+    kinds = [e.kind for e in crew.store.events(run_id)]
+    assert kinds.count("run_finished") == 1
+    assert kinds.count("step_started") == 4, "no step ran again"
+
+
+def test_a_run_killed_before_it_said_it_waits_then_waits() -> None:
+    crew = make_crew(crew_config())
+    run_id = crew.start(TASK, gate=True).run_id
+    assert crew.store.get_run(run_id).status == "waiting"
+    _crash_before(crew.settings.data_dir, run_id, "waiting")
+    outcome = make_crew(crew_config()).execute(run_id)
+    assert outcome is not None
+    assert outcome.status == "waiting"
+    assert [e.kind for e in crew.store.events(run_id)].count("waiting") == 1
+    assert crew.store.get_run(run_id).summary["pending"]["kind"] == "approval"

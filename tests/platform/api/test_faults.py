@@ -41,7 +41,7 @@ def small_disk(folder: Path, size: str = "8m") -> Iterator[Path]:
 def fill(folder: Path) -> Path:
     """Write a file until the filesystem is full; returns it (delete it to free the space)."""
     filler = folder / "filler"
-    with filler.open("wb") as out, suppress(OSError):
+    with suppress(OSError), filler.open("wb") as out:  # closing a full file raises too
         while True:
             out.write(b"\0" * 65536)
             out.flush()
