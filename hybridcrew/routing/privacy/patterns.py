@@ -41,6 +41,12 @@ class Detector:
     """With ``word_start``: more characters that may not come just before a match."""
     tail: str = ""
     validate: Validator | None = None
+    anchor: str | None = None
+    """A pattern every match contains, for the prefilter instead of the whole pattern.
+
+    For detectors whose matches start with a broad class (an email's local part, a token
+    made of any alphanumerics): the prefilter looks for the distinctive part (``@domain``,
+    ``.atlasv1.``) and the automaton does not keep a match in progress through every word."""
     loose_prefilter: bool = True
     """Let the one-pass prefilter use the pattern with counted repeats made open-ended.
 
@@ -48,12 +54,30 @@ class Detector:
     keeps the combined DFA small. Off where the loose form fires on ordinary text (digit runs,
     dotted names): there the exact pattern's lengths are the cheaper filter."""
 
+    def literal_prefix(self) -> str | None:
+        """The literal text every match starts with (3+ characters), if the pattern has one.
+
+        Such detectors share one prefilter entry, an alternation of their prefixes: the
+        automaton then tracks words, not one half-built match per token shape.
+        """
+        if not self.word_start or self.anchor is not None or self.pattern.startswith("(?"):
+            return None
+        found = _LITERAL_START.match(self.pattern)
+        if found is None:
+            return None
+        literal = found.group(0)
+        if self.pattern[found.end():found.end() + 1] in ("{", "*", "+", "?"):
+            literal = literal[:-1]  # a quantifier makes the last character optional
+        return literal if len(literal) >= 3 else None  # noqa: PLR2004 - shorter is too common
+
     def prefilter(self) -> str:
         """The pattern the scanner's single pass (an RE2 Set) looks for.
 
         A ``word_start`` detector's matches can only begin after a non-word character: saying
         so in the prefilter keeps the automaton from starting a match inside every word.
         """
+        if self.anchor is not None:
+            return self.anchor
         pattern = self.pattern
         if self.loose_prefilter:
             pattern = _COUNTED.sub(lambda m: ("*" if m.group(1) == "0" else "+") + m.group(2),
@@ -66,6 +90,7 @@ class Detector:
         return pattern
 
 
+_LITERAL_START = re.compile(r"[A-Za-z0-9_\-]+")
 _COUNTED = re.compile(r"(?<!\\)\{(\d+)(?:,\d*)?\}(\??)")
 
 def not_placeholder(groups: dict[str, str]) -> bool:

@@ -51,11 +51,13 @@ PII_DETECTORS: tuple[Detector, ...] = (
     # states and doubled the cost of the whole scan.
     Detector("email", r"(?P<local>[A-Za-z0-9._%+\-]+)@(?P<domain>[A-Za-z0-9][A-Za-z0-9\-]*"
                       r"(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24})",
-             sensitivity=PII, tail=TOKEN_TAIL, validate=_email_ok),
+             sensitivity=PII, tail=TOKEN_TAIL, validate=_email_ok,
+             anchor=r"[A-Za-z0-9._%+\-]@[A-Za-z0-9][A-Za-z0-9\-]*\.[A-Za-z0-9]"),
     Detector("obfuscated_email",
              r"(?i)(?P<local>[a-z0-9._%+\-]+)\s*[\[\(\{<]\s*at\s*[\]\)\}>]\s*(?P<domain>"
              r"[a-z0-9\-]+(?:\s*(?:[\[\(\{<]\s*dot\s*[\]\)\}>]|\.)\s*[a-z0-9\-]+)+)",
-             sensitivity=PII, validate=lambda g: not reserved_domain(
+             sensitivity=PII, anchor=r"(?i)[\[\(\{<]\s*at\s*[\]\)\}>]",
+             validate=lambda g: not reserved_domain(
                  g["domain"].lower().replace(" ", "").replace("[dot]", ".")
                  .replace("(dot)", "."))),
     # Not the digits of a decimal number (1.2300000717973380).

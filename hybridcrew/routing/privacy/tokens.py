@@ -25,7 +25,7 @@ _CLOUD = (
              group="key", word_start=False, validate=not_placeholder),
     Detector("azure_ad_client_secret",
              r"(?P<key>[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.\-]{31,34})", group="key",
-             tail=TOKEN_TAIL + "~.", validate=not_placeholder),
+             tail=TOKEN_TAIL + "~.", validate=not_placeholder, anchor=r"\dQ~"),
     token("alibaba_access_key_id", r"LTAI[A-Za-z0-9]{20}"),
     token("digitalocean_token", r"do[opr]_v1_[a-f0-9]{64}"),
     token("databricks_token", r"dapi[a-f0-9]{32}(?:-\d)?"),
@@ -33,7 +33,8 @@ _CLOUD = (
     token("doppler_token", r"dp\.(?:st|ct|sa|scim|audit|pt)\.(?:[a-z0-9_\-]{2,35}\.)?"
           r"[A-Za-z0-9]{40,44}"),
     token("pulumi_token", r"pul-[a-f0-9]{40}"),
-    token("terraform_cloud_token", r"[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=\-]{60,70}"),
+    Detector("terraform_cloud_token", r"[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=\-]{60,70}",
+             tail=TOKEN_TAIL, validate=not_placeholder, anchor=r"\.atlasv1\."),
 )
 _CODE = (
     token("github_token", r"gh[pousr]_[A-Za-z0-9]{36,255}"),
@@ -60,9 +61,10 @@ _CHAT = (
              r"[A-Za-z0-9_\-]{60,}", word_start=False, validate=not_placeholder),
     Detector("discord_bot_token",
              r"[MNO][A-Za-z0-9_\-]{23,27}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,40}",
-             tail=TOKEN_TAIL, validate=not_placeholder, loose_prefilter=False),
+             tail=TOKEN_TAIL, validate=not_placeholder,
+             anchor=r"\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27}"),
     Detector("telegram_bot_token", r"(?P<key>\d{8,10}:AA[A-Za-z0-9_\-]{33})", group="key",
-             tail=TOKEN_TAIL, validate=not_placeholder),
+             tail=TOKEN_TAIL, validate=not_placeholder, anchor=r"\d:AA[A-Za-z0-9_\-]"),
     Detector("teams_webhook", r"\.webhook\.office\.com/webhookb2/[A-Za-z0-9@\-]{36,}/"
              r"IncomingWebhook/[a-f0-9]{32}/[A-Za-z0-9\-]{36}", word_start=False,
              validate=not_placeholder),
@@ -72,7 +74,8 @@ _CHAT = (
     token("twilio_api_key", r"SK[0-9a-f]{32}"),
     token("sendgrid_api_key", r"SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43}"),
     token("mailgun_api_key", r"key-[0-9a-f]{32}"),
-    token("mailchimp_api_key", r"[0-9a-f]{32}-us\d{1,2}"),
+    Detector("mailchimp_api_key", r"[0-9a-f]{32}-us\d{1,2}", tail=TOKEN_TAIL,
+             validate=not_placeholder, anchor=r"[0-9a-f]-us\d"),
 )
 _COMMERCE_AND_AI = (
     token("stripe_key", r"(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}"),
