@@ -26,9 +26,10 @@ _WELL_KNOWN_TEST_CARDS = {"4111111111111111", "4242424242424242", "5555555555554
 
 
 def _email_ok(groups: dict[str, str]) -> bool:
-    local = groups["local"]
+    # One capture group: each one more slows RE2's span extraction on every candidate.
+    local, _, domain = groups["0"].rpartition("@")
     return (len(local) <= 64 and local.lower() not in {"git", "noreply", "no-reply"}  # noqa: PLR2004
-            and not reserved_domain(groups["domain"]))
+            and not reserved_domain(domain))
 
 
 def _card_ok(groups: dict[str, str]) -> bool:
@@ -49,8 +50,8 @@ _DATE = (r"\d{4}-\d{2}-\d{2}|\d{1,2}[./\-]\d{1,2}[./\-]\d{2,4}|"
 PII_DETECTORS: tuple[Detector, ...] = (
     # Unbounded classes, lengths checked in Python: counted repeats ({1,64}) multiply RE2's DFA
     # states and doubled the cost of the whole scan.
-    Detector("email", r"(?P<local>[A-Za-z0-9._%+\-]+)@(?P<domain>[A-Za-z0-9][A-Za-z0-9\-]*"
-                      r"(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24})",
+    Detector("email", r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9][A-Za-z0-9\-]*"
+                      r"(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24}",
              sensitivity=PII, tail=TOKEN_TAIL, validate=_email_ok,
              anchor=r"[A-Za-z0-9._%+\-]@[A-Za-z0-9][A-Za-z0-9\-]*\.[A-Za-z0-9]"),
     Detector("obfuscated_email",

@@ -37,11 +37,11 @@ class PrivacyScanner:
         self._by_prefix: dict[bytes, list[int]] = {}
         self._entries: list[int] = []  # prefilter entry → detector index (-1: the prefixes)
         for index, det in enumerate(self.detectors):
-            prefix = det.literal_prefix()
-            if prefix is None:
+            prefixes = det.literal_prefixes()
+            if not prefixes:
                 self._set.Add(det.prefilter().encode())
                 self._entries.append(index)
-            else:
+            for prefix in prefixes:
                 self._by_prefix.setdefault(prefix.encode(), []).append(index)
             compiled = re2.compile(det.pattern.encode(), options)
             self._compiled.append(compiled)
