@@ -160,8 +160,6 @@ class RunFeeds:
             while not feed.ended:
                 try:
                     look_at_status = await self._read(feed, subscription, look_at_status)
-                except asyncio.CancelledError:
-                    raise
                 except Exception as exc:  # noqa: BLE001 - the store may recover; try again
                     log.warning("event feed of run %s: %s", feed.run_id, type(exc).__name__)
                     await asyncio.sleep(self.poll_s)

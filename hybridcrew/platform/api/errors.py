@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import re
-import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
@@ -26,7 +25,7 @@ from hybridcrew.errors import ConfigError, HybridCrewError
 from hybridcrew.platform.crew import RunStateError
 from hybridcrew.platform.keys import AuthError
 from hybridcrew.platform.store import RunNotFound
-from hybridcrew.platform.store.faults import StoreUnavailable
+from hybridcrew.platform.store.faults import DRIVER_ERRORS
 
 log = logging.getLogger(__name__)
 _LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
@@ -105,8 +104,6 @@ def _redactor(request: Request) -> Redactor:
 
 
 async def _domain(request: Request, exc: Exception) -> JSONResponse:
-    if isinstance(exc, StoreUnavailable):
-        return await _store_fault(request, exc)
     for kind, status, error in _STATUS:
         if isinstance(exc, kind):
             detail: Any = _redactor(request).text(str(exc))
@@ -167,17 +164,6 @@ async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     return _answer(500, "internal", "internal error; the gateway's log has the details")
 
 
-def _driver_errors() -> list[type[Exception]]:
-    """The store drivers' own exception classes (Redis only where the extra is installed)."""
-    found: list[type[Exception]] = [sqlite3.Error]
-    try:
-        from redis import exceptions  # noqa: PLC0415 - optional extra
-    except ImportError:
-        return found
-    return [*found, exceptions.ConnectionError, exceptions.TimeoutError,
-            exceptions.BusyLoadingError, exceptions.ReadOnlyError]
-
-
 def install_error_handlers(app: FastAPI, known_names: Iterable[str]) -> None:
     """Map every error the API can meet to its answer.
 
@@ -188,7 +174,7 @@ def install_error_handlers(app: FastAPI, known_names: Iterable[str]) -> None:
     app.add_exception_handler(HybridCrewError, _domain)
     # Not the catch-all: Starlette re-raises from that one after answering, which resets the
     # connection; these answer 503 and stop there.
-    for driver_error in _driver_errors():
+    for driver_error in DRIVER_ERRORS:
         app.add_exception_handler(driver_error, _store_fault)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(HTTPException, _http)

@@ -19,8 +19,6 @@ from hybridcrew.errors import HybridCrewError
 RUN_STATUSES = ("queued", "running", "waiting", "finished", "failed", "blocked", "cancelled")
 ACTIVE_STATUSES = frozenset({"queued", "running", "waiting"})
 FINAL_STATUSES = frozenset({"finished", "failed", "blocked", "cancelled"})
-RESUMABLE_STATUSES = frozenset({"failed", "blocked"})
-"""Final, but an explicit resume may take them back to ``running`` (after a fix)."""
 EXECUTABLE_STATUSES = ("queued", "running")
 """Statuses whose run needs an executor; ``waiting`` runs need a human first."""
 LEASE_PREFIX = "run-lease:"
@@ -218,16 +216,13 @@ class Store(ABC):
         """
         return self.acquire_slot(LEASE_PREFIX + run_id, owner, 1, ttl_s)
 
+    @abstractmethod
     def renew_leases(self, run_ids: Iterable[str], owner: str, ttl_s: float) -> set[str]:
-        """Renew several of ``owner``'s leases at once; returns the runs still held.
+        """Renew several of ``owner``'s leases in one round trip; returns the runs still held.
 
-        A lease that lapsed is not renewed here (another process may have taken the run over
-        since): it is lost. Backends override this to make it one round trip.
+        A lease that lapsed is not renewed (another process may have taken the run over
+        since): it is lost.
         """
-        return {r for r in run_ids if self._renew_one(r, owner, ttl_s)}
-
-    def _renew_one(self, run_id: str, owner: str, ttl_s: float) -> bool:
-        return self.leased(run_id) and self.take_lease(run_id, owner, ttl_s)
 
     def drop_lease(self, run_id: str, owner: str) -> None:
         """Give up the lease (nothing happens unless ``owner`` holds it)."""
@@ -237,24 +232,13 @@ class Store(ABC):
         """Whether some process holds a live lease on ``run_id``."""
         return self.slots_in_use(LEASE_PREFIX + run_id) > 0
 
+    @abstractmethod
     def orphaned_runs(self, stale_after_s: float, limit: int = 500) -> list[RunRow]:
-        """Runs that need an executor and have none, oldest first.
+        """Runs that need an executor and have none, oldest first (one query or round trip).
 
         A ``running`` run without a live lease lost its executor. A ``queued`` run counts once
         it has waited ``stale_after_s`` unleased: before that, the queue may still deliver it.
         """
-        cutoff = time.time() - stale_after_s
-        orphans: list[RunRow] = []
-        for status in EXECUTABLE_STATUSES:
-            offset = 0
-            while len(orphans) < limit:
-                page = self.list_runs(status=status, limit=200, offset=offset)
-                orphans += [r for r in page if (status == "running" or r.updated_at < cutoff)
-                            and not self.leased(r.id)]
-                if len(page) < 200:  # noqa: PLR2004 - the page size just asked for
-                    break
-                offset += len(page)
-        return sorted(orphans, key=lambda r: r.created_at)[:limit]
 
     # -- lifecycle ---------------------------------------------------------------------------------
 

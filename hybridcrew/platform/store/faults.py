@@ -11,8 +11,6 @@ import sqlite3
 import threading
 import time
 
-from hybridcrew.errors import HybridCrewError
-
 RECENT_S = 5.0
 """A fault seen this recently keeps ``/readyz`` not ready."""
 
@@ -31,12 +29,18 @@ _SQLITE_REASONS = (
 )
 
 
-class StoreUnavailable(HybridCrewError):
-    """The store cannot read or write now; ``reason`` says why and what to do."""
+def _redis_errors() -> tuple[type[Exception], ...]:
+    try:
+        from redis import exceptions  # noqa: PLC0415 - optional extra
+    except ImportError:
+        return ()
+    return (exceptions.ConnectionError, exceptions.TimeoutError, exceptions.BusyLoadingError,
+            exceptions.ReadOnlyError)
 
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(f"the store cannot be used: {reason}")
+
+REDIS_ERRORS = _redis_errors()
+DRIVER_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, *REDIS_ERRORS)
+"""The drivers' exceptions that are store faults (Redis's only where the extra is installed)."""
 
 
 def fault_reason(exc: BaseException) -> str | None:
@@ -45,14 +49,11 @@ def fault_reason(exc: BaseException) -> str | None:
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, StoreUnavailable):
-            return current.reason
         if isinstance(current, sqlite3.Error):
             message = str(current).lower()
             return next((reason for marker, reason in _SQLITE_REASONS if marker in message),
                         "the database failed; the gateway's log has the details")
-        if type(current).__module__.startswith("redis") and type(current).__name__ in {
-                "ConnectionError", "TimeoutError", "BusyLoadingError", "ReadOnlyError"}:
+        if isinstance(current, REDIS_ERRORS):
             return "Redis cannot be reached (HYBRIDCREW_REDIS_URL): check that it is up"
         current = current.__cause__ or current.__context__
     return None

@@ -130,13 +130,14 @@ def reserved_domain(domain: str) -> bool:
 
 _PLACEHOLDER_MARKS = ("example", "replace_me", "replace-me", "replaceme", "change_me",
                       "changeme", "placeholder", "your_", "your-", "dummy", "redacted", "xxxx",
-                      "****", "...", "\u2026", "<", "${", "{{", "insert", "sample")
+                      "***", "\u2022\u2022\u2022", "...", "\u2026", "<", "${", "{{", "insert",
+                      "sample")
 
 
 def is_placeholder(value: str) -> bool:
     """A documentation value, a template variable, a masked or truncated key."""
     lowered = value.lower()
-    if any(mark in lowered for mark in _PLACEHOLDER_MARKS):
+    if _PLACEHOLDER.match(value) or any(mark in lowered for mark in _PLACEHOLDER_MARKS):
         return True
     if value[:1] in "[{" and value[-1:] in "]}":  # [password], {text}
         return True
@@ -156,13 +157,11 @@ _CODE_REFERENCE = re.compile(r"^[A-Za-z_][\w]*(?:[.(\[]|$)")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _CAMEL = re.compile(r"[a-z][A-Z]")
 _ATTRIBUTE_PATH = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
-_MASKED = ("***", "xxxx", "XXXX", "\u2022\u2022\u2022", "\u2026")
 
 
 def looks_like_secret_value(value: str, *, quoted: bool) -> bool:
     """True for a literal that could be a credential; False for placeholders and code references."""
-    if (len(value) < 4 or _PLACEHOLDER.match(value) or any(m in value for m in _MASKED)  # noqa: PLR2004
-            or is_placeholder(value)):
+    if len(value) < 4 or is_placeholder(value):  # noqa: PLR2004 - too short for a credential
         return False
     if quoted:
         return True

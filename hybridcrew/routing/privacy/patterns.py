@@ -90,8 +90,7 @@ class Detector:
         if self.word_start:
             flags, body = (pattern[:4], pattern[4:]) if pattern.startswith("(?i)") else (
                 "", pattern)
-            excluded = re.escape(self.not_after).replace("\\-", "\\-")
-            pattern = f"{flags}(?:^|[^\\w{excluded}])(?:{body})"
+            pattern = f"{flags}(?:^|[^\\w{re.escape(self.not_after)}])(?:{body})"
         return pattern
 
 

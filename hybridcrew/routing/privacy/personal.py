@@ -7,6 +7,8 @@ that name them. Reserved documentation domains (example.com, .test) are not anyo
 
 from __future__ import annotations
 
+from typing import Any
+
 from hybridcrew.routing.privacy.checks import (
     bsn_ok,
     card_ok,
@@ -37,10 +39,10 @@ def _card_ok(groups: dict[str, str]) -> bool:
     return digits not in _WELL_KNOWN_TEST_CARDS and card_ok(digits)
 
 
-def _context(words: str, value: str, name: str, **options: object) -> Detector:
+def _context(words: str, value: str, name: str, **options: Any) -> Detector:
     """A value that is personal data next to the words that name it (the span: the value)."""
     return Detector(name, rf"(?i)(?:{words})[\s:#.\-]*(?:is|=|was)?[\s:#\"']*(?P<id>{value})",
-                    sensitivity=PII, group="id", word_start=False, **options)  # type: ignore[arg-type]
+                    sensitivity=PII, group="id", word_start=False, **options)
 
 
 _DATE = (r"\d{4}-\d{2}-\d{2}|\d{1,2}[./\-]\d{1,2}[./\-]\d{2,4}|"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from tests.support.crew import crew_config, write_config
 from tests.support.gateway import gateway, wait_status
 from tests.support.metrics import samples, total
 from tests.support.ports import free_port
+from tests.support.processes import hybridcrew, until
 
 VISIBILITY_S = 1.5
 
@@ -42,23 +42,14 @@ def shared(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
 
 def _worker(config: Path, name: str, metrics_port: int | None = None
             ) -> subprocess.Popen[str]:
-    env = dict(os.environ)
-    if metrics_port is not None:
-        env["HYBRIDCREW_METRICS_PORT"] = str(metrics_port)
-    return subprocess.Popen([sys.executable, "-m", "hybridcrew", "--config", str(config),
-                             "worker", "--name", name], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    """A worker whose output goes to a log beside the config (a pipe nobody reads could fill)."""
+    env = {} if metrics_port is None else {"HYBRIDCREW_METRICS_PORT": str(metrics_port)}
+    return hybridcrew(config, "worker", "--name", name, env=env,
+                      log=config.with_name(f"worker-{name}.log"))
 
 
 def _total(url: str, name: str) -> float:
     return total(samples(httpx.get(url, timeout=10).text), name)
-
-
-def _until(check: Callable[[], bool], what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def test_a_killed_worker_s_run_is_finished_by_another(shared: str, tmp_path: Path) -> None:
@@ -73,13 +64,13 @@ def test_a_killed_worker_s_run_is_finished_by_another(shared: str, tmp_path: Pat
                                                    store.events(run_id)] for n in nodes)
 
     first = _worker(config, "first")
-    _until(started("frontend", "backend"), "the parallel branches to start")
+    until(started("frontend", "backend"), "the parallel branches to start")
     time.sleep(0.2)  # inside their model calls
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=10)
     second = _worker(config, "second")
     try:
-        _until(lambda: store.get_run(run_id).status == "finished", "the run to finish")
+        until(lambda: store.get_run(run_id).status == "finished", "the run to finish")
     finally:
         second.terminate()
         second.wait(timeout=30)
@@ -94,7 +85,7 @@ def test_a_killed_worker_s_run_is_finished_by_another(shared: str, tmp_path: Pat
     assert kinds.count("run_started") == 1
     assert kinds.count("run_resumed") == 1
     assert kinds[-1] == "run_finished"
-    assert second.returncode == 0, second.stderr.read() if second.stderr else ""
+    assert second.returncode == 0, (tmp_path / "worker-second.log").read_text()
 
 
 def test_the_gateway_hands_runs_to_workers(shared: str, tmp_path: Path) -> None:
