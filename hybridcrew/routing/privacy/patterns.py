@@ -47,33 +47,12 @@ class Detector:
     For detectors whose matches start with a broad class (an email's local part, a token
     made of any alphanumerics): the prefilter looks for the distinctive part (``@domain``,
     ``.atlasv1.``) and the automaton does not keep a match in progress through every word."""
-    prefixes: tuple[str, ...] = ()
-    """Literal texts one of which every match starts with, when the pattern opens with an
-    alternation (``(?:AKIA|ASIA)``) rather than a plain literal."""
     loose_prefilter: bool = True
     """Let the one-pass prefilter use the pattern with counted repeats made open-ended.
 
     A superset, so nothing is missed (the exact pattern then runs only where it fired); it
     keeps the combined DFA small. Off where the loose form fires on ordinary text (digit runs,
     dotted names): there the exact pattern's lengths are the cheaper filter."""
-
-    def literal_prefixes(self) -> tuple[str, ...]:
-        """The literal texts (3+ characters) one of which every match starts with, if known.
-
-        Such detectors share one prefilter entry, an alternation of their prefixes: the
-        automaton then tracks words, not one half-built match per token shape.
-        """
-        if not self.word_start or self.anchor is not None:
-            return ()
-        if self.prefixes:
-            return self.prefixes
-        found = _LITERAL_START.match(self.pattern)
-        if found is None:
-            return ()
-        literal = found.group(0)
-        if self.pattern[found.end():found.end() + 1] in ("{", "*", "+", "?"):
-            literal = literal[:-1]  # a quantifier makes the last character optional
-        return (literal,) if len(literal) >= 3 else ()  # noqa: PLR2004 - shorter is too common
 
     def prefilter(self) -> str:
         """The pattern the scanner's single pass (an RE2 Set) looks for.
@@ -94,7 +73,6 @@ class Detector:
         return pattern
 
 
-_LITERAL_START = re.compile(r"[A-Za-z0-9_\-]+")
 _COUNTED = re.compile(r"(?<!\\)\{(\d+)(?:,\d*)?\}(\??)")
 
 def not_placeholder(groups: dict[str, str]) -> bool:
@@ -102,13 +80,9 @@ def not_placeholder(groups: dict[str, str]) -> bool:
     return not is_placeholder(groups.get("key") or groups["0"])
 
 
-def token(name: str, pattern: str, *prefixes: str) -> Detector:
-    """A provider token with a fixed prefix, not glued to surrounding word characters.
-
-    ``prefixes``: the literal starts of its matches, when the pattern opens with alternatives.
-    """
-    return Detector(name, pattern, tail=TOKEN_TAIL, validate=not_placeholder,
-                    prefixes=prefixes)
+def token(name: str, pattern: str) -> Detector:
+    """A provider token with a fixed prefix, not glued to surrounding word characters."""
+    return Detector(name, pattern, tail=TOKEN_TAIL, validate=not_placeholder)
 
 
 def keyed(name: str, context: str, value: str, *, tail: str = TOKEN_TAIL) -> Detector:

@@ -32,27 +32,13 @@ class PrivacyScanner:
         self._set = re2.Set.SearchSet(options)
         self._compiled = []
         self._groups: list[int] = []
-        # Detectors that start with a literal share one entry; which of them to run is read
-        # from a second, literal-only pass, made only when that entry fired.
-        self._by_prefix: dict[bytes, list[int]] = {}
-        self._entries: list[int] = []  # prefilter entry → detector index (-1: the prefixes)
-        for index, det in enumerate(self.detectors):
-            prefixes = det.literal_prefixes()
-            if not prefixes:
-                self._set.Add(det.prefilter().encode())
-                self._entries.append(index)
-            for prefix in prefixes:
-                self._by_prefix.setdefault(prefix.encode(), []).append(index)
+        for det in self.detectors:
+            self._set.Add(det.prefilter().encode())
             compiled = re2.compile(det.pattern.encode(), options)
             self._compiled.append(compiled)
             group = det.group
             self._groups.append(compiled.groupindex[group.encode()] if isinstance(group, str)
                                 else group)
-        alternation = "|".join(re2.escape(p.decode()) for p in self._by_prefix)
-        self._prefixes = re2.compile(f"(?:^|[^\\w])({alternation})".encode(), options)
-        if self._by_prefix:
-            self._set.Add(self._prefixes.pattern)
-            self._entries.append(-1)
         self._set.Compile()
         self._tails = [frozenset(det.tail.encode()) for det in self.detectors]
         self._leads = [_WORD_BYTES | frozenset(det.not_after.encode()) for det in self.detectors]
@@ -86,7 +72,7 @@ class PrivacyScanner:
         if not fired:
             return
         ascii_only = text.isascii()
-        for index in self._to_run(fired, data):
+        for index in sorted(fired):
             det = self.detectors[index]
             for begin, finish in self._spans(index, det, data):
                 if ascii_only:
@@ -94,19 +80,6 @@ class PrivacyScanner:
                 else:
                     yield Finding(det.name, _char_offset(data, begin), _char_offset(data, finish),
                                   det.sensitivity)
-
-    def _to_run(self, fired: Iterable[int], data: bytes) -> list[int]:
-        """The detectors whose exact pattern must run.
-
-        Those whose entry fired, and, when the shared prefix entry fired, those whose literal
-        prefix occurs in ``data``.
-        """
-        indexes = {self._entries[entry] for entry in fired}
-        if -1 in indexes:
-            indexes.discard(-1)
-            for found in {m.group(1) for m in self._prefixes.finditer(data)}:
-                indexes.update(self._by_prefix[found])
-        return sorted(indexes)
 
     def _spans(self, index: int, det: Detector, data: bytes) -> Iterator[tuple[int, int]]:
         tail, lead = self._tails[index], self._leads[index]
