@@ -29,11 +29,11 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import END, START, StateGraph
 from machine import describe
 
-from hybridcrew.platform.config import parse_config
 from hybridcrew.platform.crew import Crew
-from hybridcrew.platform.settings import load_settings
 from hybridcrew.platform.store.sqlite import tune_for_durable_writes
+from hybridcrew.routing.config import parse_config
 from hybridcrew.routing.providers.scripted import ScriptedChatModel
+from hybridcrew.settings import load_settings
 
 NODES = ("plan", "frontend", "backend", "qa")
 TASK = "Add rate limiting to the orders API: 100 requests per minute per API key, 429 after."

@@ -19,12 +19,12 @@ import typer.main as typer_main
 from langchain_core.language_models import chat_models
 from machine import describe
 
-from hybridcrew.platform.config import load_config
-from hybridcrew.platform.settings import load_settings
+from hybridcrew.routing.config import load_config
 from hybridcrew.routing.gpu import GpuState
 from hybridcrew.routing.router import RouteRequest
 from hybridcrew.routing.runtime import RoutingRuntime
 from hybridcrew.routing.signals import Health, Signals
+from hybridcrew.settings import load_settings
 
 SIZES_KB = (1, 5, 10, 25, 50)
 SECRETS = (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from hybridcrew.routing.catalog import StrictModel
-from hybridcrew.routing.sensitivity import Sensitivity, SensitivityField
+from hybridcrew.documents import StrictModel
+from hybridcrew.sensitivity import Sensitivity, SensitivityField
 
 AUTO = "auto"
 

@@ -10,20 +10,12 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
+from hybridcrew.agents.instructions import STEP_INSTRUCTIONS
 from hybridcrew.agents.spec import AgentSpec
 from hybridcrew.graphs.schemas import Plan, Verdict
 from hybridcrew.graphs.state import CrewState
 from hybridcrew.graphs.workflow import PLACEHOLDER, NodeSpec, WorkflowSpec
 from hybridcrew.routing.router import PromptPart
-
-DEFAULT_INSTRUCTIONS = {
-    "plan": ("Split the task into these parts: {parts}. For each part give a one-sentence goal and "
-             "one to five testable acceptance criteria. Keep it short."),
-    "implement": ("Implement your part. Put each file in a fenced code block, with the file's "
-                  "path alone on the line just before the block. Be brief outside the code."),
-    "review": ("Review each part against its acceptance criteria. Approve a part only if it "
-               "meets them; otherwise list concrete findings the author can fix."),
-}
 
 
 def build_prompt(spec: WorkflowSpec, name: str, agent: AgentSpec, state: CrewState
@@ -82,7 +74,7 @@ def _inputs(spec: WorkflowSpec, name: str, node: NodeSpec, state: CrewState,
 def _instruction(spec: WorkflowSpec, name: str, node: NodeSpec, state: CrewState) -> str:
     if node.prompt is None:
         parts = ", ".join(spec.parts())
-        return DEFAULT_INSTRUCTIONS[node.kind].format(parts=parts)
+        return STEP_INSTRUCTIONS[node.kind].format(parts=parts)
     return render(node.prompt, spec, state)
 
 

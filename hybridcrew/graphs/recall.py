@@ -16,7 +16,7 @@ from hybridcrew.graphs.schemas import Plan
 from hybridcrew.graphs.state import CrewState
 from hybridcrew.graphs.workflow import WorkflowSpec
 from hybridcrew.platform.memory import Kind, MemoryItem, SearchFilter, VectorMemory
-from hybridcrew.routing.sensitivity import Sensitivity
+from hybridcrew.sensitivity import Sensitivity
 
 MAX_TEXT = 4_000  # characters of one remembered artifact
 

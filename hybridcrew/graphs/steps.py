@@ -34,7 +34,7 @@ from hybridcrew.routing.decision import Decision
 from hybridcrew.routing.invoke import CallResult, invoke_with_fallback
 from hybridcrew.routing.router import PromptPart, RouteRequest
 from hybridcrew.routing.runtime import RoutingRuntime
-from hybridcrew.routing.sensitivity import Sensitivity
+from hybridcrew.sensitivity import Sensitivity
 
 
 def _daily(state: CrewState) -> str:

@@ -1,31 +1,26 @@
 """Workflows: agents as nodes, ``depends_on`` for fan-out and fan-in, one optional review loop.
 
 A workflow is declared in YAML (or built in Python, like the built-in delivery workflow) and
-validated here; :mod:`hybridcrew.graphs.compile` turns it into a LangGraph ``StateGraph``.
+validated here; :mod:`hybridcrew.graphs.library` finds workflows by name and
+:mod:`hybridcrew.graphs.compile` turns one into a LangGraph ``StateGraph``.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from importlib import resources
-from pathlib import Path
-from typing import Literal
 
-import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field
 
+from hybridcrew.agents.instructions import StepKind
 from hybridcrew.agents.spec import AgentSpec
+from hybridcrew.documents import StrictModel, parse_document, with_lines
 from hybridcrew.errors import ConfigError, ConfigProblem
-from hybridcrew.platform.config import LoadedConfig, problems_from_validation, with_agents
-from hybridcrew.platform.yaml_lines import line_index, nearest_line
-from hybridcrew.routing.catalog import StrictModel
+from hybridcrew.routing.config import LoadedConfig, with_agents
 
-StepKind = Literal["plan", "implement", "review"]
 PLACEHOLDER = re.compile(r"(?<!\{)\{([A-Za-z_][\w-]*)(?:\.([A-Za-z_]\w*))?\}(?!\})")
 FIELDS = ("result", "findings")
 NODE_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
-BUILTIN = "delivery"
 
 
 class NodeSpec(StrictModel):
@@ -82,49 +77,11 @@ class WorkflowSpec(StrictModel):
         return seen
 
 
-def available_workflows() -> list[str]:
-    """The built-in workflow and the packaged YAML ones."""
-    folder = resources.files("hybridcrew.graphs").joinpath("workflows")
-    packaged = sorted(p.name.removesuffix(".yaml") for p in folder.iterdir()
-                      if p.name.endswith(".yaml"))
-    return [BUILTIN, *packaged]
-
-
-def load_workflow(name_or_path: str, config: LoadedConfig) -> tuple[WorkflowSpec, LoadedConfig]:
-    """A validated workflow and the configuration extended with the agents it declares."""
-    if name_or_path == BUILTIN:
-        from hybridcrew.graphs.delivery import delivery_workflow  # noqa: PLC0415 - avoids a cycle
-
-        spec, source = delivery_workflow(), "<built-in delivery workflow>"
-        return spec, validate_workflow(spec, config, source, {})
-    path = Path(name_or_path)
-    packaged = resources.files("hybridcrew.graphs").joinpath("workflows", f"{name_or_path}.yaml")
-    if path.suffix in {".yaml", ".yml"} and path.is_file():
-        text, source = path.read_text("utf-8"), str(path)
-    elif packaged.is_file():
-        text, source = packaged.read_text("utf-8"), f"<workflow {name_or_path}>"
-    else:
-        raise ConfigError.single("--workflow", name_or_path, "no such workflow",
-                                 "use one of: " + ", ".join(available_workflows())
-                                 + ", or a path to a .yaml file")
-    return parse_workflow(text, source, config)
-
-
 def parse_workflow(text: str, source: str, config: LoadedConfig
                    ) -> tuple[WorkflowSpec, LoadedConfig]:
     """Validate workflow YAML text against the schema and against the configuration."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError.single(source, "", f"YAML syntax error: {getattr(exc, 'problem', exc)}",
-                                 "fix the YAML at that line",
-                                 mark.line + 1 if mark else None) from None
-    lines = line_index(text)
-    try:
-        spec = WorkflowSpec.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(source, problems_from_validation(exc, lines, WorkflowSpec)) from None
+    spec, lines = parse_document(text, source, WorkflowSpec,
+                                 fix="give name, nodes and optional agents, review, approval")
     return spec, validate_workflow(spec, config, source, lines)
 
 
@@ -132,8 +89,7 @@ def validate_workflow(spec: WorkflowSpec, config: LoadedConfig, source: str,
                       lines: dict[str, int]) -> LoadedConfig:
     """Cross-checks; returns the config with the workflow's own agents added."""
     merged = with_agents(config, spec.agents, source)
-    problems = [ConfigProblem(p.path, p.problem, p.fix, nearest_line(lines, p.path))
-                for p in _problems(spec, merged)]
+    problems = with_lines(_problems(spec, merged), lines)
     if problems:
         raise ConfigError(source, problems)
     return merged

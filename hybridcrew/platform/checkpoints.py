@@ -8,8 +8,8 @@ from typing import Any
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from hybridcrew.platform.settings import Settings
 from hybridcrew.platform.store.sqlite import tune_for_durable_writes
+from hybridcrew.settings import Settings
 
 
 def open_checkpointer(settings: Settings) -> BaseCheckpointSaver[Any]:

@@ -23,19 +23,20 @@ from langgraph.types import Command
 from hybridcrew.errors import ConfigError, HybridCrewError, StepBlocked
 from hybridcrew.graphs.compile import compile_workflow
 from hybridcrew.graphs.events import EventSink
+from hybridcrew.graphs.library import BUILTIN, load_workflow
 from hybridcrew.graphs.recall import recall, remember
 from hybridcrew.graphs.state import CrewState
 from hybridcrew.graphs.steps import CrewContext, ExecutionStopped, RunCancelled
-from hybridcrew.graphs.workflow import BUILTIN, WorkflowSpec, load_workflow
+from hybridcrew.graphs.workflow import WorkflowSpec
 from hybridcrew.platform.checkpoints import open_checkpointer
-from hybridcrew.platform.config import LoadedConfig, with_assignments
 from hybridcrew.platform.leases import Leases
 from hybridcrew.platform.memory import VectorMemory, open_memory
-from hybridcrew.platform.settings import Settings
 from hybridcrew.platform.store import ACTIVE_STATUSES, DEFAULT_TENANT, RunRow, Store, open_store
 from hybridcrew.platform.store.faults import Faults
+from hybridcrew.routing.config import LoadedConfig, with_assignments
 from hybridcrew.routing.runtime import RoutingRuntime
-from hybridcrew.routing.sensitivity import Sensitivity
+from hybridcrew.sensitivity import Sensitivity
+from hybridcrew.settings import Settings
 
 log = logging.getLogger(__name__)
 MAX_COMPILED = 64

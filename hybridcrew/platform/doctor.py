@@ -7,10 +7,10 @@ import tempfile
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from hybridcrew.platform.settings import Settings
 from hybridcrew.routing.gpu import GpuState
 from hybridcrew.routing.runtime import RoutingRuntime
 from hybridcrew.routing.signals import Signals
+from hybridcrew.settings import Settings
 
 
 @dataclass(frozen=True)

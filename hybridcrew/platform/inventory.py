@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hybridcrew.platform.config import LoadedConfig
+from hybridcrew.routing.config import LoadedConfig
 from hybridcrew.routing.signals import Signals
 
 

@@ -19,10 +19,10 @@ from pydantic import AliasChoices, BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from hybridcrew.platform.config import CrewConfig
-from hybridcrew.platform.settings import ENV_PREFIX, Settings
+from hybridcrew.routing.config import CrewConfig
 from hybridcrew.routing.providers.registry import PROVIDERS
-from hybridcrew.routing.sensitivity import Sensitivity
+from hybridcrew.sensitivity import Sensitivity
+from hybridcrew.settings import ENV_PREFIX, Settings
 
 BEGIN = "<!-- configuration reference: generated, do not edit -->"
 END = "<!-- end of configuration reference -->"

@@ -13,15 +13,15 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
 from hybridcrew.errors import ConfigError
-from hybridcrew.graphs.workflow import BUILTIN, available_workflows
-from hybridcrew.platform.config import CrewConfig, LoadedConfig
+from hybridcrew.graphs.library import BUILTIN, available_workflows
 from hybridcrew.platform.crew import Crew, RunStateError
 from hybridcrew.platform.keys import has_active_keys
 from hybridcrew.platform.metrics import Metrics
 from hybridcrew.platform.recovery import Recovery
-from hybridcrew.platform.settings import Settings
 from hybridcrew.platform.store import RunRow, Store
 from hybridcrew.platform.streams import EventNotifier, RunFeeds, StreamSlots
+from hybridcrew.routing.config import CrewConfig, LoadedConfig
+from hybridcrew.settings import Settings
 
 if TYPE_CHECKING:
     from hybridcrew.platform.queue import RunQueue

@@ -19,12 +19,12 @@ import time
 from prometheus_client import start_http_server
 
 from hybridcrew.errors import ConfigError
-from hybridcrew.platform.config import LoadedConfig
 from hybridcrew.platform.crew import Crew
 from hybridcrew.platform.metrics import Metrics
 from hybridcrew.platform.queue import Job, RunQueue
 from hybridcrew.platform.recovery import Recovery
-from hybridcrew.platform.settings import Settings
+from hybridcrew.routing.config import LoadedConfig
+from hybridcrew.settings import Settings
 
 log = logging.getLogger(__name__)
 

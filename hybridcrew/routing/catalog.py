@@ -6,7 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hybridcrew.routing.sensitivity import Sensitivity, SensitivityField
+from hybridcrew.documents import StrictModel
+from hybridcrew.sensitivity import Sensitivity, SensitivityField
 
 Location = Literal["local", "cloud"]
 
@@ -14,12 +15,6 @@ DEFAULT_QUALITY_KEY = "default"
 
 UnitFloat = Annotated[float, Field(ge=0, le=1)]
 """A probability or weight between 0 and 1."""
-
-
-class StrictModel(BaseModel):
-    """Base for configuration models: unknown keys are mistakes, not silently ignored."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Price(StrictModel):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hybridcrew.routing.privacy.findings import Finding
-from hybridcrew.routing.sensitivity import Sensitivity
+from hybridcrew.sensitivity import Sensitivity
 
 # Reason codes are stable and low-cardinality: metrics label by them.
 PINNED = "pinned"

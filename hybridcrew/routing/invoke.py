@@ -17,12 +17,12 @@ from langchain_core.messages import AIMessage, BaseMessage
 from pydantic import BaseModel
 
 from hybridcrew.errors import AllCandidatesFailed, ProviderError, StepBlocked
-from hybridcrew.platform.settings import Settings
 from hybridcrew.routing.breaker import BreakerBoard
 from hybridcrew.routing.catalog import CatalogEntry
 from hybridcrew.routing.decision import Decision
 from hybridcrew.routing.gate import SlotGate
 from hybridcrew.routing.providers.registry import PROVIDERS
+from hybridcrew.settings import Settings
 
 OnQueued = Callable[[str], None]
 """Called with the model name when a call has to wait for a local slot."""

@@ -7,8 +7,9 @@ from typing import Literal
 import re2
 from pydantic import Field, field_validator
 
-from hybridcrew.routing.catalog import StrictModel, UnitFloat
-from hybridcrew.routing.sensitivity import Sensitivity, SensitivityField
+from hybridcrew.documents import StrictModel
+from hybridcrew.routing.catalog import UnitFloat
+from hybridcrew.sensitivity import Sensitivity, SensitivityField
 
 
 class BudgetPolicy(StrictModel):

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 from hybridcrew.agents.spec import AgentSpec
 from hybridcrew.errors import ConfigError
-from hybridcrew.platform.config import LoadedConfig
 from hybridcrew.routing import decision as codes
 from hybridcrew.routing.breaker import BreakerBoard, BreakerState
 from hybridcrew.routing.catalog import CatalogEntry
+from hybridcrew.routing.config import LoadedConfig
 from hybridcrew.routing.decision import Decision, Rejection
 from hybridcrew.routing.estimate import (
     difficulty,
@@ -23,8 +23,8 @@ from hybridcrew.routing.estimate import (
 )
 from hybridcrew.routing.privacy import Finding, PrivacyScanner
 from hybridcrew.routing.providers.ollama import same_model
-from hybridcrew.routing.sensitivity import Sensitivity
 from hybridcrew.routing.signals import Signals
+from hybridcrew.sensitivity import Sensitivity
 
 ROLE_PART = "role"
 """The kind of the part that carries the agent's role prompt."""

@@ -7,9 +7,8 @@ from collections.abc import Callable, Sequence
 
 from langchain_core.messages import BaseMessage
 
-from hybridcrew.platform.config import LoadedConfig
-from hybridcrew.platform.settings import Settings
 from hybridcrew.routing.breaker import BreakerBoard
+from hybridcrew.routing.config import LoadedConfig
 from hybridcrew.routing.decision import Decision
 from hybridcrew.routing.gate import SharedSlots, SlotGate
 from hybridcrew.routing.gpu import read_gpu
@@ -18,6 +17,7 @@ from hybridcrew.routing.providers.ollama import OllamaProvider, ollama_host
 from hybridcrew.routing.providers.registry import PROVIDERS
 from hybridcrew.routing.router import Router, RouteRequest
 from hybridcrew.routing.signals import Health, SignalHub, Signals
+from hybridcrew.settings import Settings
 
 
 def local_slots(config: LoadedConfig, endpoints: dict[str, str]) -> dict[str, int]:

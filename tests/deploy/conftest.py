@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from hybridcrew.platform.api import create_app
-from hybridcrew.platform.settings import load_settings
+from hybridcrew.settings import load_settings
 from tests.support.configs import config_from
 from tests.support.crew import crew_config
 

@@ -15,7 +15,7 @@ import yaml
 
 from hybridcrew.platform.cli import app as cli
 from hybridcrew.platform.reference import settings_env_names
-from hybridcrew.platform.settings import Settings
+from hybridcrew.settings import Settings
 from tests.deploy.conftest import ROOT
 
 COMPOSE = ROOT / "docker-compose.yaml"

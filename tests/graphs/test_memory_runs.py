@@ -9,7 +9,7 @@ import pytest
 
 from hybridcrew.platform.crew import Crew
 from hybridcrew.platform.memory import MemoryItem, SearchFilter
-from hybridcrew.routing.sensitivity import Sensitivity
+from hybridcrew.sensitivity import Sensitivity
 from tests.support.crew import APPROVE_ALL, author_rules, crew_config, make_crew, scripted
 
 TASK = "Add rate limiting to the orders API"

@@ -8,7 +8,8 @@ import re
 import pytest
 
 from hybridcrew.errors import ConfigError
-from hybridcrew.graphs.workflow import available_workflows, parse_workflow
+from hybridcrew.graphs.library import available_workflows
+from hybridcrew.graphs.workflow import parse_workflow
 from hybridcrew.platform.crew import EXIT_OK
 from tests.support.configs import config_from
 from tests.support.crew import crew_config, make_crew

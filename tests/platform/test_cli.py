@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hybridcrew.platform.cli import app
-from hybridcrew.platform.config import packaged_default_text
+from hybridcrew.routing.config import packaged_default_text
 
 runner = CliRunner()
 SECRET = "use ghp_" + "a1B2c3D4e5" * 4 + " to push the fix"

@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 
 from hybridcrew.platform.cli import app
 from hybridcrew.platform.keys import authenticate, ensure_admin_token
-from hybridcrew.platform.settings import load_settings
 from hybridcrew.platform.store import open_store
+from hybridcrew.settings import load_settings
 from tests.support.ports import free_port
 
 runner = CliRunner()

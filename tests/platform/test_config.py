@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from hybridcrew.errors import ConfigError
-from hybridcrew.platform.config import load_config, packaged_default_text, parse_config
-from hybridcrew.routing.sensitivity import Sensitivity
+from hybridcrew.routing.config import load_config, packaged_default_text, parse_config
+from hybridcrew.sensitivity import Sensitivity
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -69,14 +69,14 @@ def _error(text: str) -> ConfigError:
      r"'candidates'\?"),
     # wrong type
     (("quality_target: 0.8", "quality_target: high"),
-     r"team\.yaml:16: routing\.quality_target: .*valid number.*'high'.*Fix: give a number"),
+     r"team\.yaml:16: routing\.quality_target: .*valid number.*\. Fix: give a number"),
     # an agent naming a model that does not exist
     (("candidates: [claude, local]", "candidates: [claude, lokal]"),
      r"team\.yaml:14: agents\.qa\.candidates\[1\]: model 'lokal' does not exist\. Fix: did you "
      r"mean 'local'\?"),
     # a negative price
     (("price: {input: 3, output: 15}", "price: {input: -3, output: 15}"),
-     r"team\.yaml:5: models\.claude\.price\.input: .*greater than or equal to 0.*-3.*Fix: use a "
+     r"team\.yaml:5: models\.claude\.price\.input: .*greater than or equal to 0\. Fix: use a "
      r"value that is not negative"),
     # a pinned cloud model on an agent whose privacy exceeds its clearance
     (("    model: auto\n    candidates: [claude, local]\n",
@@ -96,7 +96,7 @@ def _error(text: str) -> ConfigError:
     (("    role: QA lead\n", ""), r"agents\.qa\.role: required key is missing\. Fix: add it"),
     # quality out of range
     (("    clearance: internal\n", "    clearance: internal\n    quality: {default: 1.5}\n"),
-     r"models\.claude\.quality\.default: Input should be less than or equal to 1 \(got 1\.5\)"),
+     r"models\.claude\.quality\.default: Input should be less than or equal to 1\. Fix"),
 ])
 def test_each_mistake_yields_one_clear_message(change: tuple[str, str], expected: str) -> None:
     old, new = change
@@ -104,6 +104,16 @@ def test_each_mistake_yields_one_clear_message(change: tuple[str, str], expected
     message = str(_error(VALID.replace(old, new, 1)))
     assert "Traceback" not in message
     assert re.search(expected, message), message
+
+
+def test_errors_name_the_key_and_rule_never_the_value() -> None:
+    """A value typed at the wrong key may be a credential: it is never echoed back."""
+    value = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYzq7R2pL9xW"
+    for text in (VALID.replace("quality_target: 0.8", f"quality_target: {value}"),
+                 VALID.replace("clearance: internal", f"clearance: {value}", 1)):
+        message = str(_error(text))
+        assert value not in message
+        assert "Fix:" in message
 
 
 def test_several_mistakes_are_reported_together() -> None:

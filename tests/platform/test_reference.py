@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from hybridcrew.platform.config import CrewConfig
 from hybridcrew.platform.reference import BEGIN, END, main, render, settings_env_names, splice
+from hybridcrew.routing.config import CrewConfig
 
 README = Path(__file__).parents[2] / "README.md"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from hybridcrew.errors import ConfigError
-from hybridcrew.platform.settings import load_settings
+from hybridcrew.settings import load_settings
 
 
 def test_prefix_and_plain_anthropic_key(monkeypatch: pytest.MonkeyPatch) -> None:

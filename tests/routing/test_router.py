@@ -11,8 +11,8 @@ import pytest
 from hybridcrew.routing.gpu import GpuState
 from hybridcrew.routing.router import PromptPart, RouteRequest
 from hybridcrew.routing.runtime import RoutingRuntime
-from hybridcrew.routing.sensitivity import Sensitivity
 from hybridcrew.routing.signals import Health, Signals
+from hybridcrew.sensitivity import Sensitivity
 from tests.support.configs import model, runtime_for
 
 SECRET_PROMPT = "Deploy with AWS key AKIA2OGYBAH6TLPQ4RZC and fix the rate limiter."

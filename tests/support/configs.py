@@ -6,9 +6,9 @@ from typing import Any
 
 import yaml
 
-from hybridcrew.platform.config import LoadedConfig, parse_config
-from hybridcrew.platform.settings import Settings, load_settings
+from hybridcrew.routing.config import LoadedConfig, parse_config
 from hybridcrew.routing.runtime import RoutingRuntime
+from hybridcrew.settings import Settings, load_settings
 
 
 def config_from(data: dict[str, Any], source: str = "test.yaml") -> LoadedConfig:

@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from hybridcrew.platform.crew import Crew
-from hybridcrew.platform.settings import load_settings
+from hybridcrew.settings import load_settings
 from tests.support.configs import config_from
 
 APPROVE_ALL = {"parts": {"frontend": {"approved": True, "findings": []},

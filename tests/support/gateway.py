@@ -13,8 +13,8 @@ import uvicorn
 from fastapi import FastAPI
 
 from hybridcrew.platform.api import create_app
-from hybridcrew.platform.settings import load_settings
 from hybridcrew.platform.store import Store
+from hybridcrew.settings import load_settings
 from tests.support.configs import config_from
 from tests.support.ports import free_port
 

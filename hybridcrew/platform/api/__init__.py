@@ -12,10 +12,10 @@ from hybridcrew.platform.api.access_log import install_access_log_filter
 from hybridcrew.platform.api.errors import install_error_handlers
 from hybridcrew.platform.api.limits import BodyLimit
 from hybridcrew.platform.api.routes import agents, events, health, memory, models, runs
-from hybridcrew.platform.config import LoadedConfig, load_config
 from hybridcrew.platform.service import RunService
-from hybridcrew.platform.settings import Settings
 from hybridcrew.platform.store import Store
+from hybridcrew.routing.config import LoadedConfig, load_config
+from hybridcrew.settings import Settings
 
 __all__ = ["create_app"]
 

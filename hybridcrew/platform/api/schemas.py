@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from hybridcrew.agents.spec import Assignment
-from hybridcrew.graphs.workflow import BUILTIN
+from hybridcrew.graphs.library import BUILTIN
 from hybridcrew.platform.store import RunRow
 
 Privacy = Literal["public", "internal", "confidential", "secret"]

@@ -16,14 +16,14 @@ from rich.markup import escape
 
 from hybridcrew import __version__
 from hybridcrew.errors import ConfigError, HybridCrewError
-from hybridcrew.platform.config import (
+from hybridcrew.routing.config import (
     CONFIG_FILENAME,
     LoadedConfig,
     load_config,
     packaged_default_text,
     resolve_config_path,
 )
-from hybridcrew.platform.settings import Settings, load_settings
+from hybridcrew.settings import Settings, load_settings
 
 app = typer.Typer(
     name="hybridcrew",

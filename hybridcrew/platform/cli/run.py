@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from hybridcrew.errors import ConfigError
-from hybridcrew.graphs.workflow import BUILTIN, available_workflows
+from hybridcrew.graphs.library import BUILTIN, available_workflows
 from hybridcrew.platform.cli.app import console, friendly_errors, settings_and_config
 from hybridcrew.platform.cli.progress import LiveProgress
 from hybridcrew.platform.cli.summary import outcome_json, print_outcome

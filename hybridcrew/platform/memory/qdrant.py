@@ -15,7 +15,7 @@ from qdrant_client import QdrantClient, models
 
 from hybridcrew.platform.memory.base import Hit, MemoryItem, SearchFilter, VectorMemory
 from hybridcrew.platform.memory.embedders import Embedder
-from hybridcrew.routing.sensitivity import Sensitivity
+from hybridcrew.sensitivity import Sensitivity
 
 COLLECTION = "hybridcrew_memory"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hybridcrew.platform.settings import Settings
 from hybridcrew.platform.store.base import (
     ACTIVE_STATUSES,
     DEFAULT_TENANT,
@@ -20,6 +19,7 @@ from hybridcrew.platform.store.base import (
     daily_scope,
 )
 from hybridcrew.platform.store.sqlite import SqliteStore
+from hybridcrew.settings import Settings
 
 __all__ = ["ACTIVE_STATUSES", "DEFAULT_TENANT", "FINAL_STATUSES", "ROLES", "RUN_STATUSES",
            "ApiKey", "Event", "Role", "RunNotFound", "RunRow", "SqliteStore", "Store",

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hybridcrew.routing.privacy.checks import is_placeholder
-from hybridcrew.routing.sensitivity import Sensitivity
+from hybridcrew.sensitivity import Sensitivity
 
 SECRET = Sensitivity.SECRET
 PII = Sensitivity.CONFIDENTIAL

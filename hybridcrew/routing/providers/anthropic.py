@@ -13,7 +13,7 @@ from hybridcrew.routing.providers.base import ModelProvider, Probe, http_probe
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-    from hybridcrew.platform.settings import Settings
+    from hybridcrew.settings import Settings
 
 DEFAULT_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"

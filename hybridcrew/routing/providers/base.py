@@ -33,7 +33,7 @@ from hybridcrew.routing.privacy.default import scrub
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-    from hybridcrew.platform.settings import Settings
+    from hybridcrew.settings import Settings
 
 _STATUS_ERRORS: dict[int, type[ProviderError]] = {
     400: BadRequest, 401: AuthFailed, 403: AuthFailed, 404: BadRequest, 408: ProviderTimeout,

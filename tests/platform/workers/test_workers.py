@@ -15,11 +15,11 @@ import httpx
 import pytest
 import redis
 
-from hybridcrew.platform.config import load_config
 from hybridcrew.platform.crew import Crew
 from hybridcrew.platform.queue import RunQueue
-from hybridcrew.platform.settings import load_settings
 from hybridcrew.platform.store.redis import RedisStore
+from hybridcrew.routing.config import load_config
+from hybridcrew.settings import load_settings
 from tests.graphs.test_crash_resume import STEP_MODEL, TASK
 from tests.graphs.test_crash_resume import _config as crash_config
 from tests.support.crew import crew_config, write_config

@@ -10,7 +10,7 @@ from hybridcrew.agents.spec import AgentSpec, Assignment
 from hybridcrew.platform.api.deps import Admin, ServiceDep, Viewer
 from hybridcrew.platform.api.errors import NotFound
 from hybridcrew.platform.api.schemas import AgentView, ErrorBody
-from hybridcrew.platform.config import with_assignments
+from hybridcrew.routing.config import with_assignments
 
 router = APIRouter(prefix="/v1/agents", tags=["agents"], responses={
     401: {"model": ErrorBody}, 403: {"model": ErrorBody}})

@@ -15,7 +15,7 @@ from hybridcrew.platform.api.schemas import (
 )
 from hybridcrew.platform.memory import MemoryItem, SearchFilter, VectorMemory
 from hybridcrew.platform.service import RunService
-from hybridcrew.routing.sensitivity import Sensitivity
+from hybridcrew.sensitivity import Sensitivity
 
 router = APIRouter(prefix="/v1/memory", tags=["memory"], responses={
     401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 503: {"model": ErrorBody}})

@@ -23,7 +23,7 @@ from hybridcrew.platform.api.schemas import (
     RunSummary,
 )
 from hybridcrew.platform.store import RUN_STATUSES
-from hybridcrew.routing.sensitivity import Sensitivity
+from hybridcrew.sensitivity import Sensitivity
 
 MAX_ARTIFACT_PATH = 1024
 router = APIRouter(prefix="/v1/runs", tags=["runs"], responses={

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, get_args, get_origin
+from typing import Any
 
-import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from hybridcrew.agents.spec import AgentSpec, Assignment
+from hybridcrew.documents import (
+    StrictModel,
+    choose_from,
+    parse_document,
+    problems_from_validation,
+    with_lines,
+)
 from hybridcrew.errors import ConfigError, ConfigProblem
-from hybridcrew.platform.yaml_lines import line_index, nearest_line
-from hybridcrew.routing.catalog import CatalogEntry, ModelSpec, StrictModel
+from hybridcrew.routing.catalog import CatalogEntry, ModelSpec
 from hybridcrew.routing.policy import RoutingPolicy
-from hybridcrew.routing.privacy.default import scrub
 from hybridcrew.routing.providers.registry import PROVIDERS
 
 CONFIG_FILENAME = "hybridcrew.yaml"
@@ -47,13 +50,13 @@ class LoadedConfig:
         except KeyError:
             raise ConfigError.single(
                 self.source, f"agents.{name}", f"no agent named '{name}'",
-                _choose_from(name, self.config.agents),
+                choose_from(name, self.config.agents),
             ) from None
 
 
 def packaged_default_text() -> str:
     """The default hybridcrew.yaml shipped inside the package."""
-    return resources.files("hybridcrew.platform").joinpath(CONFIG_FILENAME).read_text("utf-8")
+    return resources.files("hybridcrew.agents").joinpath(CONFIG_FILENAME).read_text("utf-8")
 
 
 def resolve_config_path(explicit: Path | None) -> Path | None:
@@ -83,28 +86,10 @@ def load_config(path: Path | None = None) -> LoadedConfig:
 
 def parse_config(text: str, source: str) -> LoadedConfig:
     """Validate YAML text; every mistake is reported with its key path and line."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = str(getattr(exc, "problem", None) or exc).strip()
-        raise ConfigError.single(source, "", f"YAML syntax error: {problem}",
-                                 "fix the YAML at that line (indentation, quotes, colons)",
-                                 line) from None
-    if not isinstance(data, dict):
-        raise ConfigError.single(source, "", "the file must be a mapping with models, agents, "
-                                 "routing", "start from `hybridcrew init`")
-    lines = line_index(text)
-    try:
-        config = CrewConfig.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(source, problems_from_validation(exc, lines, CrewConfig)) from None
-    problems = list(_cross_check(config))
+    config, lines = parse_document(text, source, CrewConfig, fix="start from `hybridcrew init`")
+    problems = with_lines(_cross_check(config), lines)
     if problems:
-        raise ConfigError(source, [
-            ConfigProblem(p.path, p.problem, p.fix, nearest_line(lines, p.path)) for p in problems
-        ])
+        raise ConfigError(source, problems)
     catalog = {
         name: CatalogEntry(
             name=name, spec=spec, location=spec.location or PROVIDERS[spec.provider].location
@@ -151,18 +136,12 @@ def with_assignments(loaded: LoadedConfig, assignments: dict[str, dict[str, Any]
     return with_agents(loaded, agents, source)
 
 
-def problems_from_validation(exc: ValidationError, lines: dict[str, int],
-                             root: type[BaseModel]) -> list[ConfigProblem]:
-    """Pydantic errors as problems with key paths, lines and fixes."""
-    return [_problem_from_pydantic(err, lines, root) for err in exc.errors()]
-
-
 def _cross_check(config: CrewConfig) -> Iterator[ConfigProblem]:
     """Rules that span sections: providers exist, agents name real models, privacy fits."""
     for name, spec in config.models.items():
         if spec.provider not in PROVIDERS:
             yield ConfigProblem(f"models.{name}.provider", f"unknown provider '{spec.provider}'",
-                                _choose_from(spec.provider, PROVIDERS))
+                                choose_from(spec.provider, PROVIDERS))
     for name, agent in config.agents.items():
         yield from _check_agent(name, agent, config)
 
@@ -181,7 +160,7 @@ def _check_agent(name: str, agent: AgentSpec, config: CrewConfig) -> Iterator[Co
     for key, model in refs:
         if model not in config.models:
             yield ConfigProblem(f"{base}.{key}", f"model '{model}' does not exist",
-                                _choose_from(model, config.models, "a model defined under models:"))
+                                choose_from(model, config.models, "a model defined under models:"))
     pinned = config.models.get(agent.model)
     if pinned is not None and pinned.clearance < agent.privacy:
         yield ConfigProblem(
@@ -194,92 +173,8 @@ def _check_agent(name: str, agent: AgentSpec, config: CrewConfig) -> Iterator[Co
     unknown_labels = [label for label in agent.labels if label not in config.routing.privacy.labels]
     for label in unknown_labels:
         yield ConfigProblem(f"{base}.labels", f"label '{label}' is not defined",
-                            _choose_from(label, config.routing.privacy.labels,
+                            choose_from(label, config.routing.privacy.labels,
                                          "a label under routing.privacy.labels"))
-
-
-def _problem_from_pydantic(err: Any, lines: dict[str, int], root: type[BaseModel]
-                           ) -> ConfigProblem:
-    loc = tuple(err["loc"])
-    path = _dotted(loc)
-    kind = err["type"]
-    msg = str(err["msg"]).removeprefix("Value error, ")
-    if kind == "extra_forbidden":
-        parent = _model_at(root, loc[:-1])
-        valid = sorted(parent.model_fields) if parent else []
-        return ConfigProblem(path, f"unknown key '{loc[-1]}'",
-                             _choose_from(str(loc[-1]), valid, "remove it"),
-                             nearest_line(lines, path))
-    if kind == "missing":
-        return ConfigProblem(path, "required key is missing", "add it",
-                             nearest_line(lines, path))
-    got = err.get("input")
-    # A value typed at the wrong key may be a credential: never echo one back.
-    problem = msg if isinstance(got, dict | list) else f"{msg} (got {scrub(repr(got))})"
-    fix = _FIXES.get(kind, "see the commented example that `hybridcrew init` writes")
-    return ConfigProblem(path, problem, fix, nearest_line(lines, path))
-
-
-_FIXES = {
-    "greater_than_equal": "use a value that is not negative",
-    "greater_than": "use a positive value",
-    "less_than_equal": "use a smaller value",
-    "float_parsing": "give a number, e.g. 0.5",
-    "float_type": "give a number, e.g. 0.5",
-    "int_parsing": "give a whole number, e.g. 4096",
-    "int_type": "give a whole number, e.g. 4096",
-    "string_type": "give text (quote it if YAML reads it as something else)",
-    "bool_parsing": "give true or false",
-    "bool_type": "give true or false",
-    "dict_type": "give a mapping (key: value lines)",
-    "list_type": "give a list, e.g. [a, b]",
-    "literal_error": "use one of the values listed",
-    "value_error": "use a valid value",
-    "string_pattern_mismatch": "use lower-case letters, digits, '-' and '_'",
-    "too_short": "add at least one entry",
-}
-
-
-def _dotted(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _model_at(root: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The pydantic model that owns the keys at ``loc`` (dict keys and list indexes skipped)."""
-    model: type[BaseModel] | None = root
-    expect_key = False
-    for part in loc:
-        if model is None:
-            return None
-        if expect_key:
-            expect_key = False
-            continue
-        field = model.model_fields.get(str(part))
-        if field is None:
-            return None
-        annotation = field.annotation
-        inner = [a for a in get_args(annotation)
-                 if isinstance(a, type) and issubclass(a, BaseModel)]
-        if inner and get_origin(annotation) in (dict, list):
-            model, expect_key = inner[-1], True  # the next part is a key or an index
-        elif inner:
-            model = inner[0]  # Optional[Model]
-        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            model = annotation
-        else:
-            model = None
-    return model
-
-
-def _choose_from(value: str, options: Any, default: str = "") -> str:
-    names = sorted(options)
-    close = difflib.get_close_matches(value, names, n=1)
-    listed = ", ".join(names)
-    hint = f"did you mean '{close[0]}'? " if close else ""
-    return f"{hint}use one of: {listed}" if names else default
 
 
 def _first(config: CrewConfig) -> str:

@@ -29,7 +29,7 @@ class Sensitivity(IntEnum):
         if isinstance(value, str) and value.upper() in cls.__members__:
             return cls[value.upper()]
         valid = ", ".join(m.label for m in cls)
-        raise ValueError(f"must be one of {valid} (got {value!r})")
+        raise ValueError(f"must be one of {valid}")
 
 
 SensitivityField = Annotated[

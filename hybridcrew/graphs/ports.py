@@ -1,0 +1,96 @@
+"""What a run needs from outside the graph: a run log and a long-term memory.
+
+Defined here, implemented in :mod:`hybridcrew.platform` (the SQLite and Redis stores, the
+Qdrant memory), so a workflow can be read and tested without them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from hybridcrew.graphs.lifecycle import Event, EventKind, RunStatus
+from hybridcrew.sensitivity import Sensitivity
+
+DEFAULT_TENANT = "default"
+
+RecordedDecision = tuple[str, dict[str, Any]]
+"""A step key and its routing decision record."""
+
+
+def daily_scope(tenant: str) -> str:
+    """The budget scope of ``tenant``'s spend today (UTC)."""
+    return f"daily:{tenant}:{time.strftime('%Y-%m-%d', time.gmtime())}"
+
+
+class RunLog(Protocol):
+    """Where steps report: events, routing decisions, spend and QA verdicts."""
+
+    def append_event(self, run_id: str, kind: EventKind, node: str | None,
+                     data: dict[str, Any], decision: RecordedDecision | None = None) -> Event:
+        """Append an event (and the step's decision record) with the run's next ``seq``."""
+
+    def end_run(self, run_id: str, status: RunStatus, summary: dict[str, Any],
+                kind: EventKind, data: dict[str, Any]) -> Event | None:
+        """Final status and terminal event together; None when the run had ended already."""
+
+    def decision(self, run_id: str, step_key: str) -> dict[str, Any] | None:
+        """The decision recorded for a step, replayed when the run resumes after a crash."""
+
+    def spend(self, scope: str, amount_usd: float, cap_usd: float | None = None,
+              charge_id: str | None = None) -> bool:
+        """Add to a budget scope atomically, once per ``charge_id``."""
+
+    def spent(self, scope: str) -> float:
+        """What a budget scope has spent so far."""
+
+    def record_verdict(self, model: str, agent: str, approved: bool) -> None:
+        """Count one QA verdict on work ``model`` did for ``agent``."""
+
+
+MemoryKind = Literal["plan", "artifact", "finding", "note", "document"]
+MEMORY_KINDS: tuple[MemoryKind, ...] = ("plan", "artifact", "finding", "note", "document")
+
+
+@dataclass(frozen=True)
+class MemoryItem:
+    """One remembered text and where it came from."""
+
+    text: str
+    tenant: str
+    kind: MemoryKind
+    sensitivity: Sensitivity = Sensitivity.INTERNAL
+    run_id: str | None = None
+    agent: str | None = None
+    title: str = ""
+    created_at: float = 0.0
+    id: str = ""
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A search result: the item and its similarity to the query (cosine, higher is closer)."""
+
+    item: MemoryItem
+    score: float
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    """What a search may return: always one tenant; optionally capped and narrowed."""
+
+    tenant: str
+    max_sensitivity: Sensitivity | None = None
+    kinds: tuple[MemoryKind, ...] = ()
+    exclude_run: str | None = None
+
+
+class Memory(Protocol):
+    """Long-term memory as a run uses it: recall at the start, remember at the end."""
+
+    def add(self, items: list[MemoryItem]) -> list[str]:
+        """Embed and store items; returns their ids."""
+
+    def search(self, query: str, where: SearchFilter, limit: int = 5) -> list[Hit]:
+        """The items most similar to ``query`` that ``where`` admits, best first."""
