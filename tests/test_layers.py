@@ -89,4 +89,5 @@ def test_the_check_sees_an_upward_import(tmp_path: Path) -> None:
 def test_every_package_says_what_it_owns() -> None:
     for init in sorted(PACKAGE.rglob("__init__.py")):
         doc = ast.get_docstring(ast.parse(init.read_text("utf-8")))
-        assert doc and len(doc) > 40, f"{init.relative_to(PACKAGE.parent)} needs a docstring"
+        assert doc, f"{init.relative_to(PACKAGE.parent)} needs a docstring"
+        assert len(doc) > 40, f"{init.relative_to(PACKAGE.parent)}: say what the package owns"

@@ -16,6 +16,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import interrupt
 
+from hybridcrew.graphs.lifecycle import EventKind
 from hybridcrew.graphs.report import build_report, part_verdicts, write_artifacts
 from hybridcrew.graphs.schemas import Verdict
 from hybridcrew.graphs.state import CrewState
@@ -53,8 +54,8 @@ class ReviewStep(AgentStep):
         for part, judged in verdict.parts.items():
             if (step := this_round.get(part)) is not None:
                 self.ctx.runtime.record_verdict(step["model"], step["agent"], judged.approved)
-                self.ctx.store.record_verdict(step["model"], step["agent"], judged.approved)
-                self.ctx.events.emit(state["run_id"], "verdict", self.name, part=part,
+                self.ctx.run_log.record_verdict(step["model"], step["agent"], judged.approved)
+                self.ctx.events.emit(state["run_id"], EventKind.VERDICT, self.name, part=part,
                                      agent=step["agent"], model=step["model"],
                                      approved=judged.approved)
 

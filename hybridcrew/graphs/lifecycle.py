@@ -31,6 +31,8 @@ ACTIVE_STATUSES = frozenset({RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.WAIT
 FINAL_STATUSES = frozenset(set(RunStatus) - ACTIVE_STATUSES)
 EXECUTABLE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
 """Statuses whose run needs an executor; ``waiting`` runs need a human first."""
+REOPENABLE_STATUSES = frozenset({RunStatus.FAILED, RunStatus.BLOCKED})
+"""Final statuses an explicit resume takes back to ``running``; the others never change."""
 
 
 class EventKind(StrEnum):
@@ -58,7 +60,7 @@ ENDING_EVENT: dict[RunStatus, EventKind] = {
 }
 """The terminal event written with each final status."""
 TERMINAL_EVENTS = frozenset(ENDING_EVENT.values())
-assert set(ENDING_EVENT) == FINAL_STATUSES  # noqa: S101 - a new final status needs its event
+assert set(ENDING_EVENT) == FINAL_STATUSES
 
 
 @dataclass(frozen=True)

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from hybridcrew.graphs.ports import Memory, MemoryItem, MemoryKind, SearchFilter
 from hybridcrew.graphs.report import code_blocks
 from hybridcrew.graphs.schemas import Plan
 from hybridcrew.graphs.state import CrewState
 from hybridcrew.graphs.workflow import WorkflowSpec
-from hybridcrew.platform.memory import Kind, MemoryItem, SearchFilter, VectorMemory
 from hybridcrew.sensitivity import Sensitivity
 
 MAX_TEXT = 4_000  # characters of one remembered artifact
 
 
-def recall(memory: VectorMemory, task: str, tenant: str, run_id: str, limit: int
+def recall(memory: Memory, task: str, tenant: str, run_id: str, limit: int
            ) -> list[dict[str, Any]]:
     """The tenant's items most relevant to ``task`` (from other runs), as state entries."""
     hits = memory.search(task, SearchFilter(tenant, exclude_run=run_id), limit=limit)
@@ -30,11 +30,11 @@ def recall(memory: VectorMemory, task: str, tenant: str, run_id: str, limit: int
              "score": round(h.score, 4)} for h in hits]
 
 
-def remember(memory: VectorMemory, spec: WorkflowSpec, state: CrewState) -> list[str]:
+def remember(memory: Memory, spec: WorkflowSpec, state: CrewState) -> list[str]:
     """Store the finished run's plan, code and QA findings."""
     level = Sensitivity(max(int(Sensitivity.INTERNAL), state.get("taint", 0)))
     tenant, run_id = state.get("tenant", "default"), state["run_id"]
-    found: list[tuple[str, Kind, str | None, str]] = []  # text, kind, agent, title
+    found: list[tuple[str, MemoryKind, str | None, str]] = []  # text, kind, agent, title
     if state.get("plan"):
         planner = next((n for n, node in spec.nodes.items() if node.kind == "plan"), None)
         found.append((Plan.model_validate(state["plan"]).to_markdown(), "plan",

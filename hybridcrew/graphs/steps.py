@@ -24,11 +24,12 @@ from pydantic import BaseModel
 from hybridcrew.agents.spec import AgentSpec
 from hybridcrew.errors import HybridCrewError
 from hybridcrew.graphs.events import EventSink
+from hybridcrew.graphs.lifecycle import EventKind
+from hybridcrew.graphs.ports import DEFAULT_TENANT, RunLog, daily_scope
 from hybridcrew.graphs.prompts import build_prompt, with_memory
 from hybridcrew.graphs.schemas import plan_schema, to_state, verdict_schema
 from hybridcrew.graphs.state import CrewState, StepRecord
 from hybridcrew.graphs.workflow import WorkflowSpec
-from hybridcrew.platform.store import DEFAULT_TENANT, Store, daily_scope
 from hybridcrew.routing import decision as codes
 from hybridcrew.routing.decision import Decision
 from hybridcrew.routing.invoke import CallResult, invoke_with_fallback
@@ -74,7 +75,7 @@ class CrewContext:
     """What steps share within one process."""
 
     runtime: RoutingRuntime
-    store: Store
+    run_log: RunLog
     events: EventSink
     budget_gate: bool = False
     resuming: set[str] = field(default_factory=set)
@@ -119,15 +120,16 @@ class AgentStep:
         messages, parts = build_prompt(self.spec, self.name, self.agent, state)
         decision, update, replayed = self._route(state, key, parts)
         messages = with_memory(messages, self._included(state, decision))
-        self.ctx.events.emit(run_id, "step_started", self.name, key=key, agent=self.node.agent,
-                             model=decision.model, location=decision.location,
+        self.ctx.events.emit(run_id, EventKind.STEP_STARTED, self.name, key=key,
+                             agent=self.node.agent, model=decision.model,
+                             location=decision.location,
                              reasons=list(decision.reasons), replayed=replayed,
                              sensitivity=decision.sensitivity.label,
                              rejected_for=sorted({r.why for r in decision.rejected}),
                              decision=None if replayed else (key, decision.to_dict()))
 
         def queued(model: str) -> None:
-            self.ctx.events.emit(run_id, "step_queued", self.name, key=key, model=model)
+            self.ctx.events.emit(run_id, EventKind.STEP_QUEUED, self.name, key=key, model=model)
 
         calls, notes = self._execute(decision, messages, queued)
         final = calls[-1]
@@ -135,8 +137,8 @@ class AgentStep:
                               notes=notes)
         if record["cost_usd"] > 0:  # today's spend, shared by every process of the tenant
             # Charged once per step, even when a crash makes the step run again.
-            self.ctx.store.spend(_daily(state), record["cost_usd"], charge_id=f"{run_id}/{key}")
-        self.ctx.events.emit(run_id, "step_finished", self.name, data=dict(record))
+            self.ctx.run_log.spend(_daily(state), record["cost_usd"], charge_id=f"{run_id}/{key}")
+        self.ctx.events.emit(run_id, EventKind.STEP_FINISHED, self.name, data=dict(record))
         update |= {
             "results": {self.name: final.text},
             "stamps": {self.name: generation},
@@ -156,7 +158,7 @@ class AgentStep:
                ) -> tuple[Decision, dict[str, Any], bool]:
         run_id = state["run_id"]
         if run_id in self.ctx.resuming:  # a re-run after a crash replays the original choice
-            recorded = self.ctx.store.decision(run_id, key)
+            recorded = self.ctx.run_log.decision(run_id, key)
             if recorded is not None:
                 return Decision.from_dict(recorded), {}, True
         memory = state.get("memory") or []
@@ -167,7 +169,7 @@ class AgentStep:
             run_spent_usd=sum(s["cost_usd"] for s in spent),
             agent_spent_usd=sum(s["cost_usd"] for s in spent if s["agent"] == self.node.agent),
             local_only=bool(state.get("local_only")), run_budget_usd=state.get("budget_usd"),
-            daily_spent_usd=self.ctx.store.spent(_daily(state)) if self.paid else 0.0,
+            daily_spent_usd=self.ctx.run_log.spent(_daily(state)) if self.paid else 0.0,
         )
         decision, request = self._decide_with_memory(request, memory)
         update: dict[str, Any] = {}

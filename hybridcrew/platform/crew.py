@@ -24,6 +24,8 @@ from hybridcrew.errors import ConfigError, HybridCrewError, StepBlocked
 from hybridcrew.graphs.compile import compile_workflow
 from hybridcrew.graphs.events import EventSink
 from hybridcrew.graphs.library import BUILTIN, load_workflow
+from hybridcrew.graphs.lifecycle import ACTIVE_STATUSES, EventKind, RunStatus
+from hybridcrew.graphs.ports import DEFAULT_TENANT
 from hybridcrew.graphs.recall import recall, remember
 from hybridcrew.graphs.state import CrewState
 from hybridcrew.graphs.steps import CrewContext, ExecutionStopped, RunCancelled
@@ -31,7 +33,7 @@ from hybridcrew.graphs.workflow import WorkflowSpec
 from hybridcrew.platform.checkpoints import open_checkpointer
 from hybridcrew.platform.leases import Leases
 from hybridcrew.platform.memory import VectorMemory, open_memory
-from hybridcrew.platform.store import ACTIVE_STATUSES, DEFAULT_TENANT, RunRow, Store, open_store
+from hybridcrew.platform.store import RunRow, Store, open_store
 from hybridcrew.platform.store.faults import Faults
 from hybridcrew.routing.config import LoadedConfig, with_assignments
 from hybridcrew.routing.runtime import RoutingRuntime
@@ -53,7 +55,7 @@ class RunOutcome:
     """Where a run stands after this process worked on it."""
 
     run_id: str
-    status: str
+    status: RunStatus
     folder: str
     report: dict[str, Any] | None = None
     steps: list[dict[str, Any]] = field(default_factory=list)
@@ -63,9 +65,9 @@ class RunOutcome:
     @property
     def exit_code(self) -> int:
         """0 approved, 3 finished but not approved, 4 waiting for a human, 1 failed/blocked."""
-        if self.status == "finished":
+        if self.status == RunStatus.FINISHED:
             return EXIT_OK if self.report and self.report["approved"] else EXIT_NOT_APPROVED
-        return EXIT_WAITING if self.status == "waiting" else EXIT_FAILED
+        return EXIT_WAITING if self.status == RunStatus.WAITING else EXIT_FAILED
 
 
 @dataclass
@@ -168,7 +170,7 @@ class Crew:
         run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
         folder = self.settings.data_dir / "runs" / run_id
         now = time.time()
-        row = RunRow(run_id, task, workflow, "queued", now, now, str(folder),
+        row = RunRow(run_id, task, workflow, RunStatus.QUEUED, now, now, str(folder),
                      {"labels": labels or [], "gate": gate, "assignments": in_force,
                       "privacy": int(privacy or 0), "budget_usd": budget_usd}, {}, tenant)
         self.store.create_run(row)
@@ -187,11 +189,11 @@ class Crew:
         Continue after a crash, or with the ``reply`` to the question the run waits on.
         """
         row = self.store.get_run(run_id)
-        if row.status == "cancelled":
-            raise RunStateError(run_id, "cancelled", "a cancelled run cannot be resumed")
-        if row.status == "finished":
-            raise RunStateError(run_id, "finished", "nothing to resume; see `hybridcrew runs "
-                                f"show {run_id}`")
+        if row.status == RunStatus.CANCELLED:
+            raise RunStateError(run_id, RunStatus.CANCELLED, "a cancelled run cannot be resumed")
+        if row.status == RunStatus.FINISHED:
+            raise RunStateError(run_id, RunStatus.FINISHED,
+                                f"nothing to resume; see `hybridcrew runs show {run_id}`")
         if not self.leases.take(run_id):
             raise RunStateError(run_id, row.status, "another process is executing it; if that "
                                 "process died, its runs are taken over automatically within "
@@ -214,24 +216,26 @@ class Crew:
             return self._finish(run_id, row.folder, snapshot.values)
         if pending is not None and reply is None:
             reply = answer(pending) if answer else None
-            if reply is None and row.status != "waiting":  # its executor died before saying so
+            # Not yet waiting: its executor died before saying so.
+            if reply is None and row.status != RunStatus.WAITING:
                 return self._wait(run_id, row.folder, pending, snapshot.values)
             if reply is None:
-                raise RunStateError(run_id, "waiting", f"it asks: {pending.get('question')} "
+                raise RunStateError(run_id, RunStatus.WAITING,
+                                    f"it asks: {pending.get('question')} "
                                     "Answer with --approve, --reject or --local")
         if pending is None and reply is not None:
             raise RunStateError(run_id, row.status, "it is not waiting for an answer; resume "
                                 "it without --approve/--reject/--local")
-        if not self.store.set_status(run_id, "running"):
+        if not self.store.set_status(run_id, RunStatus.RUNNING):
             ended = self.store.get_run(run_id).status
             raise RunStateError(run_id, ended, "it ended while it was being resumed")
-        if row.status == "queued":
+        if row.status == RunStatus.QUEUED:
             Path(row.folder).mkdir(parents=True, exist_ok=True)
-            self.events.emit(run_id, "run_started", None, task=row.task, workflow=row.workflow,
-                             tenant=row.tenant)
+            self.events.emit(run_id, EventKind.RUN_STARTED, None, task=row.task,
+                             workflow=row.workflow, tenant=row.tenant)
         else:
-            self.events.emit(run_id, "run_resumed", None, reply=reply, workflow=row.workflow,
-                             tenant=row.tenant)
+            self.events.emit(run_id, EventKind.RUN_RESUMED, None, reply=reply,
+                             workflow=row.workflow, tenant=row.tenant)
             loaded.context.resuming.add(run_id)
         payload: Any = Command(resume=reply) if reply is not None else None
         if not snapshot.values:  # queued, or killed before its first checkpoint: start it
@@ -252,7 +256,7 @@ class Crew:
             log.exception("run %s stopped with an unexpected error", run_id)
             reason = self.faults.record(exc) or "internal error; see the log"
             try:  # failed, not lost: `runs resume` continues it once the cause is fixed
-                self.events.end(run_id, "failed", {"error": reason}, "run_failed",
+                self.events.end(run_id, RunStatus.FAILED, {"error": reason},
                                 {"error": reason})
             except Exception:  # the store itself fails: the lease lapses, recovery retries
                 log.exception("could not mark run %s failed", run_id)
@@ -262,7 +266,7 @@ class Crew:
         """Stop a queued, running or waiting run; a running step finishes, no further one starts."""
         row = self.store.get_run(run_id, tenant)
         ended = row.status not in ACTIVE_STATUSES or not self.events.end(
-            run_id, "cancelled", {**row.summary, "error": "cancelled"}, "run_cancelled", {})
+            run_id, RunStatus.CANCELLED, {**row.summary, "error": "cancelled"}, {})
         if ended:  # it ended first (maybe a moment ago): the first ending stands
             raise RunStateError(run_id, self.store.get_run(run_id).status,
                                 "only queued, running or waiting runs can be cancelled")
@@ -272,7 +276,7 @@ class Crew:
     def _notice_cancellations(self) -> None:
         """Heartbeat task: a run cancelled through another process starts no further step."""
         for run_id in self.leases.held():
-            if self.store.get_run(run_id).status == "cancelled":
+            if self.store.get_run(run_id).status == RunStatus.CANCELLED:
                 self.cancelled.add(run_id)
 
     def state(self, run_id: str) -> dict[str, Any]:
@@ -296,10 +300,10 @@ class Crew:
             except StepBlocked as exc:
                 # Why each candidate was excluded; the most common reason labels the metric.
                 whys = [r.why for r in exc.decision.rejected] or ["no_candidates"]
-                return self._stop(run_id, folder, "blocked", str(exc), {
+                return self._stop(run_id, folder, RunStatus.BLOCKED, str(exc), {
                     "agent": exc.decision.agent, "reason": max(set(whys), key=whys.count)})
             except HybridCrewError as exc:  # AllCandidatesFailed, InvalidOutput, ...
-                return self._stop(run_id, folder, "failed", str(exc))
+                return self._stop(run_id, folder, RunStatus.FAILED, str(exc))
             interrupts = result.get("__interrupt__") or []
             if not interrupts:
                 self._remember(loaded, result)
@@ -308,17 +312,17 @@ class Crew:
             reply = answer(question) if answer else None
             if reply is None:
                 return self._wait(run_id, folder, question, result)
-            self.events.emit(run_id, "waiting", question.get("node"), data=question)
-            self.events.emit(run_id, "answered", question.get("node"), reply=reply)
+            self.events.emit(run_id, EventKind.WAITING, question.get("node"), data=question)
+            self.events.emit(run_id, EventKind.ANSWERED, question.get("node"), reply=reply)
             payload = Command(resume=reply)
 
     def _wait(self, run_id: str, folder: str, question: dict[str, Any],
               state: dict[str, Any]) -> RunOutcome:
         """The run waits for a human's answer to ``question`` (no executor until then)."""
-        if not self.store.set_status(run_id, "waiting", {"pending": question}):
+        if not self.store.set_status(run_id, RunStatus.WAITING, {"pending": question}):
             return self._ended(run_id, folder)
-        self.events.emit(run_id, "waiting", question.get("node"), data=question)
-        return RunOutcome(run_id, "waiting", folder, steps=state.get("steps", []),
+        self.events.emit(run_id, EventKind.WAITING, question.get("node"), data=question)
+        return RunOutcome(run_id, RunStatus.WAITING, folder, steps=state.get("steps", []),
                           pending=question)
 
     def _recall(self, row: RunRow) -> list[dict[str, Any]]:
@@ -342,14 +346,14 @@ class Crew:
 
     def _finish(self, run_id: str, folder: str, result: dict[str, Any]) -> RunOutcome:
         report = result["report"]
-        if not self.events.end(run_id, "finished", report, "run_finished",
+        if not self.events.end(run_id, RunStatus.FINISHED, report,
                                {"approved": report["approved"], "totals": report["totals"]}):
             return self._ended(run_id, folder)  # cancelled while the last step ran
-        return RunOutcome(run_id, "finished", folder, report=report, steps=result["steps"])
+        return RunOutcome(run_id, RunStatus.FINISHED, folder, report=report, steps=result["steps"])
 
-    def _stop(self, run_id: str, folder: str, status: str, error: str,
+    def _stop(self, run_id: str, folder: str, status: RunStatus, error: str,
               details: dict[str, Any] | None = None) -> RunOutcome:
-        if not self.events.end(run_id, status, {"error": error}, f"run_{status}",
+        if not self.events.end(run_id, status, {"error": error},
                                {"error": error, **(details or {})}):
             return self._ended(run_id, folder)
         steps = self.state(run_id).get("steps", [])
@@ -365,7 +369,7 @@ class Crew:
 class RunStateError(HybridCrewError):
     """The run is not in a state that allows this (e.g. resuming a finished run)."""
 
-    def __init__(self, run_id: str, status: str, detail: str) -> None:
+    def __init__(self, run_id: str, status: RunStatus, detail: str) -> None:
         self.run_id, self.status = run_id, status
         super().__init__(f"run {run_id} is {status}: {detail}")
 

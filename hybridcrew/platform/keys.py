@@ -15,7 +15,8 @@ import time
 from dataclasses import dataclass
 
 from hybridcrew.errors import ConfigError, HybridCrewError
-from hybridcrew.platform.store import DEFAULT_TENANT, ROLES, ApiKey, Role, Store
+from hybridcrew.graphs.ports import DEFAULT_TENANT
+from hybridcrew.platform.store import ROLES, ApiKey, Role, Store
 
 _FORMAT = re.compile(r"^hc_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 _TENANT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")

@@ -23,7 +23,9 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from hybridcrew.graphs.events import EventSink
-from hybridcrew.platform.store import DEFAULT_TENANT, Event, Store, daily_scope
+from hybridcrew.graphs.lifecycle import Event
+from hybridcrew.graphs.ports import DEFAULT_TENANT, daily_scope
+from hybridcrew.platform.store import Store
 from hybridcrew.routing.breaker import BreakerState
 from hybridcrew.routing.decision import PRIVACY
 from hybridcrew.routing.runtime import RoutingRuntime

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from hybridcrew.errors import ConfigError
 from hybridcrew.graphs.library import BUILTIN, available_workflows
+from hybridcrew.graphs.lifecycle import RunStatus
 from hybridcrew.platform.crew import Crew, RunStateError
 from hybridcrew.platform.keys import has_active_keys
 from hybridcrew.platform.metrics import Metrics
@@ -110,7 +111,7 @@ class RunService:
     def answer(self, run_id: str, tenant: str, reply: dict[str, str]) -> RunRow:
         """Answer the question a waiting run asks; it continues in the background."""
         row = self.store.get_run(run_id, tenant)
-        if row.status != "waiting":
+        if row.status != RunStatus.WAITING:
             raise RunStateError(run_id, row.status, "only a waiting run takes an answer")
         self._drive(run_id, reply)
         return row
@@ -148,10 +149,10 @@ class RunService:
             return
         with self._lock:
             if run_id in self._driving:
-                raise RunStateError(run_id, "running", "it is being executed already")
+                raise RunStateError(run_id, RunStatus.RUNNING, "it is being executed already")
         # The lease is taken now, so a refusal is the caller's answer (409), not a log line.
         if lease and not self.crew.leases.take(run_id):
-            raise RunStateError(run_id, "running", "another process is executing it")
+            raise RunStateError(run_id, RunStatus.RUNNING, "another process is executing it")
         self._take_over(run_id, reply)
 
     def _take_over(self, run_id: str, reply: dict[str, str] | None = None) -> None:

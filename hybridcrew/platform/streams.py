@@ -18,10 +18,10 @@ from contextlib import contextmanager, suppress
 
 from anyio import to_thread
 
-from hybridcrew.platform.store import FINAL_STATUSES, Event, Store
+from hybridcrew.graphs.lifecycle import FINAL_STATUSES, TERMINAL_EVENTS, Event
+from hybridcrew.platform.store import Store
 
 log = logging.getLogger(__name__)
-TERMINAL_EVENTS = frozenset({"run_finished", "run_failed", "run_blocked", "run_cancelled"})
 BATCH = 500
 KEEP = 5_000
 """Events a feed keeps in memory; a listener further behind reads the store itself."""

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
+from hybridcrew.graphs.ports import MemoryItem, SearchFilter
 from hybridcrew.platform.crew import Crew
-from hybridcrew.platform.memory import MemoryItem, SearchFilter
 from hybridcrew.sensitivity import Sensitivity
 from tests.support.crew import APPROVE_ALL, author_rules, crew_config, make_crew, scripted
 

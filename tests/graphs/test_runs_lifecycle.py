@@ -10,8 +10,8 @@ import pytest
 import redis
 
 from hybridcrew.errors import ConfigError
+from hybridcrew.graphs.ports import daily_scope
 from hybridcrew.platform.crew import EXIT_OK, RunStateError
-from hybridcrew.platform.store import daily_scope
 from hybridcrew.platform.store.redis import RedisStore
 from tests.support.crew import (
     APPROVE_ALL,

@@ -23,7 +23,9 @@ import httpx
 import pytest
 import redis
 
-from hybridcrew.platform.store import FINAL_STATUSES, SqliteStore, Store, daily_scope
+from hybridcrew.graphs.lifecycle import FINAL_STATUSES
+from hybridcrew.graphs.ports import daily_scope
+from hybridcrew.platform.store import SqliteStore, Store
 from hybridcrew.platform.store.redis import RedisStore
 from tests.graphs.test_crash_resume import STEP_MODEL, TASK
 from tests.graphs.test_crash_resume import _config as crew_with_call_log

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from hybridcrew.platform.store import FINAL_STATUSES
+from hybridcrew.graphs.lifecycle import FINAL_STATUSES
 from tests.support.crew import REJECT_BACKEND, author_rules, crew_config, scripted
 from tests.support.gateway import gateway, wait_status
 

@@ -8,10 +8,11 @@ from anyio import to_thread
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from hybridcrew.graphs.ports import DEFAULT_TENANT
 from hybridcrew.platform.api.errors import Forbidden
 from hybridcrew.platform.keys import AuthError, Caller, authenticate, is_loopback
 from hybridcrew.platform.service import RunService
-from hybridcrew.platform.store import DEFAULT_TENANT, Role, RunRow
+from hybridcrew.platform.store import Role, RunRow
 
 _bearer = HTTPBearer(auto_error=False, description="an API key from `hybridcrew keys create`")
 

@@ -11,7 +11,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from hybridcrew.platform.store import Event
+from hybridcrew.graphs.lifecycle import Event
 
 STATUS_STYLE = {"queued": "yellow", "running": "cyan", "done": "green", "failed": "red",
                 "waiting": "magenta"}

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from hybridcrew.errors import ConfigError
 from hybridcrew.graphs.library import BUILTIN, available_workflows
+from hybridcrew.graphs.lifecycle import RunStatus
 from hybridcrew.platform.cli.app import console, friendly_errors, settings_and_config
 from hybridcrew.platform.cli.progress import LiveProgress
 from hybridcrew.platform.cli.summary import outcome_json, print_outcome
@@ -84,7 +85,7 @@ def run(
 @runs_app.command("list")
 @friendly_errors
 def list_runs(
-    status: Annotated[str | None, typer.Option(help="only runs with this status")] = None,
+    status: Annotated[RunStatus | None, typer.Option(help="only runs with this status")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Recent runs, newest first."""

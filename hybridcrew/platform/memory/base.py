@@ -7,50 +7,15 @@ tenant, and can be capped at a sensitivity (what a model is cleared for).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from typing import Literal
 
-from hybridcrew.sensitivity import Sensitivity
-
-Kind = Literal["plan", "artifact", "finding", "note", "document"]
-KINDS: tuple[Kind, ...] = ("plan", "artifact", "finding", "note", "document")
-
-
-@dataclass(frozen=True)
-class MemoryItem:
-    """One remembered text and where it came from."""
-
-    text: str
-    tenant: str
-    kind: Kind
-    sensitivity: Sensitivity = Sensitivity.INTERNAL
-    run_id: str | None = None
-    agent: str | None = None
-    title: str = ""
-    created_at: float = 0.0
-    id: str = ""
-
-
-@dataclass(frozen=True)
-class Hit:
-    """A search result: the item and its similarity to the query (cosine, higher is closer)."""
-
-    item: MemoryItem
-    score: float
-
-
-@dataclass(frozen=True)
-class SearchFilter:
-    """What a search may return: always one tenant; optionally capped and narrowed."""
-
-    tenant: str
-    max_sensitivity: Sensitivity | None = None
-    kinds: tuple[Kind, ...] = ()
-    exclude_run: str | None = None
+from hybridcrew.graphs.ports import Hit, MemoryItem, SearchFilter
 
 
 class VectorMemory(ABC):
-    """Every backend keeps these promises; the conformance suite checks them."""
+    """A memory backend: what a run needs (:class:`~hybridcrew.graphs.ports.Memory`) and more.
+
+    Every backend keeps these promises; the conformance suite checks them.
+    """
 
     @abstractmethod
     def add(self, items: list[MemoryItem]) -> list[str]:

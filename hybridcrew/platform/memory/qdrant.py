@@ -13,7 +13,8 @@ from typing import Any
 
 from qdrant_client import QdrantClient, models
 
-from hybridcrew.platform.memory.base import Hit, MemoryItem, SearchFilter, VectorMemory
+from hybridcrew.graphs.ports import Hit, MemoryItem, SearchFilter
+from hybridcrew.platform.memory.base import VectorMemory
 from hybridcrew.platform.memory.embedders import Embedder
 from hybridcrew.sensitivity import Sensitivity
 

@@ -4,26 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hybridcrew.platform.store.base import (
-    ACTIVE_STATUSES,
-    DEFAULT_TENANT,
-    FINAL_STATUSES,
-    ROLES,
-    RUN_STATUSES,
-    ApiKey,
-    Event,
-    Role,
-    RunNotFound,
-    RunRow,
-    Store,
-    daily_scope,
-)
+from hybridcrew.platform.store.base import ROLES, ApiKey, Role, RunNotFound, RunRow, Store
 from hybridcrew.platform.store.sqlite import SqliteStore
 from hybridcrew.settings import Settings
 
-__all__ = ["ACTIVE_STATUSES", "DEFAULT_TENANT", "FINAL_STATUSES", "ROLES", "RUN_STATUSES",
-           "ApiKey", "Event", "Role", "RunNotFound", "RunRow", "SqliteStore", "Store",
-           "daily_scope", "open_store"]
+__all__ = ["ROLES", "ApiKey", "Role", "RunNotFound", "RunRow", "SqliteStore", "Store",
+           "open_store"]
 
 
 def open_store(settings: Settings) -> Store:

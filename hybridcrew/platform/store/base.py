@@ -8,21 +8,16 @@ pass one conformance suite (``tests/platform/store``).
 
 from __future__ import annotations
 
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from hybridcrew.errors import HybridCrewError
+from hybridcrew.graphs.lifecycle import Event, EventKind, RunStatus
+from hybridcrew.graphs.ports import DEFAULT_TENANT, RecordedDecision
 
-RUN_STATUSES = ("queued", "running", "waiting", "finished", "failed", "blocked", "cancelled")
-ACTIVE_STATUSES = frozenset({"queued", "running", "waiting"})
-FINAL_STATUSES = frozenset({"finished", "failed", "blocked", "cancelled"})
-EXECUTABLE_STATUSES = ("queued", "running")
-"""Statuses whose run needs an executor; ``waiting`` runs need a human first."""
 LEASE_PREFIX = "run-lease:"
-DEFAULT_TENANT = "default"
 Role = Literal["admin", "operator", "viewer"]
 ROLES: tuple[Role, ...] = ("admin", "operator", "viewer")
 
@@ -42,25 +37,13 @@ class RunRow:
     id: str
     task: str
     workflow: str
-    status: str
+    status: RunStatus
     created_at: float
     updated_at: float
     folder: str
     options: dict[str, Any]
     summary: dict[str, Any]
     tenant: str = DEFAULT_TENANT
-
-
-@dataclass(frozen=True)
-class Event:
-    """One step or run event; ``seq`` counts from 1 within its run, without gaps."""
-
-    run_id: str
-    seq: int
-    ts: float
-    kind: str
-    node: str | None
-    data: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -76,10 +59,6 @@ class ApiKey:
     revoked_at: float | None = None
 
 
-Decision = tuple[str, dict[str, Any]]
-"""A step key and its routing decision record."""
-
-
 class Store(ABC):
     """Every backend keeps these promises; the conformance suite checks them."""
 
@@ -90,7 +69,7 @@ class Store(ABC):
         """Register a new run (its id must be new)."""
 
     @abstractmethod
-    def set_status(self, run_id: str, status: str, summary: dict[str, Any] | None = None
+    def set_status(self, run_id: str, status: RunStatus, summary: dict[str, Any] | None = None
                    ) -> bool:
         """Update a run's status (and its summary when given); False if the run has ended.
 
@@ -99,7 +78,7 @@ class Store(ABC):
         """
 
     @abstractmethod
-    def end_run(self, run_id: str, status: str, summary: dict[str, Any], kind: str,
+    def end_run(self, run_id: str, status: RunStatus, summary: dict[str, Any], kind: EventKind,
                 data: dict[str, Any]) -> Event | None:
         """Give an active run its final ``status`` and terminal event, in one transaction.
 
@@ -112,15 +91,15 @@ class Store(ABC):
         """One run; :class:`RunNotFound` if unknown or (with ``tenant``) another tenant's."""
 
     @abstractmethod
-    def list_runs(self, *, tenant: str | None = None, status: str | None = None,
+    def list_runs(self, *, tenant: str | None = None, status: RunStatus | None = None,
                   limit: int = 50, offset: int = 0) -> list[RunRow]:
         """Most recent first, optionally one tenant's and one status's."""
 
     # -- events and decisions ------------------------------------------------------------------
 
     @abstractmethod
-    def append_event(self, run_id: str, kind: str, node: str | None, data: dict[str, Any],
-                     decision: Decision | None = None) -> Event:
+    def append_event(self, run_id: str, kind: EventKind, node: str | None, data: dict[str, Any],
+                     decision: RecordedDecision | None = None) -> Event:
         """Append an event with the next sequence number of its run.
 
         ``decision`` is saved atomically with the event, first write wins: a step's routing
@@ -249,8 +228,3 @@ class Store(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release connections."""
-
-
-def daily_scope(tenant: str) -> str:
-    """The budget scope of ``tenant``'s spend today (UTC)."""
-    return f"daily:{tenant}:{time.strftime('%Y-%m-%d', time.gmtime())}"

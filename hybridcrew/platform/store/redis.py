@@ -16,26 +16,30 @@ from typing import Any, cast
 
 import redis
 
-from hybridcrew.platform.store.base import (
+from hybridcrew.graphs.lifecycle import (
+    ACTIVE_STATUSES,
     EXECUTABLE_STATUSES,
-    LEASE_PREFIX,
-    ApiKey,
-    Decision,
+    REOPENABLE_STATUSES,
     Event,
-    Role,
-    RunNotFound,
-    RunRow,
-    Store,
+    EventKind,
+    RunStatus,
 )
+from hybridcrew.graphs.ports import RecordedDecision
+from hybridcrew.platform.store.base import LEASE_PREFIX, ApiKey, Role, RunNotFound, RunRow, Store
+
+
+def _lua_any(statuses: frozenset[RunStatus]) -> str:
+    return " or ".join(f"old == '{s}'" for s in sorted(statuses))
+
 
 # Keys are derived inside the scripts from the run hash: fine on one Redis (not on a cluster).
 # Final statuses never change, except failed/blocked back to running (an explicit resume);
 # ARGV[5] = '1' ends the run: only an active one, with its terminal event (ARGV[6]) appended.
-_SET_STATUS = """
+_SET_STATUS = f"""
 local old = redis.call('HGET', KEYS[1], 'status')
 if not old then return 0 end
-local active = old == 'queued' or old == 'running' or old == 'waiting'
-local reopen = (old == 'failed' or old == 'blocked') and ARGV[2] == 'running'
+local active = {_lua_any(ACTIVE_STATUSES)}
+local reopen = ({_lua_any(REOPENABLE_STATUSES)}) and ARGV[2] == '{RunStatus.RUNNING}'
 if not active and (ARGV[5] == '1' or not reopen) then return 0 end
 local id = redis.call('HGET', KEYS[1], 'id')
 local tenant = redis.call('HGET', KEYS[1], 'tenant')
@@ -119,7 +123,7 @@ class RedisStore(Store):
             pipe.zadd(index, {run.id: run.created_at})
         pipe.execute()
 
-    def set_status(self, run_id: str, status: str, summary: dict[str, Any] | None = None
+    def set_status(self, run_id: str, status: RunStatus, summary: dict[str, Any] | None = None
                    ) -> bool:
         """Update status, indexes and summary atomically, unless the run has ended."""
         return bool(self._set_status(keys=[self._run_key(run_id), self._events_key(run_id)],
@@ -127,7 +131,7 @@ class RedisStore(Store):
                                            "" if summary is None else json.dumps(summary),
                                            "0", ""]))
 
-    def end_run(self, run_id: str, status: str, summary: dict[str, Any], kind: str,
+    def end_run(self, run_id: str, status: RunStatus, summary: dict[str, Any], kind: EventKind,
                 data: dict[str, Any]) -> Event | None:
         """Final status and terminal event in one script, only for an active run."""
         ts = time.time()
@@ -144,7 +148,7 @@ class RedisStore(Store):
             raise RunNotFound(run_id)
         return _run(fields)
 
-    def list_runs(self, *, tenant: str | None = None, status: str | None = None,
+    def list_runs(self, *, tenant: str | None = None, status: RunStatus | None = None,
                   limit: int = 50, offset: int = 0) -> list[RunRow]:
         """Most recent first, from the matching index."""
         index = f"{self.p}runs" + (f":t:{tenant}" if tenant else "") + (
@@ -163,8 +167,8 @@ class RedisStore(Store):
 
     # -- events and decisions ------------------------------------------------------------------
 
-    def append_event(self, run_id: str, kind: str, node: str | None, data: dict[str, Any],
-                     decision: Decision | None = None) -> Event:
+    def append_event(self, run_id: str, kind: EventKind, node: str | None, data: dict[str, Any],
+                     decision: RecordedDecision | None = None) -> Event:
         """``RPUSH`` gives the sequence number; the decision rides in the same transaction."""
         ts = time.time()
         pipe = self.r.pipeline()
@@ -182,7 +186,7 @@ class RedisStore(Store):
         events = []
         for seq, item in enumerate(items, start=after + 1):
             e = json.loads(item)
-            events.append(Event(run_id, seq, e["ts"], e["kind"], e["node"], e["data"]))
+            events.append(Event(run_id, seq, e["ts"], EventKind(e["kind"]), e["node"], e["data"]))
         return events
 
     def decision(self, run_id: str, step_key: str) -> dict[str, Any] | None:
@@ -307,8 +311,9 @@ class RedisStore(Store):
         cutoff = time.time() - stale_after_s
         rows = [_run(f) for f, leases in zip(answers[::2], answers[1::2], strict=True)
                 if f and not leases]
-        return sorted((r for r in rows if r.status == "running" or (
-            r.status == "queued" and r.updated_at < cutoff)), key=lambda r: r.created_at)[:limit]
+        orphans = [r for r in rows if r.status == RunStatus.RUNNING or (
+            r.status == RunStatus.QUEUED and r.updated_at < cutoff)]
+        return sorted(orphans, key=lambda r: r.created_at)[:limit]
 
     def _lease_key(self, run_id: str) -> str:
         return f"{self.p}slot:{LEASE_PREFIX}{run_id}"
@@ -325,7 +330,7 @@ class RedisStore(Store):
 
 
 def _run(f: dict[str, str]) -> RunRow:
-    return RunRow(f["id"], f["task"], f["workflow"], f["status"], float(f["created_at"]),
+    return RunRow(f["id"], f["task"], f["workflow"], RunStatus(f["status"]), float(f["created_at"]),
                   float(f["updated_at"]), f["folder"], json.loads(f["options"]),
                   json.loads(f["summary"]), f["tenant"])
 

@@ -16,16 +16,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
-from hybridcrew.platform.store.base import (
-    LEASE_PREFIX,
-    ApiKey,
-    Decision,
+from hybridcrew.graphs.lifecycle import (
+    ACTIVE_STATUSES,
+    REOPENABLE_STATUSES,
     Event,
-    Role,
-    RunNotFound,
-    RunRow,
-    Store,
+    EventKind,
+    RunStatus,
 )
+from hybridcrew.graphs.ports import RecordedDecision
+from hybridcrew.platform.store.base import LEASE_PREFIX, ApiKey, Role, RunNotFound, RunRow, Store
 
 BUSY_TIMEOUT_S = 10.0
 """How long a write waits for another process's lock before it fails (a 503, not a hang)."""
@@ -62,10 +61,17 @@ CREATE TABLE IF NOT EXISTS slots (
     name TEXT NOT NULL, holder TEXT NOT NULL, expires REAL NOT NULL, PRIMARY KEY (name, holder)
 );
 """
+
+
+def _sql_list(statuses: frozenset[RunStatus]) -> str:
+    return ", ".join(f"'{s}'" for s in sorted(statuses))
+
+
+_ACTIVE = _sql_list(ACTIVE_STATUSES)
 # Final statuses never change, except failed/blocked back to running (an explicit resume).
-_SET_STATUS = ("UPDATE runs SET status=?, updated_at=?, summary=COALESCE(?, summary) WHERE id=? "
-               "AND (status IN ('queued', 'running', 'waiting') OR "
-               "(status IN ('failed', 'blocked') AND ? = 'running'))")
+_SET_STATUS = ("UPDATE runs SET status=?, updated_at=?, summary=COALESCE(?, summary) WHERE id=? "  # noqa: S608 - statuses are constants
+               f"AND (status IN ({_ACTIVE}) OR "
+               f"(status IN ({_sql_list(REOPENABLE_STATUSES)}) AND ? = '{RunStatus.RUNNING}'))")
 _APPEND = ("INSERT INTO events SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ? FROM events "
            "WHERE run_id=? RETURNING seq")
 
@@ -143,7 +149,7 @@ class SqliteStore(Store):
                         run.updated_at, run.folder, json.dumps(run.options),
                         json.dumps(run.summary), run.tenant))
 
-    def set_status(self, run_id: str, status: str, summary: dict[str, Any] | None = None
+    def set_status(self, run_id: str, status: RunStatus, summary: dict[str, Any] | None = None
                    ) -> bool:
         """Update a run's status (and its summary when given) unless it has ended."""
         with self._tx() as db:
@@ -153,14 +159,14 @@ class SqliteStore(Store):
                  status))
         return cursor.rowcount > 0
 
-    def end_run(self, run_id: str, status: str, summary: dict[str, Any], kind: str,
+    def end_run(self, run_id: str, status: RunStatus, summary: dict[str, Any], kind: EventKind,
                 data: dict[str, Any]) -> Event | None:
         """Final status and terminal event together, only for a run that is still active."""
         ts = time.time()
         with self._tx() as db:
             cursor = db.execute(
-                "UPDATE runs SET status=?, updated_at=?, summary=? WHERE id=? AND "
-                "status IN ('queued', 'running', 'waiting')",
+                "UPDATE runs SET status=?, updated_at=?, summary=? WHERE id=? AND "  # noqa: S608 - statuses are constants
+                f"status IN ({_ACTIVE})",
                 (status, ts, json.dumps(summary), run_id))
             if cursor.rowcount == 0:
                 return None
@@ -176,7 +182,7 @@ class SqliteStore(Store):
             raise RunNotFound(run_id)
         return _run(row)
 
-    def list_runs(self, *, tenant: str | None = None, status: str | None = None,
+    def list_runs(self, *, tenant: str | None = None, status: RunStatus | None = None,
                   limit: int = 50, offset: int = 0) -> list[RunRow]:
         """Most recent first."""
         rows = self._all(
@@ -187,8 +193,8 @@ class SqliteStore(Store):
 
     # -- events and decisions ------------------------------------------------------------------
 
-    def append_event(self, run_id: str, kind: str, node: str | None, data: dict[str, Any],
-                     decision: Decision | None = None) -> Event:
+    def append_event(self, run_id: str, kind: EventKind, node: str | None, data: dict[str, Any],
+                     decision: RecordedDecision | None = None) -> Event:
         """Append an event (and a decision, first write wins) in one transaction.
 
         The sequence number is computed by the INSERT itself, under SQLite's write lock, so
@@ -217,7 +223,7 @@ class SqliteStore(Store):
         """Events of a run with ``seq > after``, in order."""
         rows = self._all("SELECT * FROM events WHERE run_id=? AND seq>? ORDER BY seq LIMIT ?",
                          (run_id, after, -1 if limit is None else limit))
-        return [Event(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
+        return [Event(r[0], r[1], r[2], EventKind(r[3]), r[4], json.loads(r[5])) for r in rows]
 
     def decision(self, run_id: str, step_key: str) -> dict[str, Any] | None:
         """The recorded decision of a step, if any."""
@@ -347,9 +353,10 @@ class SqliteStore(Store):
         """Queued (stale) or running runs without a live lease, in one query."""
         now = time.time()
         rows = self._all(
-            "SELECT runs.* FROM runs LEFT JOIN slots ON slots.name = ? || runs.id "
-            "AND slots.expires > ? WHERE (runs.status = 'running' OR (runs.status = 'queued' "
-            "AND runs.updated_at < ?)) AND slots.name IS NULL ORDER BY runs.created_at LIMIT ?",
+            "SELECT runs.* FROM runs LEFT JOIN slots ON slots.name = ? || runs.id "  # noqa: S608 - statuses are constants
+            f"AND slots.expires > ? WHERE (runs.status = '{RunStatus.RUNNING}' OR (runs.status = "
+            f"'{RunStatus.QUEUED}' AND runs.updated_at < ?)) AND slots.name IS NULL "
+            "ORDER BY runs.created_at LIMIT ?",
             (LEASE_PREFIX, now, now - stale_after_s, limit))
         return [_run(r) for r in rows]
 
@@ -381,8 +388,8 @@ def tune_for_durable_writes(conn: sqlite3.Connection) -> None:
 
 
 def _run(row: tuple[Any, ...]) -> RunRow:
-    return RunRow(row[0], row[1], row[2], row[3], row[4], row[5], row[6], json.loads(row[7]),
-                  json.loads(row[8]), row[9])
+    return RunRow(row[0], row[1], row[2], RunStatus(row[3]), row[4], row[5], row[6],
+                  json.loads(row[7]), json.loads(row[8]), row[9])
 
 
 def _key(row: tuple[Any, ...]) -> ApiKey:

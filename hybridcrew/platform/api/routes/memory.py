@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from hybridcrew.graphs.ports import MemoryItem, SearchFilter
 from hybridcrew.platform.api.deps import Operator, ServiceDep, Viewer
 from hybridcrew.platform.api.errors import Unavailable
 from hybridcrew.platform.api.schemas import (
@@ -13,7 +14,7 @@ from hybridcrew.platform.api.schemas import (
     MemoryHit,
     MemorySearch,
 )
-from hybridcrew.platform.memory import MemoryItem, SearchFilter, VectorMemory
+from hybridcrew.platform.memory import VectorMemory
 from hybridcrew.platform.service import RunService
 from hybridcrew.sensitivity import Sensitivity
 

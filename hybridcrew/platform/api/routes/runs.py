@@ -10,6 +10,7 @@ from anyio import to_thread
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 
+from hybridcrew.graphs.lifecycle import RunStatus
 from hybridcrew.graphs.report import totals
 from hybridcrew.platform.api.deps import Operator, RunDep, ServiceDep, Viewer
 from hybridcrew.platform.api.errors import NotFound
@@ -22,14 +23,12 @@ from hybridcrew.platform.api.schemas import (
     RunPage,
     RunSummary,
 )
-from hybridcrew.platform.store import RUN_STATUSES
 from hybridcrew.sensitivity import Sensitivity
 
 MAX_ARTIFACT_PATH = 1024
 router = APIRouter(prefix="/v1/runs", tags=["runs"], responses={
     401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody}})
-Status = Annotated[str | None, Query(pattern="^(" + "|".join(RUN_STATUSES) + ")$",
-                                     description="only runs with this status")]
+Status = Annotated[RunStatus | None, Query(description="only runs with this status")]
 
 
 @router.post("", status_code=202, response_model=RunAccepted,
@@ -66,8 +65,9 @@ def get_run(run: RunDep, service: ServiceDep) -> RunDetail:
     summary = RunSummary.of(run)
     if summary.cost_usd is None and steps:
         summary.cost_usd = totals(state["steps"])["cost_usd"]
+    waiting = run.status == RunStatus.WAITING
     return RunDetail(**summary.model_dump(), steps=steps, report=report,
-                     pending=run.summary.get("pending") if run.status == "waiting" else None,
+                     pending=run.summary.get("pending") if waiting else None,
                      error=run.summary.get("error"),
                      artifacts=list(report["artifacts"]) if report else [])
 
@@ -78,7 +78,7 @@ def resume_run(run: RunDep, body: Answer, caller: Operator, service: ServiceDep
                ) -> RunAccepted:
     """Answer a waiting run's question (approval or budget); it continues in the background."""
     service.answer(run.id, caller.tenant, body.model_dump())
-    return RunAccepted(id=run.id, status="running", events=f"/v1/runs/{run.id}/events")
+    return RunAccepted(id=run.id, status=RunStatus.RUNNING, events=f"/v1/runs/{run.id}/events")
 
 
 @router.post("/{run_id}/cancel", response_model=RunSummary,
