@@ -63,7 +63,7 @@ def main() -> None:
     runtime = RoutingRuntime(config, load_settings())
     signals = Signals(health={n: Health(True) for n in config.catalog},
                       gpu=GpuState(free_gb=20.0, total_gb=24.0, source="benchmark"))
-    agents = list(config.config.agents)
+    agents = list(config.agents)
     source = corpus_text()
     jobs = []
     for i in range(args.decisions):

@@ -193,7 +193,7 @@ class AgentStep:
         runtime = self.ctx.runtime
         if not offered:
             return runtime.decide(request), request
-        policy = runtime.config.config.routing.privacy.memory
+        policy = runtime.config.policy.privacy.memory
         included = offered
         if policy == "omit":
             first = runtime.decide(request)

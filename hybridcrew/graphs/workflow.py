@@ -96,7 +96,7 @@ def validate_workflow(spec: WorkflowSpec, config: LoadedConfig, source: str,
 
 
 def _problems(spec: WorkflowSpec, config: LoadedConfig) -> Iterator[ConfigProblem]:
-    agents = config.config.agents
+    agents = config.agents
     for name, node in spec.nodes.items():
         base = f"nodes.{name}"
         if not NODE_NAME.match(name):

@@ -84,7 +84,7 @@ class Crew:
                  memory: VectorMemory | None = None) -> None:
         self.config, self.settings = config, settings
         # routing.budgets.on_exceed: ask → a step held back by a budget asks a human.
-        self.budget_gate = config.config.routing.budgets.on_exceed == "ask"
+        self.budget_gate = config.policy.budgets.on_exceed == "ask"
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = store or open_store(settings)
         self.events = EventSink(self.store)
@@ -152,7 +152,7 @@ class Crew:
         if not task.strip():
             raise ConfigError.single("task", "", "the task is empty",
                                      'describe the work, e.g. hybridcrew run "Add rate limiting"')
-        known = self.config.config.routing.privacy.labels
+        known = self.config.policy.privacy.labels
         for label in labels or []:
             if label not in known:
                 raise ConfigError.single(
@@ -161,7 +161,7 @@ class Crew:
                     + (f": {', '.join(sorted(known))}" if known else " (none are defined)"))
         in_force = {**self.store.assignments(), **(assignments or {})}
         # Unknown workflows and bad assignments fail here.
-        agents = self.workflow(workflow, in_force).context.runtime.config.config.agents
+        agents = self.workflow(workflow, in_force).context.runtime.config.agents
         if unknown := sorted(set(assignments or {}) - set(agents)):
             raise ConfigError.single(
                 "assignments", "assignments",

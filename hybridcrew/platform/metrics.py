@@ -23,7 +23,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from hybridcrew.graphs.events import EventSink
-from hybridcrew.graphs.lifecycle import Event
+from hybridcrew.graphs.lifecycle import Event, EventKind, RunStatus
 from hybridcrew.graphs.ports import DEFAULT_TENANT, daily_scope
 from hybridcrew.platform.store import Store
 from hybridcrew.routing.breaker import BreakerState
@@ -127,9 +127,27 @@ class Metrics:
 
     def observe(self, event: Event) -> None:
         """An event sink listener."""
-        handler = getattr(self, f"_on_{event.kind}", None)
-        if handler is not None:
-            handler(event)
+        self.handlers[event.kind](event)
+
+    @functools.cached_property
+    def handlers(self) -> dict[EventKind, Callable[[Event], None]]:
+        """What each kind of event changes (every kind is listed, even when it changes nothing)."""
+        return {
+            EventKind.RUN_STARTED: self._on_run_started,
+            EventKind.RUN_RESUMED: self._on_run_started,
+            EventKind.STEP_STARTED: self._on_step_started,
+            # Local queues are gauges read from the slot gate at each scrape.
+            EventKind.STEP_QUEUED: _ignore,
+            EventKind.STEP_FINISHED: self._on_step_finished,
+            EventKind.VERDICT: self._on_verdict,
+            EventKind.WAITING: self._on_waiting,
+            EventKind.ANSWERED: self._on_answered,
+            EventKind.RUN_FINISHED: self._on_run_finished,
+            EventKind.RUN_FAILED: functools.partial(self._stopped, status=RunStatus.FAILED),
+            EventKind.RUN_BLOCKED: self._on_run_blocked,
+            EventKind.RUN_CANCELLED: functools.partial(self._stopped,
+                                                       status=RunStatus.CANCELLED),
+        }
 
     def _on_run_started(self, event: Event) -> None:
         with self._lock:
@@ -137,8 +155,6 @@ class Metrics:
             self._runs[event.run_id] = (event.data.get("workflow", ""), tenant, event.ts)
             self._paused.pop(event.run_id, None)
             self._tenants.add(tenant)
-
-    _on_run_resumed = _on_run_started
 
     def _on_waiting(self, event: Event) -> None:
         with self._lock:
@@ -199,18 +215,17 @@ class Metrics:
         self.run_seconds.labels(workflow, status).observe(max(0.0, event.ts - started))
 
     def _on_run_finished(self, event: Event) -> None:
-        self._stopped(event, "finished" if event.data.get("approved") else "not_approved")
-
-    def _on_run_failed(self, event: Event) -> None:
-        self._stopped(event, "failed")
+        self._stopped(event, RunStatus.FINISHED if event.data.get("approved") else "not_approved")
 
     def _on_run_blocked(self, event: Event) -> None:
-        self._stopped(event, "blocked")
+        self._stopped(event, RunStatus.BLOCKED)
         self.blocked.labels(event.data.get("agent", "unknown"),
                             event.data.get("reason", "unknown")).inc()
 
-    def _on_run_cancelled(self, event: Event) -> None:
-        self._stopped(event, "cancelled")
+
+
+def _ignore(event: Event) -> None:
+    """For events no metric counts."""
 
 
 def _count(counts: dict[str, int], endpoint: str) -> float:
@@ -243,7 +258,7 @@ class _LiveState(Collector):
                         type(exc).__name__)
 
     def _from_store(self) -> Iterator[Metric]:
-        daily = self.runtime.config.config.routing.budgets.daily_usd
+        daily = self.runtime.config.policy.budgets.daily_usd
         if self.store is not None and daily is not None:
             budget = GaugeMetricFamily("hybridcrew_budget_remaining_usd", "What a tenant may "
                                        "still spend today (UTC)", labels=["tenant"])

@@ -122,7 +122,7 @@ class RunService:
 
     def known_names(self) -> set[str]:
         """Names error texts may show: configured agents, models, labels, workflows and keys."""
-        config = self.config.config
+        config = self.config.document
         schema = CrewConfig.model_json_schema()
         keys = {k for s in [schema, *schema.get("$defs", {}).values()]
                 for k in s.get("properties", {})}

@@ -40,17 +40,27 @@ class LoadedConfig:
     """A validated configuration, its source, and its models resolved into a catalog."""
 
     source: str
-    config: CrewConfig
+    document: CrewConfig
     catalog: dict[str, CatalogEntry]
+
+    @property
+    def agents(self) -> dict[str, AgentSpec]:
+        """The agents by name."""
+        return self.document.agents
+
+    @property
+    def policy(self) -> RoutingPolicy:
+        """The ``routing:`` section."""
+        return self.document.routing
 
     def agent(self, name: str) -> AgentSpec:
         """The named agent, or a :class:`ConfigError` listing the known ones."""
         try:
-            return self.config.agents[name]
+            return self.agents[name]
         except KeyError:
             raise ConfigError.single(
                 self.source, f"agents.{name}", f"no agent named '{name}'",
-                choose_from(name, self.config.agents),
+                choose_from(name, self.agents),
             ) from None
 
 
@@ -96,19 +106,19 @@ def parse_config(text: str, source: str) -> LoadedConfig:
         )
         for name, spec in config.models.items()
     }
-    return LoadedConfig(source=source, config=config, catalog=catalog)
+    return LoadedConfig(source=source, document=config, catalog=catalog)
 
 
 def with_agents(loaded: LoadedConfig, agents: dict[str, AgentSpec], source: str) -> LoadedConfig:
     """The configuration plus extra agents (a workflow's own), checked like hybridcrew.yaml's."""
     if not agents:
         return loaded
-    config = loaded.config.model_copy(update={"agents": {**loaded.config.agents, **agents}})
+    config = loaded.document.model_copy(update={"agents": {**loaded.agents, **agents}})
     problems = [ConfigProblem(p.path, p.problem, p.fix)
                 for name, agent in agents.items() for p in _check_agent(name, agent, config)]
     if problems:
         raise ConfigError(source, problems)
-    return LoadedConfig(source=loaded.source, config=config, catalog=loaded.catalog)
+    return LoadedConfig(source=loaded.source, document=config, catalog=loaded.catalog)
 
 
 def with_assignments(loaded: LoadedConfig, assignments: dict[str, dict[str, Any]], source: str
@@ -121,7 +131,7 @@ def with_assignments(loaded: LoadedConfig, assignments: dict[str, dict[str, Any]
     agents: dict[str, AgentSpec] = {}
     problems: list[ConfigProblem] = []
     for name, raw in assignments.items():
-        agent = loaded.config.agents.get(name)
+        agent = loaded.agents.get(name)
         if agent is None:
             continue
         try:

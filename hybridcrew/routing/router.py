@@ -5,15 +5,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from hybridcrew.agents.spec import AgentSpec
+from hybridcrew.documents import choose_from
 from hybridcrew.errors import ConfigError
 from hybridcrew.routing import decision as codes
 from hybridcrew.routing.breaker import BreakerBoard, BreakerState
 from hybridcrew.routing.catalog import CatalogEntry
-from hybridcrew.routing.config import LoadedConfig
 from hybridcrew.routing.decision import Decision, Rejection
 from hybridcrew.routing.estimate import (
     difficulty,
@@ -21,6 +21,7 @@ from hybridcrew.routing.estimate import (
     estimated_success,
     prompt_complexity,
 )
+from hybridcrew.routing.policy import RoutingPolicy
 from hybridcrew.routing.privacy import Finding, PrivacyScanner
 from hybridcrew.routing.providers.ollama import same_model
 from hybridcrew.routing.signals import Signals
@@ -93,17 +94,20 @@ class _Step:
 class Router:
     """Decides, for every step, which model runs it."""
 
-    def __init__(self, config: LoadedConfig, endpoints: dict[str, str], breakers: BreakerBoard,
-                 scanner: PrivacyScanner | None = None) -> None:
-        self.config = config
-        self.policy = config.config.routing
+    def __init__(self, policy: RoutingPolicy, catalog: Mapping[str, CatalogEntry],
+                 agents: Mapping[str, AgentSpec], *, endpoints: Mapping[str, str],
+                 breakers: BreakerBoard, scanner: PrivacyScanner | None = None) -> None:
+        self.policy = policy
+        self.catalog = catalog
+        self.agents = agents
+        self._cloud = {name: e for name, e in catalog.items() if not e.is_local}
         self.endpoints = endpoints
         self.breakers = breakers
         self.scanner = scanner or PrivacyScanner.from_policy(self.policy.privacy)
 
     def decide(self, request: RouteRequest, signals: Signals) -> Decision:
         """Route one step. Blocked decisions have ``model=None`` and say why."""
-        agent = self.config.agent(request.agent)
+        agent = self._agent(request.agent)
         # The role prompt leaves the machine with every call: scan it like the rest.
         parts = (PromptPart(agent.role, kind=ROLE_PART), *request.parts)
         findings = tuple(f for part in parts for f in self.scanner.scan(part.text, part.kind))
@@ -112,7 +116,7 @@ class Router:
         survivors: list[_Survivor] = []
         rejected: list[Rejection] = []
         for order, name in enumerate(agent.model_names()):
-            entry = self.config.catalog[name]
+            entry = self.catalog[name]
             rejection = self._reject(entry, step, signals, now)
             if rejection is not None:
                 rejected.append(rejection)
@@ -169,12 +173,19 @@ class Router:
             role=request.agent, local_only=request.local_only,
         )
 
+    def _agent(self, name: str) -> AgentSpec:
+        try:
+            return self.agents[name]
+        except KeyError:
+            raise ConfigError.single("route request", f"agents.{name}", f"no agent named '{name}'",
+                                     choose_from(name, self.agents)) from None
+
     def _label_level(self, label: str) -> Sensitivity:
         try:
             return self.policy.privacy.labels[label]
         except KeyError:
             raise ConfigError.single(
-                self.config.source, "routing.privacy.labels", f"unknown label '{label}'",
+                "route request", "routing.privacy.labels", f"unknown label '{label}'",
                 f"define it under routing.privacy.labels, or use one of: "
                 f"{', '.join(sorted(self.policy.privacy.labels))}") from None
 
@@ -240,7 +251,7 @@ class Router:
         target = self.policy.quality_target
         scored = [(estimated_success(e.spec.prior_for(step.role), step.difficulty),
                    e.spec.cost_usd(step.input_tokens, e.spec.output_limit(step.output_tokens)),
-                   name) for name, e in self.config.catalog.items() if not e.is_local]
+                   name) for name, e in self._cloud.items()]
         meeting = sorted((cost, name) for success, cost, name in scored if success >= target)
         if meeting:
             return meeting[0][1]

@@ -41,8 +41,9 @@ class RoutingRuntime:
             name: PROVIDERS[entry.provider].endpoint(entry, settings)
             for name, entry in config.catalog.items()
         }
-        self.breakers = BreakerBoard(config.config.routing.breaker)
-        self.router = Router(config, self.endpoints, self.breakers)
+        self.breakers = BreakerBoard(config.policy.breaker)
+        self.router = Router(config.policy, config.catalog, config.agents,
+                             endpoints=self.endpoints, breakers=self.breakers)
         # A slot is held at most as long as a call may take (a dead holder's slot frees itself).
         self.gate = SlotGate(local_slots(config, self.endpoints), shared_slots,
                              ttl_s=settings.request_timeout_s + 30)
@@ -65,7 +66,9 @@ class RoutingRuntime:
             raise ValueError("with_agents needs the same model catalog")
         clone = copy.copy(self)
         clone.config = config
-        clone.router = Router(config, self.endpoints, self.breakers, self.router.scanner)
+        clone.router = Router(config.policy, config.catalog, config.agents,
+                              endpoints=self.endpoints, breakers=self.breakers,
+                              scanner=self.router.scanner)
         return clone
 
     def collect_signals(self) -> Signals:

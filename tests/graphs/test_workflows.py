@@ -31,7 +31,7 @@ def test_secure_delivery_runs_with_its_own_security_agent() -> None:
     for name in ("claude-haiku", "gemma-embedded"):
         data["models"][name] = {"provider": "scripted", "model": name, "endpoint": name}
     crew = make_crew(data)
-    assert "security" not in crew.config.config.agents, "declared only in the workflow"
+    assert "security" not in crew.config.agents, "declared only in the workflow"
     outcome = crew.start("Add rate limiting", workflow="secure-delivery")
     assert outcome.exit_code == EXIT_OK, outcome.error
     keys = [s["key"] for s in outcome.steps]
@@ -144,7 +144,7 @@ def test_workflow_agents_share_the_crews_backends() -> None:
         data["models"][name] = {"provider": "scripted", "model": name, "endpoint": name}
     crew = make_crew(data)
     runtime = crew.workflow("secure-delivery").context.runtime
-    assert "security" in runtime.config.config.agents
+    assert "security" in runtime.config.agents
     assert runtime.gate is crew.runtime.gate
     assert runtime.breakers is crew.runtime.breakers
     assert runtime.pool is crew.runtime.pool

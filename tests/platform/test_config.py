@@ -37,9 +37,9 @@ def test_packaged_default_and_repo_example_load_and_agree() -> None:
     packaged = load_config(None)
     example = load_config(REPO / "hybridcrew.yaml")
     assert (REPO / "hybridcrew.yaml").read_text() == packaged_default_text()
-    assert example.config == packaged.config
-    assert set(packaged.config.agents) >= {"cto", "frontend", "backend", "qa"}
-    providers = {m.provider for m in packaged.config.models.values()}
+    assert example.document == packaged.document
+    assert set(packaged.agents) >= {"cto", "frontend", "backend", "qa"}
+    providers = {m.provider for m in packaged.document.models.values()}
     assert providers >= {"anthropic", "ollama", "embedded"}
     assert packaged.catalog["claude-sonnet"].location == "cloud"
     assert packaged.catalog["gemma-embedded"].location == "local"
@@ -47,10 +47,10 @@ def test_packaged_default_and_repo_example_load_and_agree() -> None:
 
 def test_valid_minimal_config_loads_with_defaults() -> None:
     loaded = parse_config(VALID, "team.yaml")
-    assert loaded.config.routing.quality_target == 0.8
-    assert loaded.config.routing.budgets.run_usd == 5.0
-    assert loaded.config.models["local"].clearance is Sensitivity.SECRET
-    assert loaded.config.agents["qa"].privacy is Sensitivity.INTERNAL
+    assert loaded.policy.quality_target == 0.8
+    assert loaded.policy.budgets.run_usd == 5.0
+    assert loaded.document.models["local"].clearance is Sensitivity.SECRET
+    assert loaded.agents["qa"].privacy is Sensitivity.INTERNAL
 
 
 def _error(text: str) -> ConfigError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -11,10 +12,44 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from hybridcrew.graphs.lifecycle import Event
+from hybridcrew.graphs.lifecycle import Event, EventKind
+from hybridcrew.routing.decision import REASON_LABELS
 
 STATUS_STYLE = {"queued": "yellow", "running": "cyan", "done": "green", "failed": "red",
                 "waiting": "magenta"}
+
+
+def _step_finished(d: dict[str, Any]) -> str:
+    tokens = d["input_tokens"] + d["output_tokens"]
+    return (f"{d['key']} done on {d['model']} ({d['location']}): {tokens} tok "
+            f"${d['cost_usd']:.4f} {d['seconds']:.1f}s")
+
+
+RENDERINGS: dict[EventKind, Callable[[dict[str, Any]], str]] = {
+    EventKind.RUN_STARTED: lambda d: f"run started ({d.get('workflow', '')} workflow)",
+    EventKind.RUN_RESUMED: lambda d: "run resumed"
+    + (f" with answer '{d['reply']['choice']}'" if d.get("reply") else ""),
+    EventKind.STEP_STARTED: lambda d: f"{d['key']} → {d.get('model') or 'no model'}"
+    + (f" ({d['location']})" if d.get("location") else "")
+    + (f", {REASON_LABELS.get(d['reasons'][0], d['reasons'][0])}" if d.get("reasons") else ""),
+    EventKind.STEP_QUEUED: lambda d: f"{d['key']} waits for a slot on {d['model']}",
+    EventKind.STEP_FINISHED: _step_finished,
+    EventKind.VERDICT: lambda d: f"{d['part']} {'approved' if d['approved'] else 'rejected'} "
+    f"(work of {d['model']})",
+    EventKind.WAITING: lambda d: f"waiting: {d.get('question', 'a human answer')}",
+    EventKind.ANSWERED: lambda d: f"answered: {(d.get('reply') or {}).get('choice', '')}",
+    EventKind.RUN_FINISHED: lambda d: "finished, "
+    + ("approved" if d.get("approved") else "not approved"),
+    EventKind.RUN_FAILED: lambda d: f"failed: {d.get('error', '')}",
+    EventKind.RUN_BLOCKED: lambda d: f"blocked: {d.get('error', '')}",
+    EventKind.RUN_CANCELLED: lambda d: "cancelled",
+}
+"""One line per kind of event: the live view's caption and ``hybridcrew runs events``."""
+
+
+def describe(event: Event) -> str:
+    """The event as one line of text."""
+    return RENDERINGS[event.kind](event.data)
 
 
 class LiveProgress:
@@ -24,6 +59,7 @@ class LiveProgress:
         self.console, self.title = console, title
         self.rows: dict[str, dict[str, Any]] = {}
         self.spent = 0.0
+        self.last = ""
         self._lock = threading.Lock()
         self._live: Live | None = None
 
@@ -52,6 +88,7 @@ class LiveProgress:
         data = event.data
         key = data.get("key") or event.node or event.kind
         with self._lock:
+            self.last = describe(event)
             row = self.rows.setdefault(key, {"node": event.node, "status": "running"})
             if event.kind == "step_queued":
                 row.update(status="queued", model=data.get("model"))
@@ -82,5 +119,5 @@ class LiveProgress:
                               row.get("location") or "", str(row.get("tokens", "")),
                               f"${row['cost']:.4f}" if "cost" in row else "",
                               f"{row['seconds']:.1f}" if "seconds" in row else "")
-            spent = self.spent
-        return Group(table, Text(f"spent so far: ${spent:.4f}", style="dim"))
+            spent, last = self.spent, self.last
+        return Group(table, Text(f"spent so far: ${spent:.4f}  ·  {last}", style="dim"))

@@ -51,7 +51,7 @@ def explain(
     text = _prompt_text(prompt, prompt_file)
     if agent is None:
         raise ConfigError.single("options", "--agent", "missing --agent",
-                                 "name one of: " + ", ".join(config.config.agents))
+                                 "name one of: " + ", ".join(config.agents))
     request = RouteRequest.for_prompt(agent, text, step=step, labels=tuple(label or ()))
     decision = runtime.decide(request, signals)
     if as_json:

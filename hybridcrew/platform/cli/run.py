@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from typing import Annotated, Any
 
 import typer
@@ -16,9 +17,10 @@ from hybridcrew.errors import ConfigError
 from hybridcrew.graphs.library import BUILTIN, available_workflows
 from hybridcrew.graphs.lifecycle import RunStatus
 from hybridcrew.platform.cli.app import console, friendly_errors, settings_and_config
-from hybridcrew.platform.cli.progress import LiveProgress
+from hybridcrew.platform.cli.progress import LiveProgress, describe
 from hybridcrew.platform.cli.summary import outcome_json, print_outcome
 from hybridcrew.platform.crew import Answer, Crew, RunOutcome
+from hybridcrew.platform.store import open_store
 from hybridcrew.routing.signals import Signals
 
 runs_app = typer.Typer(help="List, inspect and resume runs.", no_args_is_help=True)
@@ -118,6 +120,23 @@ def show_run(run_id: str, as_json: JsonOption = False) -> None:
                          steps=state.get("steps", []), pending=row.summary.get("pending"),
                          error=row.summary.get("error"))
     _finish(outcome, crew, as_json, exit_with_status=False)
+
+
+@runs_app.command("events")
+@friendly_errors
+def run_events(run_id: str, as_json: JsonOption = False) -> None:
+    """A run's event log, oldest first: routing, steps, verdicts, questions, the ending."""
+    settings, _ = settings_and_config()
+    store = open_store(settings)
+    store.get_run(run_id)  # an unknown run is an error, not an empty log
+    events = store.events(run_id)
+    if as_json:
+        console.print_json(json.dumps([{"seq": e.seq, "ts": e.ts, "kind": e.kind,
+                                        "node": e.node, "data": e.data} for e in events]))
+        return
+    for event in events:
+        when = time.strftime("%H:%M:%S", time.localtime(event.ts))
+        console.print(f"{event.seq:>4}  {when}  {describe(event)}", highlight=False)
 
 
 @runs_app.command("resume")

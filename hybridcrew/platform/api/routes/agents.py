@@ -28,7 +28,7 @@ def list_agents(_: Viewer, service: ServiceDep) -> list[AgentView]:
     overrides = service.store.assignments()
     config = with_assignments(service.config, overrides, "assignments")
     return [_view(name, agent, name in overrides)
-            for name, agent in config.config.agents.items()]
+            for name, agent in config.agents.items()]
 
 
 @router.put("/{name}", response_model=AgentView,
@@ -39,9 +39,9 @@ def assign_agent(name: Annotated[str, Path(max_length=100)], body: Assignment, _
 
     Checked like hybridcrew.yaml (the same messages), then persisted in the store.
     """
-    if name not in service.config.config.agents:
+    if name not in service.config.agents:
         raise NotFound(f"no agent '{name}'; GET /v1/agents lists them")
     assignment = body.model_dump()
     checked = with_assignments(service.config, {name: assignment}, "assignment")
     service.store.set_assignment(name, assignment)
-    return _view(name, checked.config.agents[name], True)
+    return _view(name, checked.agents[name], True)
