@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from hybridcrew.graphs.lifecycle import Event, EventKind, RunStatus
+from hybridcrew.routing.decision import DecisionRecord
 from hybridcrew.sensitivity import Sensitivity
 
 DEFAULT_TENANT = "default"
 
-RecordedDecision = tuple[str, dict[str, Any]]
+RecordedDecision = tuple[str, DecisionRecord]
 """A step key and its routing decision record."""
 
 
@@ -35,7 +36,7 @@ class RunLog(Protocol):
                 kind: EventKind, data: dict[str, Any]) -> Event | None:
         """Final status and terminal event together; None when the run had ended already."""
 
-    def decision(self, run_id: str, step_key: str) -> dict[str, Any] | None:
+    def decision(self, run_id: str, step_key: str) -> DecisionRecord | None:
         """The decision recorded for a step, replayed when the run resumes after a crash."""
 
     def spend(self, scope: str, amount_usd: float, cap_usd: float | None = None,

@@ -13,7 +13,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from hybridcrew.agents.instructions import STEP_INSTRUCTIONS
 from hybridcrew.agents.spec import AgentSpec
 from hybridcrew.graphs.schemas import Plan, Verdict
-from hybridcrew.graphs.state import CrewState
+from hybridcrew.graphs.state import CrewState, RecalledItem
 from hybridcrew.graphs.workflow import PLACEHOLDER, NodeSpec, WorkflowSpec
 from hybridcrew.routing.router import PromptPart
 
@@ -33,8 +33,7 @@ def build_prompt(spec: WorkflowSpec, name: str, agent: AgentSpec, state: CrewSta
     return [SystemMessage(agent.role), HumanMessage(body)], parts
 
 
-def with_memory(messages: list[BaseMessage], items: list[dict[str, Any]]
-                ) -> list[BaseMessage]:
+def with_memory(messages: list[BaseMessage], items: list[RecalledItem]) -> list[BaseMessage]:
     """The messages with the memory items the router let through, as one more section."""
     if not items:
         return messages

@@ -9,12 +9,10 @@ findings are remembered, at the run's sensitivity.
 
 from __future__ import annotations
 
-from typing import Any
-
 from hybridcrew.graphs.ports import Memory, MemoryItem, MemoryKind, SearchFilter
 from hybridcrew.graphs.report import code_blocks
 from hybridcrew.graphs.schemas import Plan
-from hybridcrew.graphs.state import CrewState
+from hybridcrew.graphs.state import CrewState, RecalledItem
 from hybridcrew.graphs.workflow import WorkflowSpec
 from hybridcrew.sensitivity import Sensitivity
 
@@ -22,12 +20,12 @@ MAX_TEXT = 4_000  # characters of one remembered artifact
 
 
 def recall(memory: Memory, task: str, tenant: str, run_id: str, limit: int
-           ) -> list[dict[str, Any]]:
+           ) -> list[RecalledItem]:
     """The tenant's items most relevant to ``task`` (from other runs), as state entries."""
     hits = memory.search(task, SearchFilter(tenant, exclude_run=run_id), limit=limit)
-    return [{"id": h.item.id, "title": h.item.title or h.item.kind, "text": h.item.text,
-             "kind": h.item.kind, "sensitivity": int(h.item.sensitivity),
-             "score": round(h.score, 4)} for h in hits]
+    return [RecalledItem(id=h.item.id, title=h.item.title or h.item.kind, text=h.item.text,
+                         kind=h.item.kind, sensitivity=int(h.item.sensitivity),
+                         score=round(h.score, 4)) for h in hits]
 
 
 def remember(memory: Memory, spec: WorkflowSpec, state: CrewState) -> list[str]:

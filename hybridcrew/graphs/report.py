@@ -8,7 +8,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from hybridcrew.graphs.schemas import Plan, Verdict
-from hybridcrew.graphs.state import CrewState
+from hybridcrew.graphs.state import CrewState, PartVerdict, Report, Totals
 from hybridcrew.graphs.workflow import WorkflowSpec
 
 FENCE = re.compile(r"^```[ \t]*([\w+#.-]*)[ \t]*([^\n`]*)\n(.*?)^```[ \t]*$", re.M | re.S)
@@ -19,25 +19,25 @@ EXTENSIONS = {"python": "py", "py": "py", "javascript": "js", "js": "js", "types
               "rust": "rs", "java": "java", "markdown": "md", "md": "md", "toml": "toml"}
 
 
-def totals(steps: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def totals(steps: Sequence[Mapping[str, Any]]) -> Totals:
     """Tokens, cost, the all-cloud counterfactual, seconds, and the local share of steps."""
     local = sum(1 for s in steps if s["location"] == "local")
-    return {
-        "steps": len(steps),
-        "local_steps": local,
-        "input_tokens": sum(s["input_tokens"] for s in steps),
-        "output_tokens": sum(s["output_tokens"] for s in steps),
-        "cost_usd": sum(s["cost_usd"] for s in steps),
-        "all_cloud_cost_usd": sum(s["cloud_cost_usd"] for s in steps),
-        "seconds": round(sum(s["seconds"] for s in steps), 3),
-    }
+    return Totals(
+        steps=len(steps),
+        local_steps=local,
+        input_tokens=sum(s["input_tokens"] for s in steps),
+        output_tokens=sum(s["output_tokens"] for s in steps),
+        cost_usd=sum(s["cost_usd"] for s in steps),
+        all_cloud_cost_usd=sum(s["cloud_cost_usd"] for s in steps),
+        seconds=round(sum(s["seconds"] for s in steps), 3),
+    )
 
 
-def part_verdicts(spec: WorkflowSpec, state: CrewState) -> dict[str, dict[str, Any]]:
+def part_verdicts(spec: WorkflowSpec, state: CrewState) -> dict[str, PartVerdict]:
     """Per part: approved by every reviewer's latest verdict (and the human, if asked)?"""
     verdicts = [Verdict.model_validate(v) for v in state.get("verdicts", {}).values()]
     approval = state.get("approval") or {}
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, PartVerdict] = {}
     for part in spec.parts():
         judged = [v.for_part(part) for v in verdicts]
         found = [f for j in judged if j is not None and not j.approved for f in j.findings]
@@ -47,21 +47,21 @@ def part_verdicts(spec: WorkflowSpec, state: CrewState) -> dict[str, dict[str, A
         if approval and not approval.get("approved", True):
             approved = False
             found.append(f"rejected at the approval gate: {approval.get('comment') or 'no reason'}")
-        out[part] = {"approved": approved, "findings": found}
+        out[part] = PartVerdict(approved=approved, findings=found)
     return out
 
 
-def build_report(spec: WorkflowSpec, state: CrewState, artifacts: list[str]) -> dict[str, Any]:
+def build_report(spec: WorkflowSpec, state: CrewState, artifacts: list[str]) -> Report:
     """The report stored in state and printed at the end of a run."""
     parts = part_verdicts(spec, state)
-    return {
-        "workflow": spec.name,
-        "approved": all(p["approved"] for p in parts.values()),
-        "parts": parts,
-        "review_rounds": state.get("generation", 0) + 1 if spec.review else 0,
-        "totals": totals(state.get("steps", [])),
-        "artifacts": artifacts,
-    }
+    return Report(
+        workflow=spec.name,
+        approved=all(p["approved"] for p in parts.values()),
+        parts=parts,
+        review_rounds=state.get("generation", 0) + 1 if spec.review else 0,
+        totals=totals(state.get("steps", [])),
+        artifacts=artifacts,
+    )
 
 
 def write_artifacts(folder: Path, spec: WorkflowSpec, state: CrewState) -> list[str]:

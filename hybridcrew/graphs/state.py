@@ -7,7 +7,10 @@ portable.
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, NotRequired
+
+# pydantic reads these in API response models: it needs typing_extensions' TypedDict on 3.11.
+from typing_extensions import TypedDict
 
 
 def highest(left: int | None, right: int | None) -> int:
@@ -39,8 +42,51 @@ class StepRecord(TypedDict):
     seconds: float
     calls: int
     notes: list[str]
-    errors: list[dict[str, str]]
-    """Provider errors met on the way (each fell back or was retried): model, kind, provider."""
+    errors: NotRequired[list[dict[str, str]]]
+    """Provider errors met on the way (each fell back or was retried): model, kind, provider.
+
+    Absent from steps recorded by versions before provider errors were counted."""
+
+
+class RecalledItem(TypedDict):
+    """A memory item recalled for a run, offered to each step up to its model's clearance."""
+
+    id: str
+    title: str
+    text: str
+    kind: str
+    sensitivity: int
+    score: float
+
+
+class Totals(TypedDict):
+    """What a run's steps add up to, and what the same tokens would have cost all on Claude."""
+
+    steps: int
+    local_steps: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    all_cloud_cost_usd: float
+    seconds: float
+
+
+class PartVerdict(TypedDict):
+    """A part of the plan: approved by every reviewer (and the human, if asked), or why not."""
+
+    approved: bool
+    findings: list[str]
+
+
+class Report(TypedDict):
+    """A finished run: per-part verdicts, review rounds, totals and the artifacts written."""
+
+    workflow: str
+    approved: bool
+    parts: dict[str, PartVerdict]
+    review_rounds: int
+    totals: Totals
+    artifacts: list[str]
 
 
 class CrewState(TypedDict, total=False):
@@ -61,7 +107,7 @@ class CrewState(TypedDict, total=False):
     local_only: bool
     gate: bool
     tenant: str
-    memory: list[dict[str, Any]]
+    memory: list[RecalledItem]
     budget_usd: float | None
     approval: dict[str, Any] | None
-    report: dict[str, Any] | None
+    report: Report | None

@@ -28,7 +28,7 @@ from hybridcrew.graphs.lifecycle import EventKind
 from hybridcrew.graphs.ports import DEFAULT_TENANT, RunLog, daily_scope
 from hybridcrew.graphs.prompts import build_prompt, with_memory
 from hybridcrew.graphs.schemas import plan_schema, to_state, verdict_schema
-from hybridcrew.graphs.state import CrewState, StepRecord
+from hybridcrew.graphs.state import CrewState, RecalledItem, StepRecord
 from hybridcrew.graphs.workflow import WorkflowSpec
 from hybridcrew.routing import decision as codes
 from hybridcrew.routing.decision import Decision
@@ -182,7 +182,7 @@ class AgentStep:
                 decision = dataclasses.replace(gated, memory=decision.memory)
         return decision, update, False
 
-    def _decide_with_memory(self, request: RouteRequest, offered: list[dict[str, Any]]
+    def _decide_with_memory(self, request: RouteRequest, offered: list[RecalledItem]
                             ) -> tuple[Decision, RouteRequest]:
         """Route with the memory items the policy lets this step see; the decision says which.
 
@@ -213,8 +213,8 @@ class AgentStep:
         return decision, request
 
     @staticmethod
-    def _included(state: CrewState, decision: Decision) -> list[dict[str, Any]]:
-        ids = set((decision.memory or {}).get("included", ()))
+    def _included(state: CrewState, decision: Decision) -> list[RecalledItem]:
+        ids = set(decision.memory["included"] if decision.memory else ())
         return [i for i in state.get("memory") or [] if i["id"] in ids]
 
     def _budget_gate(self, request: RouteRequest, decision: Decision, unbounded: Decision

@@ -27,13 +27,14 @@ from hybridcrew.graphs.library import BUILTIN, load_workflow
 from hybridcrew.graphs.lifecycle import ACTIVE_STATUSES, EventKind, RunStatus
 from hybridcrew.graphs.ports import DEFAULT_TENANT
 from hybridcrew.graphs.recall import recall, remember
-from hybridcrew.graphs.state import CrewState
+from hybridcrew.graphs.state import CrewState, RecalledItem
 from hybridcrew.graphs.steps import CrewContext, ExecutionStopped, RunCancelled
 from hybridcrew.graphs.workflow import WorkflowSpec
 from hybridcrew.platform.checkpoints import open_checkpointer
 from hybridcrew.platform.leases import Leases
 from hybridcrew.platform.memory import VectorMemory, open_memory
 from hybridcrew.platform.store import RunRow, Store, open_store
+from hybridcrew.platform.store.base import RunOptions
 from hybridcrew.platform.store.faults import Faults
 from hybridcrew.routing.config import LoadedConfig, with_assignments
 from hybridcrew.routing.runtime import RoutingRuntime
@@ -45,7 +46,7 @@ MAX_COMPILED = 64
 """Compiled graphs kept per process (one per workflow and set of agent assignments)."""
 EXIT_OK, EXIT_FAILED, EXIT_NOT_APPROVED, EXIT_WAITING = 0, 1, 3, 4
 
-Answer = Callable[[dict[str, Any]], dict[str, str] | None]
+AskHuman = Callable[[dict[str, Any]], dict[str, str] | None]
 """Given an interrupt's question, return ``{"choice": ..., "comment": ...}``, or None to leave
 the run waiting."""
 
@@ -171,19 +172,19 @@ class Crew:
         folder = self.settings.data_dir / "runs" / run_id
         now = time.time()
         row = RunRow(run_id, task, workflow, RunStatus.QUEUED, now, now, str(folder),
-                     {"labels": labels or [], "gate": gate, "assignments": in_force,
-                      "privacy": int(privacy or 0), "budget_usd": budget_usd}, {}, tenant)
+                     RunOptions(labels=labels or [], gate=gate, assignments=in_force,
+                                privacy=int(privacy or 0), budget_usd=budget_usd), {}, tenant)
         self.store.create_run(row)
         return row
 
     def start(self, task: str, *, workflow: str = BUILTIN, labels: list[str] | None = None,
-              gate: bool = False, answer: Answer | None = None) -> RunOutcome:
+              gate: bool = False, answer: AskHuman | None = None) -> RunOutcome:
         """Submit a run and drive it as far as it goes."""
         row = self.submit(task, workflow=workflow, labels=labels, gate=gate)
         return self.resume(row.id, answer=answer)
 
     def resume(self, run_id: str, *, reply: dict[str, str] | None = None,
-               answer: Answer | None = None) -> RunOutcome:
+               answer: AskHuman | None = None) -> RunOutcome:
         """Execute a queued run, or continue one.
 
         Continue after a crash, or with the ``reply`` to the question the run waits on.
@@ -204,7 +205,7 @@ class Crew:
         finally:
             self.leases.release(run_id)
 
-    def _resume(self, row: RunRow, reply: dict[str, str] | None, answer: Answer | None
+    def _resume(self, row: RunRow, reply: dict[str, str] | None, answer: AskHuman | None
                 ) -> RunOutcome:
         run_id = row.id
         loaded = self._for(row)
@@ -287,7 +288,7 @@ class Crew:
     def _for(self, row: RunRow) -> _Loaded:
         return self.workflow(row.workflow, row.options.get("assignments"))
 
-    def _drive(self, run_id: str, loaded: _Loaded, payload: Any, answer: Answer | None,
+    def _drive(self, run_id: str, loaded: _Loaded, payload: Any, answer: AskHuman | None,
                folder: str) -> RunOutcome:
         while True:
             try:
@@ -325,7 +326,7 @@ class Crew:
         return RunOutcome(run_id, RunStatus.WAITING, folder, steps=state.get("steps", []),
                           pending=question)
 
-    def _recall(self, row: RunRow) -> list[dict[str, Any]]:
+    def _recall(self, row: RunRow) -> list[RecalledItem]:
         memory = self.memory
         if memory is None or not self.settings.memory_items:
             return []

@@ -2,20 +2,61 @@
 
 from __future__ import annotations
 
-from typing import Any
+# pydantic reads these as the API's response model: it needs typing_extensions' TypedDict.
+from typing_extensions import TypedDict
 
 from hybridcrew.routing.config import LoadedConfig
 from hybridcrew.routing.signals import Signals
 
 
-def models_inventory(config: LoadedConfig, signals: Signals) -> dict[str, Any]:
+class PricePerMtok(TypedDict):
+    """USD per million tokens."""
+
+    input: float
+    output: float
+
+
+class ModelRow(TypedDict):
+    """One configured model and whether its backend answers now."""
+
+    name: str
+    provider: str
+    model: str
+    location: str
+    up: bool | None
+    """None until the first probe."""
+    detail: str
+    price_per_mtok: PricePerMtok
+    context_window: int
+    vram_gb: float
+    clearance: str
+
+
+class GpuView(TypedDict):
+    """GPU memory as last read (``source`` says from where; None when unknown)."""
+
+    free_gb: float | None
+    total_gb: float | None
+    loaded: list[str]
+    source: str
+
+
+class Inventory(TypedDict):
     """Every configured model with its live availability, plus GPU headroom."""
-    rows = [{
-        "name": name, "provider": e.provider, "model": e.spec.model, "location": e.location,
-        "up": signals.health_of(name).up, "detail": signals.health_of(name).detail,
-        "price_per_mtok": e.spec.price.model_dump(), "context_window": e.spec.context_window,
-        "vram_gb": e.spec.vram_gb, "clearance": e.spec.clearance.label,
-    } for name, e in config.catalog.items()]
-    gpu = {"free_gb": signals.gpu.free_gb, "total_gb": signals.gpu.total_gb,
-           "loaded": sorted(signals.gpu.loaded), "source": signals.gpu.source}
-    return {"models": rows, "gpu": gpu}
+
+    models: list[ModelRow]
+    gpu: GpuView
+
+
+def models_inventory(config: LoadedConfig, signals: Signals) -> Inventory:
+    """Every configured model with its live availability, plus GPU headroom."""
+    rows = [ModelRow(
+        name=name, provider=e.provider, model=e.spec.model, location=e.location,
+        up=signals.health_of(name).up, detail=signals.health_of(name).detail,
+        price_per_mtok=PricePerMtok(input=e.spec.price.input, output=e.spec.price.output),
+        context_window=e.spec.context_window, vram_gb=e.spec.vram_gb,
+        clearance=e.spec.clearance.label,
+    ) for name, e in config.catalog.items()]
+    gpu = GpuView(free_gb=signals.gpu.free_gb, total_gb=signals.gpu.total_gb,
+                  loaded=sorted(signals.gpu.loaded), source=signals.gpu.source)
+    return Inventory(models=rows, gpu=gpu)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Literal, NotRequired
 
-from hybridcrew.routing.privacy.findings import Finding
+from typing_extensions import TypedDict
+
+from hybridcrew.routing.privacy.findings import Finding, FindingRecord
 from hybridcrew.sensitivity import Sensitivity
 
 # Reason codes are stable and low-cardinality: metrics label by them.
@@ -38,6 +40,45 @@ QUEUE_FULL = "queue_full"
 LOCAL_ONLY = "local_only"
 
 
+class RejectionRecord(TypedDict):
+    """A rejected candidate as JSON."""
+
+    model: str
+    why: str
+    detail: str
+
+
+class MemoryOffer(TypedDict):
+    """Which memory items a step was offered and which the policy left out, by id."""
+
+    policy: Literal["omit", "keep_local"]
+    included: list[str]
+    left_out: list[str]
+
+
+class DecisionRecord(TypedDict):
+    """A decision as JSON: the CLI's ``--json``, ``/v1/route/explain``, events and logs."""
+
+    agent: str
+    step: str
+    model: str | None
+    provider: str | None
+    location: str | None
+    blocked: bool
+    sensitivity: str
+    findings: list[FindingRecord]
+    reasons: list[str]
+    rejected: list[RejectionRecord]
+    estimated_cost_usd: float
+    estimated_success: float | None
+    quality_target: float
+    input_tokens: int
+    output_tokens: int
+    fallbacks: list[str]
+    cloud_reference: str | None
+    memory: NotRequired[MemoryOffer]
+
+
 @dataclass(frozen=True, slots=True)
 class Rejection:
     """A candidate that did not survive the hard constraints."""
@@ -46,9 +87,9 @@ class Rejection:
     why: str
     detail: str
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> RejectionRecord:
         """JSON form."""
-        return {"model": self.model, "why": self.why, "detail": self.detail}
+        return RejectionRecord(model=self.model, why=self.why, detail=self.detail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +112,7 @@ class Decision:
     output_tokens: int
     fallbacks: tuple[str, ...] = ()
     cloud_reference: str | None = None
-    memory: dict[str, Any] | None = None
+    memory: MemoryOffer | None = None
     """Memory items offered to the step: which were included, which left out, and the policy."""
 
     @property
@@ -79,9 +120,9 @@ class Decision:
         """True when no model may run this step."""
         return self.model is None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> DecisionRecord:
         """The decision JSON (CLI ``--json``, API, logs). Findings carry spans, never values."""
-        return {
+        record: DecisionRecord = {
             "agent": self.agent,
             "step": self.step,
             "model": self.model,
@@ -99,11 +140,13 @@ class Decision:
             "output_tokens": self.output_tokens,
             "fallbacks": list(self.fallbacks),
             "cloud_reference": self.cloud_reference,
-            **({"memory": self.memory} if self.memory is not None else {}),
         }
+        if self.memory is not None:
+            record["memory"] = self.memory
+        return record
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Decision:
+    def from_dict(cls, data: DecisionRecord) -> Decision:
         """Rebuild a stored decision (resume replays the same choice)."""
         return cls(
             agent=data["agent"], step=data["step"], model=data["model"],

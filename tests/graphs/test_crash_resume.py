@@ -18,6 +18,7 @@ import pytest
 
 from tests.conftest import TEST_LEASE_S
 from tests.support.crew import author_rules, scripted, write_config
+from tests.support.processes import until
 
 TASK = "Add rate limiting to the orders API"
 LATENCY = 0.6
@@ -53,6 +54,18 @@ def _events(db: Path) -> tuple[str | None, Events]:
     return (run[0] if run else None), rows
 
 
+class _Seen:
+    """The newest run's id and events, re-read on each ``update``."""
+
+    def __init__(self, db: Path) -> None:
+        self.db, self.run_id = db, None
+        self.events: Events = []
+
+    def update(self) -> Events:
+        self.run_id, self.events = _events(self.db)
+        return self.events
+
+
 def started(*nodes: str) -> Callable[[Events], bool]:
     return lambda events: all(("step_started", n) in events for n in nodes)
 
@@ -79,13 +92,9 @@ def test_sigkill_then_resume(point: str, tmp_path: Path, isolated_env: Path) -> 
     config = _config(tmp_path)
     db = Path(os.environ["HYBRIDCREW_DATA_DIR"]) / "store.sqlite"
     process = _cli(config, "run", TASK, "--json")
-    deadline = time.monotonic() + 60
-    run_id, events = None, []
-    while not ready(events):
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, f"never reached the kill point: {events}"
-        time.sleep(0.02)
-        run_id, events = _events(db)
+    seen = _Seen(db)
+    until(lambda: ready(seen.update()), f"the kill point {point}", process=process)
+    run_id = seen.run_id
     time.sleep(LATENCY / 3)  # well inside the in-flight model calls
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
@@ -119,12 +128,9 @@ def test_resume_while_another_process_executes_is_refused(tmp_path: Path,
     config = _config(tmp_path, latency=2.5)  # the racer's start-up fits in the first step
     db = Path(os.environ["HYBRIDCREW_DATA_DIR"]) / "store.sqlite"
     process = _cli(config, "run", TASK, "--json")
-    deadline = time.monotonic() + 60
-    run_id, events = None, []
-    while not started("plan")(events):
-        assert time.monotonic() < deadline, f"the run never started: {events}"
-        time.sleep(0.02)
-        run_id, events = _events(db)
+    seen = _Seen(db)
+    until(lambda: started("plan")(seen.update()), "the run to start", process=process)
+    run_id = seen.run_id
     assert run_id is not None
     racer = _cli(config, "runs", "resume", run_id, "--json")
     _, err = racer.communicate(timeout=60)

@@ -11,6 +11,7 @@ from hybridcrew.errors import ConfigError
 from hybridcrew.graphs.library import available_workflows
 from hybridcrew.graphs.workflow import parse_workflow
 from hybridcrew.platform.crew import EXIT_OK
+from hybridcrew.routing.config import parse_config
 from tests.support.configs import config_from
 from tests.support.crew import crew_config, make_crew
 
@@ -79,6 +80,10 @@ review: {reviewer: qa, authors: [backend, frontend]}
 """
 
 
+def config_from_text(text: str) -> object:
+    return parse_config(text, "team.yaml")
+
+
 def _error(text: str) -> str:
     with pytest.raises(ConfigError) as caught:
         parse_workflow(text, "flows/team.yaml", config_from(crew_config()))
@@ -118,6 +123,22 @@ def test_mistakes_name_file_node_and_fix(old: str, new: str, expected: str) -> N
     message = _error(GOOD.replace(old, new, 1))
     assert re.search(expected, message), message
     assert "flows/team.yaml" in message
+
+
+@pytest.mark.parametrize("text", ["- plan\n- build\n", "just words\n", ""])
+def test_a_workflow_file_that_is_not_a_mapping_says_so_like_the_configuration(text: str
+                                                                              ) -> None:
+    message = _error(text)
+    assert re.search(r"flows/team\.yaml: the file must be a mapping with keys such as name, "
+                     r"description, agents, nodes.*\. Fix: ", message), message
+    with pytest.raises(ConfigError, match=r"the file must be a mapping with keys such as "
+                                          r"models, agents, routing"):
+        config_from_text(text)
+
+
+def test_yaml_syntax_errors_name_the_line_in_workflows_too() -> None:
+    message = _error(GOOD.replace("review: {reviewer", "review: {reviewer: [", 1))
+    assert re.search(r"flows/team\.yaml:\d+: YAML syntax error", message), message
 
 
 def test_unknown_workflow_name_lists_the_choices() -> None:

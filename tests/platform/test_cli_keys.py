@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -20,6 +17,7 @@ from hybridcrew.platform.keys import authenticate, ensure_admin_token
 from hybridcrew.platform.store import open_store
 from hybridcrew.settings import load_settings
 from tests.support.ports import free_port
+from tests.support.processes import answers, running
 
 runner = CliRunner()
 
@@ -66,24 +64,10 @@ def test_serve_refuses_a_public_address_without_keys() -> None:
 @contextmanager
 def _serving(*args: str, env: dict[str, str] | None = None) -> Iterator[str]:
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "hybridcrew", "serve", "--port",
-                                str(port), *args], env={**os.environ, **(env or {})},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, process.communicate()[1]
-            try:
-                httpx.get(f"{base}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "serve did not answer within 30 s"
-                time.sleep(0.1)
+    with running([sys.executable, "-m", "hybridcrew", "serve", "--port", str(port), *args],
+                 answers(f"{base}/healthz"), "the gateway", timeout=30, env=env):
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def test_serve_runs_the_gateway_on_loopback() -> None:

@@ -122,3 +122,22 @@ def test_empty_task_and_unknown_workflow(tmp_path: Path) -> None:
     code, _, err = run("--config", config, "run", "x", "--workflow", "nope")
     assert code == 2
     assert "no such workflow" in err
+
+
+def test_runs_events_prints_the_event_log_of_a_run(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    _, out, _ = run("--config", config, "run", "Add rate limiting", "--gate", "--json")
+    run_id = json.loads(out)["run_id"]
+    code, out, _ = run("--config", config, "runs", "events", run_id)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split()[0] == "1"
+    assert "run started (delivery workflow)" in lines[0]
+    assert any("plan@0 → planner (local), pinned" in line for line in lines)
+    assert any("backend approved (work of author)" in line for line in lines)
+    assert "waiting: " in lines[-1]
+    code, out, _ = run("--config", config, "runs", "events", run_id, "--json")
+    assert [e["kind"] for e in json.loads(out)][-1] == "waiting"
+    code, _, err = run("--config", config, "runs", "events", "20990101-000000-abcdef")
+    assert code == 1
+    assert "no run" in err

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 from typing import Any
 
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from hybridcrew.routing.gpu import nvml_memory, read_gpu
 from hybridcrew.routing.router import RouteRequest
 from tests.support.configs import model, runtime_for
+from tests.support.processes import until
 from tests.support.replay import ReplayServer, recorded
 
 
@@ -31,10 +31,8 @@ def test_background_refresh_publishes_new_snapshots() -> None:
         assert runtime.signals.current.health_of("coder").up is None, "nothing probed yet"
         runtime.signals.start()
         try:
-            deadline = time.monotonic() + 5
-            while runtime.signals.current.health_of("coder").up is not True:
-                assert time.monotonic() < deadline, "refresher never saw the server come up"
-                time.sleep(0.02)
+            until(lambda: runtime.signals.current.health_of("coder").up is True,
+                  "the refresher to see the server come up", timeout=5)
         finally:
             runtime.signals.stop()
     snapshot = runtime.signals.current

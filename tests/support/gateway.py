@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,6 +16,7 @@ from hybridcrew.platform.store import Store
 from hybridcrew.settings import load_settings
 from tests.support.configs import config_from
 from tests.support.ports import free_port
+from tests.support.processes import until
 
 
 @contextmanager
@@ -35,11 +35,9 @@ def gateway(config: dict[str, Any], store: Store | None = None,
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the gateway did not start")
-        time.sleep(0.02)
+    until(lambda: server.started or not thread.is_alive(), "the gateway to start", timeout=20)
+    if not server.started:
+        raise RuntimeError("the gateway did not start (its thread ended)")
     app.state.service.crew.runtime.signals.refresh()  # probe once: scripted models are up
     try:
         yield base
@@ -51,10 +49,11 @@ def gateway(config: dict[str, Any], store: Store | None = None,
 def wait_status(client: httpx.Client, run_id: str, statuses: set[str], timeout: float = 30
                 ) -> dict[str, Any]:
     """Poll a run until it has one of ``statuses``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        body: dict[str, Any] = client.get(f"/v1/runs/{run_id}").json()
-        if body.get("status") in statuses:
-            return body
-        assert time.monotonic() < deadline, f"run {run_id} stayed {body.get('status')}"
-        time.sleep(0.05)
+    body: dict[str, Any] = {}
+
+    def reached() -> bool:
+        body.update(client.get(f"/v1/runs/{run_id}").json())
+        return body.get("status") in statuses
+
+    until(reached, f"run {run_id} to become one of {sorted(statuses)}", timeout=timeout)
+    return body

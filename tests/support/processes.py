@@ -1,14 +1,22 @@
-"""Real hybridcrew processes for tests: start one, wait until it answers, kill it."""
+"""Real processes for tests: start one, wait until it answers, stop or kill it.
+
+Every server a test starts (a gateway, llama.cpp, Redis, Prometheus) goes through
+:func:`running` or :func:`hybridcrew`, and every wait through :func:`until`.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -26,7 +34,7 @@ def hybridcrew(config: Path, *args: str, env: dict[str, str] | None = None,
 
 
 def until(check: Callable[[], bool], what: str, timeout: float = 60,
-          process: subprocess.Popen[str] | None = None) -> None:
+          process: subprocess.Popen[Any] | None = None) -> None:
     """Poll ``check`` until it holds; fail naming ``what`` (or the process that died)."""
     deadline = time.monotonic() + timeout
     while not check():
@@ -44,6 +52,37 @@ def answers(url: str) -> Callable[[], bool]:
         except httpx.HTTPError:
             return False
     return check
+
+
+@contextmanager
+def running(args: list[str], ready: Callable[[], bool], what: str, log: Path | None = None,
+            timeout: float = 60, env: dict[str, str] | None = None
+            ) -> Iterator[subprocess.Popen[bytes]]:
+    """Start ``args`` (output to ``log``: a full pipe would stall it), yield once ``ready``.
+
+    ``env`` is added to this test's environment. Fails with the end of the log if the process
+    exits or does not get ready in time; on exit it is terminated (killed if it hangs).
+    """
+    with contextlib.ExitStack() as stack:
+        if log is None:
+            log = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "process.log"
+        with log.open("ab") as out:
+            process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT,
+                                       env={**os.environ, **(env or {})})
+        try:
+            try:
+                until(ready, f"{what} to get ready", timeout=timeout, process=process)
+            except AssertionError as exc:
+                raise RuntimeError(f"{exc}; its log ends:\n"
+                                   + log.read_text(errors="replace")[-2000:]) from None
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def serve(config: Path, port: int, *, env: dict[str, str] | None = None,

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +13,7 @@ import pytest
 import yaml
 
 from tests.support.ports import free_port
+from tests.support.processes import answers, running, until
 
 SCRAPE_INTERVAL_S = 0.5
 
@@ -36,31 +35,13 @@ def prometheus(targets: dict[str, str], workdir: Path) -> Iterator[str]:
                                  for job, target in targets.items()]}
     (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
     port = free_port()
-    log = (workdir / "prometheus.log").open("wb")
-    process = subprocess.Popen(
-        [prometheus_binary(), f"--config.file={workdir / 'prometheus.yml'}",
-         f"--storage.tsdb.path={workdir / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
-        stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while not _ready(base):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("Prometheus did not start: "
-                                   + (workdir / "prometheus.log").read_text()[-2000:])
-            time.sleep(0.1)
+    with running([prometheus_binary(), f"--config.file={workdir / 'prometheus.yml'}",
+                  f"--storage.tsdb.path={workdir / 'data'}",
+                  f"--web.listen-address=127.0.0.1:{port}"],
+                 answers(f"{base}/-/ready"), "Prometheus", workdir / "prometheus.log",
+                 timeout=30):
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
-
-
-def _ready(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/-/ready", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 def query(base: str, expr: str) -> dict[str, Any]:
@@ -80,8 +61,5 @@ def wait_scrapes(base: str, job: str, count: int = 2) -> None:
         return float(result[0]["value"][1]) if result else 0.0
 
     target = scraped() + count
-    deadline = time.monotonic() + 30
-    while scraped() < target:
-        assert time.monotonic() < deadline, f"Prometheus did not scrape {job}"
-        time.sleep(SCRAPE_INTERVAL_S / 2)
+    until(lambda: scraped() >= target, f"Prometheus to scrape {job}", timeout=30)
     assert query(base, f'min(up{{job="{job}"}})')["result"][0]["value"][1] == "1"

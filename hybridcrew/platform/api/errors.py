@@ -40,7 +40,7 @@ class Forbidden(HybridCrewError):
         super().__init__(f"this needs the {needed} role; your key has {has}")
 
 
-class Unavailable(HybridCrewError):
+class ServiceUnavailable(HybridCrewError):
     """A backend this request needs is off or cannot be reached."""
 
 
@@ -66,7 +66,7 @@ _STATUS: list[tuple[type[Exception], int, str]] = [
     (RunStateError, 409, "conflict"),
     (ConfigError, 422, "invalid"),
     (TooManyStreams, 429, "too_many_streams"),
-    (Unavailable, 503, "unavailable"),
+    (ServiceUnavailable, 503, "unavailable"),
 ]
 
 

@@ -8,7 +8,11 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from hybridcrew.agents.spec import Assignment
 from hybridcrew.graphs.library import BUILTIN
+from hybridcrew.graphs.lifecycle import RunStatus
+from hybridcrew.graphs.ports import MemoryKind
+from hybridcrew.graphs.state import Report, StepRecord
 from hybridcrew.platform.store import RunRow
+from hybridcrew.routing.decision import DecisionRecord
 
 Privacy = Literal["public", "internal", "confidential", "secret"]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
@@ -54,7 +58,7 @@ class RunSummary(BaseModel):
     id: str
     task: str
     workflow: str
-    status: str = Field(examples=["running"])
+    status: RunStatus = Field(examples=["running"])
     tenant: str
     created_at: float
     updated_at: float
@@ -72,7 +76,7 @@ class RunAccepted(BaseModel):
     """A run was accepted and will execute."""
 
     id: str
-    status: str = Field(examples=["queued"])
+    status: RunStatus = Field(examples=["queued"])
     events: str = Field(description="where to stream its events", examples=[
         "/v1/runs/20261123-101500-a1b2c3/events"])
 
@@ -86,11 +90,18 @@ class RunPage(BaseModel):
     next_offset: int | None = Field(None, description="pass as ?offset= for the next page")
 
 
+class StepDetail(StepRecord):
+    """An executed step with the routing decision record it ran on."""
+
+    decision: DecisionRecord | None
+
+
 class RunDetail(RunSummary):
     """A run with its steps (each with its routing decision record), report and artifacts."""
 
-    steps: list[dict[str, Any]] = Field(default_factory=list)
-    report: dict[str, Any] | None = None
+    steps: list[StepDetail] = Field(default_factory=list,
+                                    description="each executed step, accounted, in order")
+    report: Report | None = Field(None, description="once finished")
     pending: dict[str, Any] | None = Field(None, description="the question a waiting run asks")
     error: str | None = None
     artifacts: list[str] = Field(default_factory=list)
@@ -158,8 +169,7 @@ class MemorySearch(Body):
 
     query: str = Field(min_length=1, max_length=10_000)
     limit: int = Field(5, ge=1, le=50)
-    kinds: list[Literal["plan", "artifact", "finding", "note", "document"]] = Field(
-        default_factory=list, max_length=5)
+    kinds: list[MemoryKind] = Field(default_factory=list, max_length=5)
     max_sensitivity: Privacy | None = None
 
 
@@ -169,7 +179,7 @@ class MemoryHit(BaseModel):
     id: str
     title: str
     text: str
-    kind: str
+    kind: MemoryKind
     sensitivity: str
     run_id: str | None
     agent: str | None

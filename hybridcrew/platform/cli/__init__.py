@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from hybridcrew.platform.cli.app import app
-from hybridcrew.platform.cli.inventory import register as _register_inventory
+from hybridcrew.platform.cli.backends import register as _register_backends
 from hybridcrew.platform.cli.route import route_app
 from hybridcrew.platform.cli.run import register as _register_runs
 from hybridcrew.platform.cli.serve import register as _register_serve
 
 app.add_typer(route_app, name="route")
-_register_inventory(app)
+_register_backends(app)
 _register_runs(app)
 _register_serve(app)
 

@@ -19,7 +19,7 @@ from hybridcrew.graphs.lifecycle import RunStatus
 from hybridcrew.platform.cli.app import console, friendly_errors, settings_and_config
 from hybridcrew.platform.cli.progress import LiveProgress, describe
 from hybridcrew.platform.cli.summary import outcome_json, print_outcome
-from hybridcrew.platform.crew import Answer, Crew, RunOutcome
+from hybridcrew.platform.crew import AskHuman, Crew, RunOutcome
 from hybridcrew.platform.store import open_store
 from hybridcrew.routing.signals import Signals
 
@@ -40,7 +40,7 @@ def _crew() -> Crew:
     return crew
 
 
-def _answerer(yes: bool, progress: LiveProgress | None) -> Answer | None:
+def _answerer(yes: bool, progress: LiveProgress | None) -> AskHuman | None:
     if yes:
         return lambda question: {"choice": "approve", "comment": "--yes"}
     if not sys.stdin.isatty():

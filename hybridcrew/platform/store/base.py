@@ -11,11 +11,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from hybridcrew.errors import HybridCrewError
 from hybridcrew.graphs.lifecycle import Event, EventKind, RunStatus
 from hybridcrew.graphs.ports import DEFAULT_TENANT, RecordedDecision
+from hybridcrew.routing.decision import DecisionRecord
 
 LEASE_PREFIX = "run-lease:"
 Role = Literal["admin", "operator", "viewer"]
@@ -30,6 +31,22 @@ class RunNotFound(HybridCrewError):
         super().__init__(f"no run '{run_id}' (list runs with `hybridcrew runs list`)")
 
 
+class RunOptions(TypedDict, total=False):
+    """How a run was asked for, kept with it so a resume anywhere runs it the same way.
+
+    Runs stored by earlier versions may lack keys: readers give each its default.
+    """
+
+    labels: list[str]
+    gate: bool
+    """Wait for a human before the final report."""
+    assignments: dict[str, dict[str, Any]]
+    """Agent → model assignment in force when the run was submitted."""
+    privacy: int
+    """The least sensitivity of everything in the run."""
+    budget_usd: float | None
+
+
 @dataclass(frozen=True)
 class RunRow:
     """A run as stored."""
@@ -41,7 +58,7 @@ class RunRow:
     created_at: float
     updated_at: float
     folder: str
-    options: dict[str, Any]
+    options: RunOptions
     summary: dict[str, Any]
     tenant: str = DEFAULT_TENANT
 
@@ -111,7 +128,7 @@ class Store(ABC):
         """Events of a run with ``seq > after``, in order."""
 
     @abstractmethod
-    def decision(self, run_id: str, step_key: str) -> dict[str, Any] | None:
+    def decision(self, run_id: str, step_key: str) -> DecisionRecord | None:
         """The recorded decision of a step, if any."""
 
     # -- budgets ----------------------------------------------------------------------------------

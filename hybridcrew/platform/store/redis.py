@@ -26,6 +26,7 @@ from hybridcrew.graphs.lifecycle import (
 )
 from hybridcrew.graphs.ports import RecordedDecision
 from hybridcrew.platform.store.base import LEASE_PREFIX, ApiKey, Role, RunNotFound, RunRow, Store
+from hybridcrew.routing.decision import DecisionRecord
 
 
 def _lua_any(statuses: frozenset[RunStatus]) -> str:
@@ -189,10 +190,10 @@ class RedisStore(Store):
             events.append(Event(run_id, seq, e["ts"], EventKind(e["kind"]), e["node"], e["data"]))
         return events
 
-    def decision(self, run_id: str, step_key: str) -> dict[str, Any] | None:
+    def decision(self, run_id: str, step_key: str) -> DecisionRecord | None:
         """The recorded decision of a step, if any."""
         raw = cast(str | None, self.r.hget(f"{self.p}decisions:{run_id}", step_key))
-        return json.loads(raw) if raw else None
+        return cast(DecisionRecord, json.loads(raw)) if raw else None
 
     # -- budgets ----------------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from hybridcrew.graphs.lifecycle import (
 )
 from hybridcrew.graphs.ports import RecordedDecision
 from hybridcrew.platform.store.base import LEASE_PREFIX, ApiKey, Role, RunNotFound, RunRow, Store
+from hybridcrew.routing.decision import DecisionRecord
 
 BUSY_TIMEOUT_S = 10.0
 """How long a write waits for another process's lock before it fails (a 503, not a hang)."""
@@ -225,11 +226,11 @@ class SqliteStore(Store):
                          (run_id, after, -1 if limit is None else limit))
         return [Event(r[0], r[1], r[2], EventKind(r[3]), r[4], json.loads(r[5])) for r in rows]
 
-    def decision(self, run_id: str, step_key: str) -> dict[str, Any] | None:
+    def decision(self, run_id: str, step_key: str) -> DecisionRecord | None:
         """The recorded decision of a step, if any."""
         row = self._one("SELECT decision FROM decisions WHERE run_id=? AND step_key=?",
                         (run_id, step_key))
-        return json.loads(row[0]) if row else None
+        return cast(DecisionRecord, json.loads(row[0])) if row else None
 
     # -- budgets ----------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
+from hybridcrew.graphs.lifecycle import EventKind
 from hybridcrew.platform.api.deps import RunDep, ServiceDep, Viewer
 from hybridcrew.platform.api.errors import TooManyStreams
 from hybridcrew.platform.api.schemas import MAX_EVENT_ID, ErrorBody
@@ -34,8 +35,16 @@ async def stream_slot(caller: Viewer, service: ServiceDep) -> AsyncIterator[None
         service.stream_slots.give_back(key)
 
 
+_EVENT_STREAM = {"content": {"text/event-stream": {"schema": {
+    "type": "string",
+    "description": "Server-Sent Events. `id`: the event's sequence number in the run; "
+                   "`event`: its kind, one of " + ", ".join(EventKind) + "; `data`: JSON with "
+                   "`seq`, `ts`, `node` and the kind's payload (see the graphs.lifecycle module).",
+}}}}
+
+
 @router.get("/{run_id}/events", response_class=EventSourceResponse,
-            dependencies=[Depends(stream_slot)])
+            dependencies=[Depends(stream_slot)], responses={200: _EVENT_STREAM})
 async def stream_events(
     run: RunDep, service: ServiceDep,
     last_event_id: Annotated[int | None, Header(ge=0, le=MAX_EVENT_ID,

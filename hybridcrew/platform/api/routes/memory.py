@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from hybridcrew.graphs.ports import MemoryItem, SearchFilter
 from hybridcrew.platform.api.deps import Operator, ServiceDep, Viewer
-from hybridcrew.platform.api.errors import Unavailable
+from hybridcrew.platform.api.errors import ServiceUnavailable
 from hybridcrew.platform.api.schemas import (
     ErrorBody,
     MemoryCreate,
@@ -25,7 +25,7 @@ router = APIRouter(prefix="/v1/memory", tags=["memory"], responses={
 def _memory(service: RunService) -> VectorMemory:
     memory = service.crew.memory
     if memory is None:
-        raise Unavailable("memory is off or unavailable (HYBRIDCREW_MEMORY, "
+        raise ServiceUnavailable("memory is off or unavailable (HYBRIDCREW_MEMORY, "
                           "HYBRIDCREW_QDRANT_URL; the gateway's log says why)")
     return memory
 

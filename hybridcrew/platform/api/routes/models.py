@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 
 from hybridcrew.platform.api.deps import ServiceDep, Viewer
 from hybridcrew.platform.api.schemas import ErrorBody, ExplainRequest
-from hybridcrew.platform.inventory import models_inventory
+from hybridcrew.platform.inventory import Inventory, models_inventory
+from hybridcrew.routing.decision import DecisionRecord
 from hybridcrew.routing.router import RouteRequest
 
 router = APIRouter(prefix="/v1", tags=["models"], responses={
     401: {"model": ErrorBody}, 403: {"model": ErrorBody}})
 
 
-@router.get("/models")
-def list_models(_: Viewer, service: ServiceDep) -> dict[str, Any]:
+@router.get("/models", response_model=Inventory)
+def list_models(_: Viewer, service: ServiceDep) -> Inventory:
     """Every configured model with live availability and prices, and GPU headroom."""
     return models_inventory(service.config, service.crew.runtime.signals.current)
 
 
-@router.post("/route/explain", responses={422: {"model": ErrorBody}})
-def explain_route(body: ExplainRequest, _: Viewer, service: ServiceDep) -> dict[str, Any]:
+@router.post("/route/explain", response_model=DecisionRecord,
+             responses={422: {"model": ErrorBody}})
+def explain_route(body: ExplainRequest, _: Viewer, service: ServiceDep) -> DecisionRecord:
     """Which model would run this step and why: the decision record (nothing is called)."""
     request = RouteRequest.for_prompt(body.agent, body.prompt, step=body.step,
                                       labels=tuple(body.labels))

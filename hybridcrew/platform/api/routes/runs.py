@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path as FilePath
-from typing import Annotated
+from typing import Annotated, cast
 
 from anyio import to_thread
 from fastapi import APIRouter, Query
@@ -22,6 +22,7 @@ from hybridcrew.platform.api.schemas import (
     RunDetail,
     RunPage,
     RunSummary,
+    StepDetail,
 )
 from hybridcrew.sensitivity import Sensitivity
 
@@ -59,7 +60,7 @@ def list_runs(caller: Viewer, service: ServiceDep, status: Status = None,
 def get_run(run: RunDep, service: ServiceDep) -> RunDetail:
     """A run: status, steps with their routing decision records, tokens, cost, artifacts."""
     state = service.crew.state(run.id)
-    steps = [{**s, "decision": service.store.decision(run.id, s["key"])}
+    steps = [cast(StepDetail, {**s, "decision": service.store.decision(run.id, s["key"])})
              for s in state.get("steps", [])]
     report = state.get("report")
     summary = RunSummary.of(run)
@@ -89,7 +90,8 @@ def cancel_run(run: RunDep, caller: Operator, service: ServiceDep) -> RunSummary
 
 
 @router.get("/{run_id}/artifacts/{path:path}", response_class=FileResponse,
-            responses={200: {"content": {"application/octet-stream": {}}}})
+            responses={200: {"content": {"application/octet-stream": {
+                "schema": {"type": "string", "format": "binary"}}}}})
 def get_artifact(run: RunDep, path: str) -> FileResponse:
     """One file the run wrote (code blocks under the path the agent named, plan.md, qa.md)."""
     missing = NotFound(f"run {run.id} has no artifact at that path; its report lists them")

@@ -1,4 +1,4 @@
-"""``hybridcrew models`` and ``hybridcrew doctor``."""
+"""The backends: ``hybridcrew models``, ``hybridcrew doctor`` and ``hybridcrew pull``."""
 
 from __future__ import annotations
 
