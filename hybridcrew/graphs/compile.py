@@ -24,6 +24,8 @@ from hybridcrew.graphs.steps import AgentStep, CrewContext
 from hybridcrew.graphs.workflow import WorkflowSpec
 
 FINISH = "_finish"
+GROUNDED_WEIGHT = 3
+"""How many opinions one verdict grounded in the repository's checks counts for."""
 
 
 class ReviewStep(AgentStep):
@@ -36,7 +38,7 @@ class ReviewStep(AgentStep):
         assert review is not None  # a ReviewStep only exists for a review loop
         generation = state.get("generation", 0)
         verdict = Verdict.model_validate(update["verdicts"][self.name])
-        self._learn(state, verdict)
+        self._learn(state, verdict, grounded=bool(update["verdicts"][self.name].get("grounded")))
         failing = [p for p in review.authors
                    if (v := verdict.for_part(p)) is not None and not v.approved]
         if failing and generation + 1 < review.max_rounds:
@@ -44,17 +46,21 @@ class ReviewStep(AgentStep):
         return update | {"review_done": True}
 
 
-    def _learn(self, state: CrewState, verdict: Verdict) -> None:
+    def _learn(self, state: CrewState, verdict: Verdict, *, grounded: bool) -> None:
         """Each verdict is evidence about the model that wrote the part, for its agent.
 
         Only work done in this round counts: a part left unchanged is not judged twice.
         """
         this_round = {s["node"]: s for s in state.get("steps", [])
                       if s["key"] == f"{s['node']}@{state.get('generation', 0)}"}
+        # A verdict grounded in the repository's checks is worth more than an opinion.
+        weight = GROUNDED_WEIGHT if grounded else 1
         for part, judged in verdict.parts.items():
             if (step := this_round.get(part)) is not None:
-                self.ctx.runtime.record_verdict(step["model"], step["agent"], judged.approved)
-                self.ctx.run_log.record_verdict(step["model"], step["agent"], judged.approved)
+                self.ctx.runtime.record_verdict(step["model"], step["agent"], judged.approved,
+                                                weight)
+                self.ctx.run_log.record_verdict(step["model"], step["agent"], judged.approved,
+                                                weight)
                 self.ctx.events.emit(state["run_id"], EventKind.VERDICT, self.name, part=part,
                                      agent=step["agent"], model=step["model"],
                                      approved=judged.approved)
@@ -74,7 +80,7 @@ def compile_workflow(spec: WorkflowSpec, ctx: CrewContext,
         for dep in node.depends_on:
             if dep != reviewer:  # the reviewer's exits are chosen by the loop
                 graph.add_edge(dep, name)
-    graph.add_node(FINISH, _finish(spec), defer=True)
+    graph.add_node(FINISH, _finish(spec, ctx), defer=True)
     for sink in spec.sinks():
         if sink != reviewer:
             graph.add_edge(sink, FINISH)
@@ -97,7 +103,7 @@ def _review_router(spec: WorkflowSpec, after: list[str]) -> Any:
     return route
 
 
-def _finish(spec: WorkflowSpec) -> Any:
+def _finish(spec: WorkflowSpec, ctx: CrewContext) -> Any:
     """The barrier before the report, the optional human approval, and the report.
 
     One node rather than three keeps the run to as few supersteps (and checkpoints) as possible.
@@ -121,6 +127,11 @@ def _finish(spec: WorkflowSpec) -> Any:
                                   "comment": answer.get("comment", "")}
         final = cast(CrewState, {**state, **update})
         artifacts = write_artifacts(Path(state["folder"]), spec, final)
-        return update | {"report": build_report(spec, final, artifacts)}
+        workspace = ctx.workspaces.for_run(state["run_id"]) if ctx.workspaces else None
+        report = build_report(spec, final, artifacts)
+        if workspace is not None:  # the branch's changes, as a patch among the artifacts
+            report["repo"] = workspace.finish(state["folder"])
+            report["artifacts"].append("patch.diff")
+        return update | {"report": report}
 
     return finish

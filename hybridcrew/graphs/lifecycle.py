@@ -44,6 +44,8 @@ class EventKind(StrEnum):
     STEP_QUEUED = "step_queued"
     STEP_FINISHED = "step_finished"
     VERDICT = "verdict"
+    CHECKS_RAN = "checks_ran"
+    FEEDBACK = "feedback"
     WAITING = "waiting"
     ANSWERED = "answered"
     RUN_FINISHED = "run_finished"
@@ -118,6 +120,25 @@ class VerdictData(TypedDict):
     approved: bool
 
 
+class ChecksRanData(TypedDict):
+    """``checks_ran``: a repository's checks ran on the run's branch, before a review."""
+
+    command: str
+    passed: int
+    failed: int
+    new_failures: list[str]
+    ok: bool
+    stopped: str | None
+    isolation: str
+
+
+class FeedbackData(TypedDict):
+    """``feedback``: a human judged the run's result (every step's model learns from it)."""
+
+    good: bool
+    comment: str
+
+
 class RunFinishedData(TypedDict):
     """``run_finished``: whether the review approved everything, and the run's totals."""
 
@@ -140,6 +161,8 @@ EVENT_PAYLOADS: dict[EventKind, type[Any]] = {
     EventKind.STEP_QUEUED: StepQueuedData,
     EventKind.STEP_FINISHED: StepFinishedData,
     EventKind.VERDICT: VerdictData,
+    EventKind.CHECKS_RAN: ChecksRanData,
+    EventKind.FEEDBACK: FeedbackData,
     EventKind.WAITING: dict,  # the question asked: its keys depend on the gate
     EventKind.ANSWERED: dict,  # {"reply": the human's answer}
     EventKind.RUN_FINISHED: RunFinishedData,

@@ -46,8 +46,8 @@ class RunLog(Protocol):
     def spent(self, scope: str) -> float:
         """What a budget scope has spent so far."""
 
-    def record_verdict(self, model: str, agent: str, approved: bool) -> None:
-        """Count one QA verdict on work ``model`` did for ``agent``."""
+    def record_verdict(self, model: str, agent: str, approved: bool, weight: int = 1) -> None:
+        """Count a QA verdict on work ``model`` did for ``agent`` (as ``weight`` verdicts)."""
 
 
 MemoryKind = Literal["plan", "artifact", "finding", "note", "document"]

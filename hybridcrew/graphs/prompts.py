@@ -10,7 +10,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from hybridcrew.agents.instructions import STEP_INSTRUCTIONS
+from hybridcrew.agents.instructions import REPO_INSTRUCTIONS, STEP_INSTRUCTIONS
 from hybridcrew.agents.spec import AgentSpec
 from hybridcrew.graphs.schemas import Plan, Verdict
 from hybridcrew.graphs.state import CrewState, RecalledItem
@@ -18,16 +18,23 @@ from hybridcrew.graphs.workflow import PLACEHOLDER, NodeSpec, WorkflowSpec
 from hybridcrew.routing.router import PromptPart
 
 
-def build_prompt(spec: WorkflowSpec, name: str, agent: AgentSpec, state: CrewState
+def build_prompt(spec: WorkflowSpec, name: str, agent: AgentSpec, state: CrewState,
+                 repository: list[tuple[str, str, str]] | None = None
                  ) -> tuple[list[BaseMessage], tuple[PromptPart, ...]]:
-    """Messages for node ``name`` and the parts the privacy scan must see."""
+    """Messages for node ``name`` and the parts the privacy scan must see.
+
+    ``repository``: on a repository run, what the step sees of it (sections before the
+    instruction, which then asks for edits).
+    """
     node = spec.nodes[name]
     plan = Plan.model_validate(state["plan"]) if state.get("plan") else None
     sections: list[tuple[str, str, str]] = [("task", "Task", state["task"])]
     if plan is not None and node.kind != "plan":
         sections.append(("plan", "Plan", plan.summary))
     sections += _inputs(spec, name, node, state, plan)
-    sections.append(("instruction", "Instruction", _instruction(spec, name, node, state)))
+    sections += repository or []
+    sections.append(("instruction", "Instruction",
+                     _instruction(spec, name, node, state, repository is not None)))
     body = "\n\n".join(f"# {title}\n{text}" for _, title, text in sections)
     parts = tuple(PromptPart(text, kind=kind) for kind, _, text in sections)
     return [SystemMessage(agent.role), HumanMessage(body)], parts
@@ -70,10 +77,12 @@ def _inputs(spec: WorkflowSpec, name: str, node: NodeSpec, state: CrewState,
     return out
 
 
-def _instruction(spec: WorkflowSpec, name: str, node: NodeSpec, state: CrewState) -> str:
+def _instruction(spec: WorkflowSpec, name: str, node: NodeSpec, state: CrewState,
+                 on_repository: bool) -> str:
     if node.prompt is None:
         parts = ", ".join(spec.parts())
-        return STEP_INSTRUCTIONS[node.kind].format(parts=parts)
+        texts = REPO_INSTRUCTIONS if on_repository else STEP_INSTRUCTIONS
+        return texts[node.kind].format(parts=parts)
     return render(node.prompt, spec, state)
 
 

@@ -12,6 +12,8 @@ from typing import Annotated, Any, NotRequired
 # pydantic reads these in API response models: it needs typing_extensions' TypedDict on 3.11.
 from typing_extensions import TypedDict
 
+from hybridcrew.graphs.workspace import WorkspaceReport
+
 
 def highest(left: int | None, right: int | None) -> int:
     """A run that saw sensitive data stays tainted: keep the highest level."""
@@ -87,6 +89,8 @@ class Report(TypedDict):
     review_rounds: int
     totals: Totals
     artifacts: list[str]
+    repo: NotRequired[WorkspaceReport]
+    """On a repository run: the run's branch, its head commit and the diff stat."""
 
 
 class CrewState(TypedDict, total=False):

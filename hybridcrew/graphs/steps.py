@@ -13,7 +13,9 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,15 +29,28 @@ from hybridcrew.graphs.events import EventSink
 from hybridcrew.graphs.lifecycle import EventKind
 from hybridcrew.graphs.ports import DEFAULT_TENANT, RunLog, daily_scope
 from hybridcrew.graphs.prompts import build_prompt, with_memory
+from hybridcrew.graphs.repository import edits_result, grounded_verdict, repo_sections
 from hybridcrew.graphs.schemas import plan_schema, to_state, verdict_schema
 from hybridcrew.graphs.state import CrewState, RecalledItem, StepRecord
 from hybridcrew.graphs.workflow import WorkflowSpec
+from hybridcrew.graphs.workspace import CheckRecord, Edits, Workspace, Workspaces
 from hybridcrew.routing import decision as codes
 from hybridcrew.routing.decision import Decision
 from hybridcrew.routing.invoke import CallResult, invoke_with_fallback
 from hybridcrew.routing.router import PromptPart, RouteRequest
 from hybridcrew.routing.runtime import RoutingRuntime
 from hybridcrew.sensitivity import Sensitivity
+
+UNAPPLIED = "edits not applied, the part is unchanged: "
+Accept = Callable[[BaseModel], str | None]
+"""A last check of a parsed reply: None when it is accepted, else what is wrong with it."""
+
+
+def _apply(workspace: Workspace | None, key: str, parsed: BaseModel) -> str | None:
+    # Only bound for the author steps of a repository run, whose schema is Edits.
+    assert workspace is not None
+    assert isinstance(parsed, Edits)
+    return workspace.apply(key, parsed)
 
 
 def _daily(state: CrewState) -> str:
@@ -86,6 +101,10 @@ class CrewContext:
     """Runs this process must stop driving: their lease was lost."""
     stopping: threading.Event = field(default_factory=threading.Event)
     """Set when the process shuts down: no further step starts."""
+    workspaces: Workspaces | None = None
+    """The repositories of runs that have one."""
+    repo_files: int = 5
+    """Repository files offered to a step."""
 
 
 class AgentStep:
@@ -117,7 +136,12 @@ class AgentStep:
         if self.ctx.stopping.is_set() or run_id in self.ctx.handed_over:
             raise ExecutionStopped(run_id)
         key = f"{self.name}@{generation}"
-        messages, parts = build_prompt(self.spec, self.name, self.agent, state)
+        workspace = self.ctx.workspaces.for_run(run_id) if self.ctx.workspaces else None
+        checks = self._checks(run_id, workspace) if workspace and self.node.kind == "review" \
+            else None
+        repository = repo_sections(workspace, self.name, self.node, state,
+                                   files=self.ctx.repo_files, checks=checks) if workspace else None
+        messages, parts = build_prompt(self.spec, self.name, self.agent, state, repository)
         decision, update, replayed = self._route(state, key, parts)
         messages = with_memory(messages, self._included(state, decision))
         self.ctx.events.emit(run_id, EventKind.STEP_STARTED, self.name, key=key,
@@ -131,7 +155,10 @@ class AgentStep:
         def queued(model: str) -> None:
             self.ctx.events.emit(run_id, EventKind.STEP_QUEUED, self.name, key=key, model=model)
 
-        calls, notes = self._execute(decision, messages, queued)
+        edits = workspace is not None and self.node.kind == "implement"
+        schema = Edits if edits else self.schema
+        apply = functools.partial(_apply, workspace, key) if edits else None
+        calls, notes = self._execute(decision, messages, queued, schema, apply)
         final = calls[-1]
         record = self._record(key=key, generation=generation, decision=decision, calls=calls,
                               notes=notes)
@@ -139,8 +166,12 @@ class AgentStep:
             # Charged once per step, even when a crash makes the step run again.
             self.ctx.run_log.spend(_daily(state), record["cost_usd"], charge_id=f"{run_id}/{key}")
         self.ctx.events.emit(run_id, EventKind.STEP_FINISHED, self.name, data=dict(record))
+        text = final.text
+        if isinstance(final.parsed, Edits):
+            text = notes[-1] if notes and notes[-1].startswith(UNAPPLIED) else edits_result(
+                final.parsed)
         update |= {
-            "results": {self.name: final.text},
+            "results": {self.name: text},
             "stamps": {self.name: generation},
             "steps": [record],
         }
@@ -149,8 +180,19 @@ class AgentStep:
         if self.node.kind == "plan" and final.parsed is not None:
             update["plan"] = to_state(final.parsed)
         if self.node.kind == "review" and final.parsed is not None:
-            update["verdicts"] = {self.name: to_state(final.parsed)}
+            verdict = to_state(final.parsed)
+            update["verdicts"] = {self.name: grounded_verdict(verdict, checks) if checks
+                                  else verdict}
         return update
+
+    def _checks(self, run_id: str, workspace: Workspace) -> CheckRecord:
+        """Run the repository's checks before the review, and say what they found."""
+        checks = workspace.check()
+        self.ctx.events.emit(run_id, EventKind.CHECKS_RAN, self.name, command=checks["command"],
+                             passed=checks["passed"], failed=checks["failed"],
+                             new_failures=checks["new_failures"], ok=checks["ok"],
+                             stopped=checks["stopped"], isolation=checks["isolation"])
+        return checks
 
     # -- routing ---------------------------------------------------------------------------
 
@@ -233,35 +275,49 @@ class AgentStep:
 
     # -- execution and validation -------------------------------------------------------------
 
-    def _execute(self, decision: Decision, messages: list[BaseMessage], queued: Any
+    def _execute(self, decision: Decision, messages: list[BaseMessage], queued: Any,
+                 schema: type[BaseModel] | None, accept: Accept | None
                  ) -> tuple[list[CallResult], list[str]]:
+        """Call, validate, retry once with what was wrong, then escalate to a stronger model.
+
+        ``accept`` is a last check of a parsed reply (applying an author's edits): its error,
+        word for word, is what the retry tells the model.
+        """
         pool = self.ctx.runtime.pool
-        calls = [invoke_with_fallback(pool, decision, messages, self.schema, queued)]
+
+        def problem(result: CallResult) -> str | None:
+            if schema is None:
+                return None if result.text.strip() else "the reply was empty"
+            if result.invalid is not None or accept is None or result.parsed is None:
+                return result.invalid
+            return accept(result.parsed)
+
+        calls = [invoke_with_fallback(pool, decision, messages, schema, queued)]
         notes = [f"fell back from {e.model}: {e.kind}" for e in calls[0].attempts]
-        reason = self._problem(calls[-1])
+        reason = problem(calls[-1])
         if reason is None:
             return calls, notes
         notes.append(f"retried {calls[-1].model}: {reason}")
         retry = [*messages, HumanMessage(
             f"Your previous reply was not valid: {reason}. Reply again"
-            + (" with only JSON that matches the schema." if self.schema else "."))]
+            + (" with only JSON that matches the schema." if schema else "."))]
         same = dataclasses.replace(decision, model=calls[-1].model, fallbacks=())
-        calls.append(invoke_with_fallback(pool, same, retry, self.schema, queued))
-        reason = self._problem(calls[-1])
+        calls.append(invoke_with_fallback(pool, same, retry, schema, queued))
+        reason = problem(calls[-1])
         stronger = self._stronger(decision, calls[-1].model)
         if reason is not None and stronger is not None:
             notes.append(f"escalated to {stronger}: {reason}")
             escalated = dataclasses.replace(decision, model=stronger, fallbacks=())
-            calls.append(invoke_with_fallback(pool, escalated, messages, self.schema, queued))
-            reason = self._problem(calls[-1])
-        if reason is not None:
+            calls.append(invoke_with_fallback(pool, escalated, retry if accept else messages,
+                                              schema, queued))
+            reason = problem(calls[-1])
+        if reason is not None and accept is not None and calls[-1].invalid is None:
+            # Well-formed edits that still do not apply: the part stays as it was, the
+            # reviewer sees that, and the review loop gives its author another round.
+            notes.append(f"{UNAPPLIED}{reason}")
+        elif reason is not None:
             raise InvalidOutput(self.name, calls[-1].model, reason)
         return calls, notes
-
-    def _problem(self, result: CallResult) -> str | None:
-        if self.schema is not None:
-            return result.invalid
-        return None if result.text.strip() else "the reply was empty"
 
     def _stronger(self, decision: Decision, current: str) -> str | None:
         """The cleared fallback with the best prior for this role, if better than ``current``."""

@@ -20,6 +20,7 @@ from typing import Any, cast
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
+from hybridcrew.agents.repos import RepoSpec
 from hybridcrew.errors import ConfigError, HybridCrewError, StepBlocked
 from hybridcrew.graphs.compile import compile_workflow
 from hybridcrew.graphs.events import EventSink
@@ -33,6 +34,7 @@ from hybridcrew.graphs.workflow import WorkflowSpec
 from hybridcrew.platform.checkpoints import open_checkpointer
 from hybridcrew.platform.leases import Leases
 from hybridcrew.platform.memory import VectorMemory, open_memory
+from hybridcrew.platform.repos.workspace import open_checkout, open_workspaces
 from hybridcrew.platform.store import RunRow, Store, open_store
 from hybridcrew.platform.store.base import RunOptions
 from hybridcrew.platform.store.faults import Faults
@@ -102,6 +104,9 @@ class Crew:
         self.leases = Leases(self.store, settings.lease_s, settings.heartbeat_s)
         self.leases.on_lost.append(self.handed_over.add)
         self.leases.on_beat.append(self._notice_cancellations)
+        self.workspaces = open_workspaces(settings.data_dir,
+                                          embeddings=settings.repo_embeddings,
+                                          require_isolation=settings.sandbox == "require")
         self._loaded: dict[str, _Loaded] = {}
         self._memory = memory
         self._memory_tried = memory is not None or not settings.memory
@@ -133,7 +138,8 @@ class Crew:
                 self.runtime)
             ctx = CrewContext(runtime, self.store, self.events, self.budget_gate,
                               cancelled=self.cancelled, handed_over=self.handed_over,
-                              stopping=self.stopping)
+                              stopping=self.stopping, workspaces=self.workspaces,
+                              repo_files=self.settings.repo_files)
             if len(self._loaded) >= MAX_COMPILED:  # per-run assignments vary: keep it bounded
                 self._loaded.pop(next(iter(self._loaded)))  # runs in progress keep theirs
             self._loaded[cache_key] = _Loaded(spec, ctx, compile_workflow(spec, ctx,
@@ -143,12 +149,14 @@ class Crew:
     def submit(self, task: str, *, workflow: str = BUILTIN, labels: list[str] | None = None,
                gate: bool = False, tenant: str = DEFAULT_TENANT,
                assignments: dict[str, dict[str, Any]] | None = None,
-               privacy: Sensitivity | None = None, budget_usd: float | None = None) -> RunRow:
+               privacy: Sensitivity | None = None, budget_usd: float | None = None,
+               repo: RepoSpec | None = None) -> RunRow:
         """Check and register a run (status ``queued``); :meth:`resume` executes it.
 
         The agent assignments in force now (persisted overrides, then this run's own) are kept
         with the run, so a resume elsewhere compiles the same graph. ``privacy`` is the least
-        sensitivity of everything in the run; ``budget_usd`` replaces the policy's run budget.
+        sensitivity of everything in the run; ``budget_usd`` replaces the policy's run budget;
+        ``repo`` is the git checkout the run changes (on its own branch).
         """
         if not task.strip():
             raise ConfigError.single("task", "", "the task is empty",
@@ -160,6 +168,8 @@ class Crew:
                     "labels", label, f"unknown label '{label}'",
                     "use a label defined under routing.privacy.labels"
                     + (f": {', '.join(sorted(known))}" if known else " (none are defined)"))
+        if repo is not None:
+            open_checkout(repo, "repo", self.settings.data_dir)
         in_force = {**self.store.assignments(), **(assignments or {})}
         # Unknown workflows and bad assignments fail here.
         agents = self.workflow(workflow, in_force).context.runtime.config.agents
@@ -173,14 +183,16 @@ class Crew:
         now = time.time()
         row = RunRow(run_id, task, workflow, RunStatus.QUEUED, now, now, str(folder),
                      RunOptions(labels=labels or [], gate=gate, assignments=in_force,
-                                privacy=int(privacy or 0), budget_usd=budget_usd), {}, tenant)
+                                privacy=int(privacy or 0), budget_usd=budget_usd,
+                                repo=repo.model_dump() if repo else None), {}, tenant)
         self.store.create_run(row)
         return row
 
     def start(self, task: str, *, workflow: str = BUILTIN, labels: list[str] | None = None,
-              gate: bool = False, answer: AskHuman | None = None) -> RunOutcome:
+              gate: bool = False, answer: AskHuman | None = None,
+              repo: RepoSpec | None = None) -> RunOutcome:
         """Submit a run and drive it as far as it goes."""
-        row = self.submit(task, workflow=workflow, labels=labels, gate=gate)
+        row = self.submit(task, workflow=workflow, labels=labels, gate=gate, repo=repo)
         return self.resume(row.id, answer=answer)
 
     def resume(self, run_id: str, *, reply: dict[str, str] | None = None,
@@ -230,6 +242,8 @@ class Crew:
         if not self.store.set_status(run_id, RunStatus.RUNNING):
             ended = self.store.get_run(run_id).status
             raise RunStateError(run_id, ended, "it ended while it was being resumed")
+        if repo := row.options.get("repo"):  # its worktree, created by its first executor
+            self.workspaces.open(run_id, RepoSpec.model_validate(repo))
         if row.status == RunStatus.QUEUED:
             Path(row.folder).mkdir(parents=True, exist_ok=True)
             self.events.emit(run_id, EventKind.RUN_STARTED, None, task=row.task,
@@ -273,6 +287,16 @@ class Crew:
                                 "only queued, running or waiting runs can be cancelled")
         self.cancelled.add(run_id)
         return self.store.get_run(run_id)
+
+    def feedback(self, run_id: str, *, good: bool, comment: str = "",
+                 tenant: str | None = None) -> None:
+        """A human's judgement of a run: every model that served one of its steps learns."""
+        row = self.store.get_run(run_id, tenant)
+        steps = self.state(run_id).get("steps", [])
+        for model, agent in dict.fromkeys((s["model"], s["agent"]) for s in steps):
+            self.store.record_verdict(model, agent, good)
+            self.runtime.record_verdict(model, agent, good)
+        self.events.emit(row.id, EventKind.FEEDBACK, None, good=good, comment=comment)
 
     def _notice_cancellations(self) -> None:
         """Heartbeat task: a run cancelled through another process starts no further step."""

@@ -71,6 +71,10 @@ class Metrics:
                             ["workflow", "status"], registry=r)
         self.verdicts = Counter("hybridcrew_qa_verdicts", "QA verdicts on a model's work",
                                 ["agent", "model", "verdict"], registry=r)
+        self.checks = Counter("hybridcrew_repo_checks", "Repository check runs before a "
+                              "review, by result", ["result"], registry=r)
+        self.feedback = Counter("hybridcrew_feedback", "Human feedback on runs",
+                                ["verdict"], registry=r)
         self.queue_depth = Gauge("hybridcrew_local_queue_depth", "Calls waiting for a local "
                                  "slot", ["endpoint"], registry=r)
         self.slots = Gauge("hybridcrew_local_slots", "Slots per local endpoint", ["endpoint"],
@@ -140,6 +144,10 @@ class Metrics:
             EventKind.STEP_QUEUED: _ignore,
             EventKind.STEP_FINISHED: self._on_step_finished,
             EventKind.VERDICT: self._on_verdict,
+            EventKind.CHECKS_RAN: lambda e: self.checks.labels(
+                "pass" if e.data["ok"] else "fail").inc(),
+            EventKind.FEEDBACK: lambda e: self.feedback.labels(
+                "good" if e.data["good"] else "bad").inc(),
             EventKind.WAITING: self._on_waiting,
             EventKind.ANSWERED: self._on_answered,
             EventKind.RUN_FINISHED: self._on_run_finished,

@@ -12,6 +12,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
+from hybridcrew.agents.repos import RepoSpec
 from hybridcrew.errors import ConfigError
 from hybridcrew.graphs.library import BUILTIN, available_workflows
 from hybridcrew.graphs.lifecycle import RunStatus
@@ -107,6 +108,16 @@ class RunService:
         # request path); a queued run older than a lease may be taken by another gateway.
         self._drive(row.id, lease=False)
         return row
+
+    def repo(self, name: str) -> RepoSpec:
+        """A repository registered under ``repos:`` (clients name one; never a path)."""
+        spec = self.config.document.repos.get(name)
+        if spec is None:
+            raise ConfigError.single("request", "repo", "no repository registered under that "
+                                     "name", "use one of: " + (", ".join(sorted(
+                                         self.config.document.repos)) or "(none registered; "
+                                         "add repos: to hybridcrew.yaml)"))
+        return spec
 
     def answer(self, run_id: str, tenant: str, reply: dict[str, str]) -> RunRow:
         """Answer the question a waiting run asks; it continues in the background."""

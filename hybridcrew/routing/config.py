@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import Field, ValidationError
 
+from hybridcrew.agents.repos import RepoSpec
 from hybridcrew.agents.spec import AgentSpec, Assignment
 from hybridcrew.documents import (
     StrictModel,
@@ -33,6 +34,8 @@ class CrewConfig(StrictModel):
     models: dict[str, ModelSpec] = Field(min_length=1)
     agents: dict[str, AgentSpec] = Field(min_length=1)
     routing: RoutingPolicy = RoutingPolicy()
+    repos: dict[str, RepoSpec] = Field(default_factory=dict,
+                                       description="repositories runs may name, by name")
 
 
 @dataclass(frozen=True)

@@ -89,10 +89,13 @@ class RoutingRuntime:
             self.history.update(self.feedback())
         return self.signals.current.replace(health=health, gpu=gpu)
 
-    def record_verdict(self, model: str, agent: str, approved: bool) -> None:
-        """A reviewer judged work ``model`` did for ``agent``: future estimates learn from it."""
+    def record_verdict(self, model: str, agent: str, approved: bool, weight: int = 1) -> None:
+        """A reviewer judged work ``model`` did for ``agent``: future estimates learn from it.
+
+        ``weight``: how many verdicts this one counts for (grounded ones count more).
+        """
         passes, total = self.history.get((model, agent), (0, 0))
-        self.history[(model, agent)] = (passes + approved, total + 1)
+        self.history[(model, agent)] = (passes + int(approved) * weight, total + weight)
 
     def decide(self, request: RouteRequest, signals: Signals | None = None) -> Decision:
         """Route a step on the current (or a given) snapshot."""

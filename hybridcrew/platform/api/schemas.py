@@ -45,6 +45,9 @@ class RunCreate(Body):
     # Strict: "yes" or 1 for a gate that holds a run for a human is a mistake, not a yes.
     approval: StrictBool = Field(False, description="wait for a human before the final report")
     privacy: Privacy | None = Field(None, description="least sensitivity of the whole run")
+    repo: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+                             description="a repository registered under repos: (by name; the "
+                                         "run changes it on its own branch)")
     budget_usd: float | None = Field(None, ge=0, le=1e6,
                                      description="this run's budget (replaces budgets.run_usd)")
     assignments: dict[Name, Assignment] = Field(
@@ -116,6 +119,23 @@ class Answer(Body):
     choice: Literal["approve", "reject", "local"] = Field(
         description="approve; reject (approval gate); local = continue on local models (budget)")
     comment: str = Field("", max_length=2_000)
+
+
+class Feedback(Body):
+    """A human's judgement of a run's result: the router learns from it."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"good": False, "comment": "the limiter ignores the API key"}]})
+
+    good: StrictBool = Field(description="was the result right?")
+    comment: str = Field("", max_length=2_000)
+
+
+class FeedbackRecorded(BaseModel):
+    """The feedback was recorded."""
+
+    id: str
+    good: bool
 
 
 class AgentView(BaseModel):

@@ -36,6 +36,12 @@ RENDERINGS: dict[EventKind, Callable[[dict[str, Any]], str]] = {
     EventKind.STEP_FINISHED: _step_finished,
     EventKind.VERDICT: lambda d: f"{d['part']} {'approved' if d['approved'] else 'rejected'} "
     f"(work of {d['model']})",
+    EventKind.CHECKS_RAN: lambda d: f"checks {'pass' if d['ok'] else 'FAIL'}: "
+    f"{d['passed']} passed, {d['failed']} failed"
+    + (f" (new: {', '.join(d['new_failures'][:3])})" if d.get("new_failures") else "")
+    + (f", stopped: {d['stopped']}" if d.get("stopped") else ""),
+    EventKind.FEEDBACK: lambda d: f"feedback: {'good' if d['good'] else 'bad'}"
+    + (f" ({d['comment']})" if d.get("comment") else ""),
     EventKind.WAITING: lambda d: f"waiting: {d.get('question', 'a human answer')}",
     EventKind.ANSWERED: lambda d: f"answered: {(d.get('reply') or {}).get('choice', '')}",
     EventKind.RUN_FINISHED: lambda d: "finished, "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -13,6 +14,7 @@ from rich.prompt import Prompt
 from rich.table import Table
 from rich.text import Text
 
+from hybridcrew.agents.repos import RepoSpec
 from hybridcrew.errors import ConfigError
 from hybridcrew.graphs.library import BUILTIN, available_workflows
 from hybridcrew.graphs.lifecycle import RunStatus
@@ -20,6 +22,7 @@ from hybridcrew.platform.cli.app import console, friendly_errors, settings_and_c
 from hybridcrew.platform.cli.progress import LiveProgress, describe
 from hybridcrew.platform.cli.summary import outcome_json, print_outcome
 from hybridcrew.platform.crew import AskHuman, Crew, RunOutcome
+from hybridcrew.platform.repos.workspace import apply_to_checkout
 from hybridcrew.platform.store import open_store
 from hybridcrew.routing.signals import Signals
 
@@ -67,10 +70,14 @@ def run(
     label: Annotated[list[str] | None, typer.Option(help="privacy label of the run")] = None,
     gate: Annotated[bool, typer.Option(help="ask for approval before the final report")] = False,
     yes: YesOption = False,
+    repo: Annotated[str | None, typer.Option(
+        help="a git checkout to change (a path, or a name under repos: in hybridcrew.yaml): "
+             "the run works on its own branch hybridcrew/<run-id>")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Run the crew on a task: every step routed, accounted, checkpointed."""
     crew = _crew()
+    spec = None if repo is None else crew.config.document.repos.get(repo) or RepoSpec(path=repo)
     try:
         if not as_json:
             _print_backends(crew.runtime.signals.current, crew)
@@ -78,7 +85,7 @@ def run(
         with LiveProgress(shown, f"hybridcrew · {task[:60]}") as progress:
             crew.events.listeners.append(progress.on_event)
             outcome = crew.start(task, workflow=workflow, labels=list(label or []), gate=gate,
-                                 answer=_answerer(yes, progress))
+                                 answer=_answerer(yes, progress), repo=spec)
     finally:
         crew.runtime.signals.stop()
     _finish(outcome, crew, as_json)
@@ -137,6 +144,34 @@ def run_events(run_id: str, as_json: JsonOption = False) -> None:
     for event in events:
         when = time.strftime("%H:%M:%S", time.localtime(event.ts))
         console.print(f"{event.seq:>4}  {when}  {describe(event)}", highlight=False)
+
+
+@runs_app.command("apply")
+@friendly_errors
+def apply_run(run_id: str) -> None:
+    """Apply a finished repository run's patch to your checkout (its working tree only)."""
+    settings, _ = settings_and_config()
+    row = open_store(settings).get_run(run_id)
+    repo = row.options.get("repo")
+    if not repo:
+        raise ConfigError.single("runs apply", "", "this run did not work on a repository",
+                                 "only runs started with --repo (or repo over HTTP) have a patch")
+    stat = apply_to_checkout(RepoSpec.model_validate(repo), Path(row.folder), run_id)
+    console.print(f"applied to {repo['path']}:\n{stat}", highlight=False)
+
+
+@runs_app.command("feedback")
+@friendly_errors
+def feedback_run(
+    run_id: str,
+    good: Annotated[bool, typer.Option("--good/--bad", help="was the result right?")],
+    comment: Annotated[str, typer.Option(help="what was right or wrong")] = "",
+) -> None:
+    """Tell the router whether a run's result was right: every model of its steps learns."""
+    settings, config = settings_and_config()
+    crew = Crew(config, settings)
+    crew.feedback(run_id, good=good, comment=comment)
+    console.print(f"recorded: {'good' if good else 'bad'}", highlight=False)
 
 
 @runs_app.command("resume")

@@ -45,6 +45,8 @@ class RunOptions(TypedDict, total=False):
     privacy: int
     """The least sensitivity of everything in the run."""
     budget_usd: float | None
+    repo: dict[str, Any] | None
+    """The repository the run changes (a :class:`~hybridcrew.agents.repos.RepoSpec`)."""
 
 
 @dataclass(frozen=True)
@@ -150,8 +152,11 @@ class Store(ABC):
     # -- router feedback -----------------------------------------------------------------------
 
     @abstractmethod
-    def record_verdict(self, model: str, agent: str, approved: bool) -> None:
-        """Count one QA verdict on work ``model`` did for ``agent``."""
+    def record_verdict(self, model: str, agent: str, approved: bool, weight: int = 1) -> None:
+        """Count a QA verdict on work ``model`` did for ``agent``, as ``weight`` verdicts.
+
+        A verdict grounded in a repository's checks weighs more than an opinion.
+        """
 
     @abstractmethod
     def verdicts(self) -> dict[tuple[str, str], tuple[int, int]]:

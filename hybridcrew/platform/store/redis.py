@@ -212,12 +212,12 @@ class RedisStore(Store):
 
     # -- router feedback -----------------------------------------------------------------------
 
-    def record_verdict(self, model: str, agent: str, approved: bool) -> None:
-        """Count one verdict (two counters, one transaction)."""
+    def record_verdict(self, model: str, agent: str, approved: bool, weight: int = 1) -> None:
+        """Count a verdict (two counters, one transaction)."""
         field = json.dumps([model, agent])
         pipe = self.r.pipeline()
-        pipe.hincrby(f"{self.p}verdicts:approved", field, int(approved))
-        pipe.hincrby(f"{self.p}verdicts:total", field, 1)
+        pipe.hincrby(f"{self.p}verdicts:approved", field, int(approved) * weight)
+        pipe.hincrby(f"{self.p}verdicts:total", field, weight)
         pipe.execute()
 
     def verdicts(self) -> dict[tuple[str, str], tuple[int, int]]:

@@ -259,12 +259,12 @@ class SqliteStore(Store):
 
     # -- router feedback -----------------------------------------------------------------------
 
-    def record_verdict(self, model: str, agent: str, approved: bool) -> None:
-        """Count one QA verdict."""
+    def record_verdict(self, model: str, agent: str, approved: bool, weight: int = 1) -> None:
+        """Count a QA verdict, as ``weight`` verdicts."""
         with self._tx() as db:
-            db.execute("INSERT INTO verdicts VALUES (?, ?, ?, 1) ON CONFLICT(model, agent) DO "
-                       "UPDATE SET approved=approved+excluded.approved, total=total+1",
-                       (model, agent, int(approved)))
+            db.execute("INSERT INTO verdicts VALUES (?, ?, ?, ?) ON CONFLICT(model, agent) DO "
+                       "UPDATE SET approved=approved+excluded.approved, "
+                       "total=total+excluded.total", (model, agent, int(approved) * weight, weight))
 
     def verdicts(self) -> dict[tuple[str, str], tuple[int, int]]:
         """(model, agent) → (approved, total)."""

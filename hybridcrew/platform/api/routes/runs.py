@@ -17,6 +17,8 @@ from hybridcrew.platform.api.errors import NotFound
 from hybridcrew.platform.api.schemas import (
     Answer,
     ErrorBody,
+    Feedback,
+    FeedbackRecorded,
     RunAccepted,
     RunCreate,
     RunDetail,
@@ -40,7 +42,8 @@ async def create_run(body: RunCreate, caller: Operator, service: ServiceDep) -> 
         service.submit, body.task, caller.tenant, workflow=body.workflow, labels=body.labels,
         gate=body.approval, budget_usd=body.budget_usd,
         privacy=Sensitivity.parse(body.privacy) if body.privacy else None,
-        assignments={a: s.model_dump() for a, s in body.assignments.items()})
+        assignments={a: s.model_dump() for a, s in body.assignments.items()},
+        repo=service.repo(body.repo) if body.repo else None)
     row = await to_thread.run_sync(submit)
     return RunAccepted(id=row.id, status=row.status, events=f"/v1/runs/{row.id}/events")
 
@@ -80,6 +83,15 @@ def resume_run(run: RunDep, body: Answer, caller: Operator, service: ServiceDep
     """Answer a waiting run's question (approval or budget); it continues in the background."""
     service.answer(run.id, caller.tenant, body.model_dump())
     return RunAccepted(id=run.id, status=RunStatus.RUNNING, events=f"/v1/runs/{run.id}/events")
+
+
+@router.post("/{run_id}/feedback", response_model=FeedbackRecorded,
+             responses={422: {"model": ErrorBody}})
+def give_feedback(run: RunDep, body: Feedback, caller: Operator, service: ServiceDep
+                  ) -> FeedbackRecorded:
+    """Say whether the run's result was right: the models of its steps learn from it."""
+    service.crew.feedback(run.id, good=body.good, comment=body.comment, tenant=caller.tenant)
+    return FeedbackRecorded(id=run.id, good=body.good)
 
 
 @router.post("/{run_id}/cancel", response_model=RunSummary,
