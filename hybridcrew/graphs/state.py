@@ -50,6 +50,17 @@ class StepRecord(TypedDict):
     Absent from steps recorded by versions before provider errors were counted."""
 
 
+class StepOutcome(TypedDict):
+    """How a step's work was judged: the review of its round, grounded in checks or not."""
+
+    reviewer: str
+    approved: bool
+    findings: list[str]
+    grounded: bool
+    """The repository's checks ran before the verdict (their counts are in ``checks``)."""
+    checks: dict[str, Any] | None
+
+
 class RecalledItem(TypedDict):
     """A memory item recalled for a run, offered to each step up to its model's clearance."""
 
@@ -103,6 +114,8 @@ class CrewState(TypedDict, total=False):
     plan: dict[str, Any] | None
     results: Annotated[dict[str, str], merge]
     verdicts: Annotated[dict[str, dict[str, Any]], merge]
+    outcomes: Annotated[dict[str, StepOutcome], merge]
+    """By step key: how the step's work was judged."""
     steps: Annotated[list[StepRecord], operator.add]
     taint: Annotated[int, highest]
     generation: int

@@ -31,7 +31,7 @@ from hybridcrew.graphs.ports import DEFAULT_TENANT, RunLog, daily_scope
 from hybridcrew.graphs.prompts import build_prompt, with_memory
 from hybridcrew.graphs.repository import edits_result, grounded_verdict, repo_sections
 from hybridcrew.graphs.schemas import plan_schema, to_state, verdict_schema
-from hybridcrew.graphs.state import CrewState, RecalledItem, StepRecord
+from hybridcrew.graphs.state import CrewState, RecalledItem, StepOutcome, StepRecord
 from hybridcrew.graphs.workflow import WorkflowSpec
 from hybridcrew.graphs.workspace import CheckRecord, Edits, Workspace, Workspaces
 from hybridcrew.routing import decision as codes
@@ -51,6 +51,17 @@ def _apply(workspace: Workspace | None, key: str, parsed: BaseModel) -> str | No
     assert workspace is not None
     assert isinstance(parsed, Edits)
     return workspace.apply(key, parsed)
+
+
+def judged(state: CrewState, reviewer: str, verdict: dict[str, Any]) -> dict[str, StepOutcome]:
+    """The outcome of each part's step of this round, as ``reviewer`` judged it."""
+    key_of = {s["node"]: s["key"] for s in state.get("steps", [])
+              if s["key"] == f"{s['node']}@{state.get('generation', 0)}"}
+    return {key_of[part]: StepOutcome(
+        reviewer=reviewer, approved=bool(judgement.get("approved")),
+        findings=list(judgement.get("findings", [])), grounded=bool(verdict.get("grounded")),
+        checks=verdict.get("checks")) for part, judgement in verdict.get("parts", {}).items()
+        if part in key_of}
 
 
 def _daily(state: CrewState) -> str:
@@ -181,8 +192,9 @@ class AgentStep:
             update["plan"] = to_state(final.parsed)
         if self.node.kind == "review" and final.parsed is not None:
             verdict = to_state(final.parsed)
-            update["verdicts"] = {self.name: grounded_verdict(verdict, checks) if checks
-                                  else verdict}
+            verdict = grounded_verdict(verdict, checks) if checks else verdict
+            update["verdicts"] = {self.name: verdict}
+            update["outcomes"] = judged(state, self.name, verdict)
         return update
 
     def _checks(self, run_id: str, workspace: Workspace) -> CheckRecord:

@@ -20,7 +20,7 @@ SECURITY_OK = {"parts": {"backend": {"approved": True, "findings": []},
 
 
 def test_shipped_workflows_are_listed() -> None:
-    assert available_workflows() == ["delivery", "secure-delivery"]
+    assert available_workflows() == ["delivery", "change", "secure-delivery"]
 
 
 def test_secure_delivery_runs_with_its_own_security_agent() -> None:
@@ -143,7 +143,7 @@ def test_yaml_syntax_errors_name_the_line_in_workflows_too() -> None:
 
 def test_unknown_workflow_name_lists_the_choices() -> None:
     crew = make_crew(crew_config())
-    with pytest.raises(ConfigError, match=r"no such workflow.*delivery, secure-delivery"):
+    with pytest.raises(ConfigError, match=r"no such workflow.*delivery, change, secure-delivery"):
         crew.start("x", workflow="deploy-everything")
 
 

@@ -10,7 +10,7 @@ from hybridcrew.agents.spec import Assignment
 from hybridcrew.graphs.library import BUILTIN
 from hybridcrew.graphs.lifecycle import RunStatus
 from hybridcrew.graphs.ports import MemoryKind
-from hybridcrew.graphs.state import Report, StepRecord
+from hybridcrew.graphs.state import Report, StepOutcome, StepRecord
 from hybridcrew.platform.store import RunRow
 from hybridcrew.routing.decision import DecisionRecord
 
@@ -94,9 +94,10 @@ class RunPage(BaseModel):
 
 
 class StepDetail(StepRecord):
-    """An executed step with the routing decision record it ran on."""
+    """An executed step with the routing decision it ran on and how its work was judged."""
 
     decision: DecisionRecord | None
+    outcome: StepOutcome | None
 
 
 class RunDetail(RunSummary):

@@ -27,6 +27,7 @@ def outcome_json(outcome: RunOutcome, crew: Crew) -> dict[str, Any]:
         "totals": totals(outcome.steps),
         "artifacts_dir": outcome.folder,
         "artifacts": report.get("artifacts", []),
+        "repo": report.get("repo"),
         "pending": outcome.pending,
         "error": outcome.error,
     }
@@ -65,6 +66,10 @@ def _print_status(console: Console, outcome: RunOutcome) -> None:
                 "" if verdict["approved"] else " — " + "; ".join(verdict["findings"])))
         console.print(f"artifacts: {outcome.folder} ({len(outcome.report['artifacts'])} files)",
                       highlight=False)
+        if repo := outcome.report.get("repo"):
+            console.print(f"branch {repo['branch']}: {repo['files_changed']} files changed, "
+                          f"+{repo['insertions']} -{repo['deletions']}; apply it with: "
+                          f"hybridcrew runs apply {outcome.run_id}", highlight=False)
     elif outcome.status == RunStatus.WAITING and outcome.pending:
         console.print(Text(f"waiting: {outcome.pending.get('question')}", style="magenta"))
         console.print(f"answer with: hybridcrew runs resume {outcome.run_id} --approve | "

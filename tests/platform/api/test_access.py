@@ -24,6 +24,7 @@ MATRIX: list[tuple[str, str, Role, dict[str, object] | None]] = [
     ("GET", f"/v1/runs/{RUN}/artifacts/plan.md", "viewer", None),
     ("POST", f"/v1/runs/{RUN}/resume", "operator", {"choice": "approve"}),
     ("POST", f"/v1/runs/{RUN}/cancel", "operator", None),
+    ("POST", f"/v1/runs/{RUN}/feedback", "operator", {"good": True}),
     ("GET", "/v1/agents", "viewer", None),
     ("PUT", "/v1/agents/backend", "admin", {"model": "author"}),
     ("GET", "/v1/models", "viewer", None),

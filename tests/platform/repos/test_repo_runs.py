@@ -114,7 +114,7 @@ def test_edits_outside_the_allowed_paths_or_on_the_deny_list_are_refused(tmp_pat
 def test_the_reviewer_may_not_approve_while_checks_fail(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "shop", SHOP)
     breaks = edits("tidy", ("app/users.py", "f'hello {name}'", "f'hi {name}'"))
-    crew = make_crew(repo_crew(backend=breaks))  # and QA approves everything it is shown
+    crew = make_crew(repo_crew(backend=breaks))  # and QA approves whenever it sees checks
     outcome = crew.start(TASK, repo=RepoSpec(path=str(repo)))
     assert outcome.status == RunStatus.FINISHED
     assert outcome.exit_code == 3, "finished, not approved"

@@ -63,7 +63,9 @@ def list_runs(caller: Viewer, service: ServiceDep, status: Status = None,
 def get_run(run: RunDep, service: ServiceDep) -> RunDetail:
     """A run: status, steps with their routing decision records, tokens, cost, artifacts."""
     state = service.crew.state(run.id)
-    steps = [cast(StepDetail, {**s, "decision": service.store.decision(run.id, s["key"])})
+    outcomes = state.get("outcomes", {})
+    steps = [cast(StepDetail, {**s, "decision": service.store.decision(run.id, s["key"]),
+                               "outcome": outcomes.get(s["key"])})
              for s in state.get("steps", [])]
     report = state.get("report")
     summary = RunSummary.of(run)
