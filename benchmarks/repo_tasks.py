@@ -30,7 +30,8 @@ import yaml
 from machine import describe
 
 from hybridcrew.agents.repos import RepoSpec
-from hybridcrew.platform.crew import Crew, RunOutcome
+from hybridcrew.platform.crew import Crew
+from hybridcrew.platform.outcomes import RunOutcome
 from hybridcrew.platform.repos.checks import detect_test_command, read_counts
 from hybridcrew.platform.repos.git import IDENTITY, git
 from hybridcrew.platform.repos.sandbox import Limits, run_sandboxed

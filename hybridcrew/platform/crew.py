@@ -12,8 +12,7 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -34,6 +33,7 @@ from hybridcrew.graphs.workflow import WorkflowSpec
 from hybridcrew.platform.checkpoints import open_checkpointer
 from hybridcrew.platform.leases import Leases
 from hybridcrew.platform.memory import VectorMemory, open_memory
+from hybridcrew.platform.outcomes import AskHuman, RunOutcome, RunStateError
 from hybridcrew.platform.repos.workspace import open_checkout, open_workspaces
 from hybridcrew.platform.store import RunRow, Store, open_store
 from hybridcrew.platform.store.base import RunOptions
@@ -46,33 +46,6 @@ from hybridcrew.settings import Settings
 log = logging.getLogger(__name__)
 MAX_COMPILED = 64
 """Compiled graphs kept per process (one per workflow and set of agent assignments)."""
-EXIT_OK, EXIT_FAILED, EXIT_NOT_APPROVED, EXIT_WAITING = 0, 1, 3, 4
-
-AskHuman = Callable[[dict[str, Any]], dict[str, str] | None]
-"""Given an interrupt's question, return ``{"choice": ..., "comment": ...}``, or None to leave
-the run waiting."""
-
-
-@dataclass
-class RunOutcome:
-    """Where a run stands after this process worked on it."""
-
-    run_id: str
-    status: RunStatus
-    folder: str
-    report: dict[str, Any] | None = None
-    steps: list[dict[str, Any]] = field(default_factory=list)
-    pending: dict[str, Any] | None = None
-    error: str | None = None
-
-    @property
-    def exit_code(self) -> int:
-        """0 approved, 3 finished but not approved, 4 waiting for a human, 1 failed/blocked."""
-        if self.status == RunStatus.FINISHED:
-            return EXIT_OK if self.report and self.report["approved"] else EXIT_NOT_APPROVED
-        return EXIT_WAITING if self.status == RunStatus.WAITING else EXIT_FAILED
-
-
 @dataclass
 class _Loaded:
     spec: WorkflowSpec
@@ -389,14 +362,6 @@ class Crew:
         row = self.store.get_run(run_id)
         return RunOutcome(run_id, row.status, folder, steps=self.state(run_id).get("steps", []),
                           error=row.summary.get("error"))
-
-
-class RunStateError(HybridCrewError):
-    """The run is not in a state that allows this (e.g. resuming a finished run)."""
-
-    def __init__(self, run_id: str, status: RunStatus, detail: str) -> None:
-        self.run_id, self.status = run_id, status
-        super().__init__(f"run {run_id} is {status}: {detail}")
 
 
 def _initial_state(row: RunRow) -> dict[str, Any]:

@@ -16,9 +16,10 @@ from hybridcrew.agents.repos import RepoSpec
 from hybridcrew.errors import ConfigError
 from hybridcrew.graphs.library import BUILTIN, available_workflows
 from hybridcrew.graphs.lifecycle import RunStatus
-from hybridcrew.platform.crew import Crew, RunStateError
+from hybridcrew.platform.crew import Crew
 from hybridcrew.platform.keys import has_active_keys
 from hybridcrew.platform.metrics import Metrics
+from hybridcrew.platform.outcomes import RunStateError
 from hybridcrew.platform.recovery import Recovery
 from hybridcrew.platform.store import RunRow, Store
 from hybridcrew.platform.streams import EventNotifier, RunFeeds, StreamSlots

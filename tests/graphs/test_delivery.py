@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from hybridcrew.platform.crew import EXIT_NOT_APPROVED, EXIT_OK, EXIT_WAITING
+from hybridcrew.platform.outcomes import EXIT_NOT_APPROVED, EXIT_OK, EXIT_WAITING
 from tests.support.crew import REJECT_BACKEND, crew_config, make_crew
 
 TASK = "Add rate limiting to the orders API"

@@ -11,7 +11,7 @@ import redis
 
 from hybridcrew.errors import ConfigError
 from hybridcrew.graphs.ports import daily_scope
-from hybridcrew.platform.crew import EXIT_OK, RunStateError
+from hybridcrew.platform.outcomes import EXIT_OK, RunStateError
 from hybridcrew.platform.store.redis import RedisStore
 from tests.support.crew import (
     APPROVE_ALL,

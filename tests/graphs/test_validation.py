@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from hybridcrew.platform.crew import EXIT_OK
+from hybridcrew.platform.outcomes import EXIT_OK
 from tests.support.crew import crew_config, make_crew
 
 BAD_PLAN = '{"summary": "x", "parts": {"mobile": {"goal": "y"}}}'

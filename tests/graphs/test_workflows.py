@@ -10,7 +10,7 @@ import pytest
 from hybridcrew.errors import ConfigError
 from hybridcrew.graphs.library import available_workflows
 from hybridcrew.graphs.workflow import parse_workflow
-from hybridcrew.platform.crew import EXIT_OK
+from hybridcrew.platform.outcomes import EXIT_OK
 from hybridcrew.routing.config import parse_config
 from tests.support.configs import config_from
 from tests.support.crew import crew_config, make_crew

@@ -22,8 +22,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from hybridcrew.errors import ConfigError, HybridCrewError
-from hybridcrew.platform.crew import RunStateError
 from hybridcrew.platform.keys import AuthError
+from hybridcrew.platform.outcomes import RunStateError
 from hybridcrew.platform.store import RunNotFound
 from hybridcrew.platform.store.faults import DRIVER_ERRORS
 

@@ -21,7 +21,8 @@ from hybridcrew.graphs.lifecycle import RunStatus
 from hybridcrew.platform.cli.app import console, friendly_errors, settings_and_config
 from hybridcrew.platform.cli.progress import LiveProgress, describe
 from hybridcrew.platform.cli.summary import outcome_json, print_outcome
-from hybridcrew.platform.crew import AskHuman, Crew, RunOutcome
+from hybridcrew.platform.crew import Crew
+from hybridcrew.platform.outcomes import AskHuman, RunOutcome
 from hybridcrew.platform.repos.workspace import apply_to_checkout
 from hybridcrew.platform.store import open_store
 from hybridcrew.routing.signals import Signals

@@ -10,13 +10,14 @@ from rich.text import Text
 
 from hybridcrew.graphs.lifecycle import RunStatus
 from hybridcrew.graphs.report import totals
-from hybridcrew.platform.crew import Crew, RunOutcome
+from hybridcrew.platform.crew import Crew
+from hybridcrew.platform.outcomes import RunOutcome
 from hybridcrew.routing.decision import REASON_LABELS
 
 
 def outcome_json(outcome: RunOutcome, crew: Crew) -> dict[str, Any]:
     """Everything ``print_outcome`` shows, as data."""
-    report = outcome.report or {}
+    report: dict[str, Any] = dict(outcome.report or {})
     return {
         "run_id": outcome.run_id,
         "status": outcome.status,
