@@ -142,6 +142,8 @@ def _embeddings(cache: Path, files: list[_File], embedder: Embedder
 
 
 def _read_text(path: Path) -> str | None:
+    if path.is_symlink():
+        return None  # it may point anywhere on the machine: never followed
     try:
         data = path.read_bytes()
     except OSError:

@@ -184,6 +184,11 @@ class GitWorkspace:
         path = posixpath.normpath(raw.strip().replace("\\", "/")).removeprefix("./")
         if path.startswith(("/", "../")) or path in ("..", ".") or ":" in path.split("/")[0]:
             raise EditRejected(f"edit {number}: {raw!r} is not a path inside the repository")
+        worktree = self.places.worktree.resolve()
+        if not (worktree / path).resolve().is_relative_to(worktree) or any(
+                (worktree / part).is_symlink() for part in _prefixes(path)):
+            raise EditRejected(f"edit {number}: {path} goes through a symbolic link; edit the "
+                               "file it points to instead")
         if denied(path, self.spec.deny):
             raise EditRejected(f"edit {number}: {path} is on the deny list; it may not be "
                                "read or changed")
@@ -246,6 +251,12 @@ class GitWorkspace:
             branch=self.branch, commit=head, base=self.base, files_changed=len(counted),
             insertions=sum(int(c[0]) for c in counted if c[0].isdigit()),
             deletions=sum(int(c[1]) for c in counted if c[1].isdigit()), diffstat=stat)
+
+
+def _prefixes(path: str) -> list[str]:
+    """``a/b/c`` → ``a``, ``a/b``, ``a/b/c``."""
+    parts = path.split("/")
+    return ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
 
 
 def _glob(path: str, pattern: str) -> bool:

@@ -188,3 +188,26 @@ def test_a_file_with_a_private_key_keeps_the_step_local_and_its_value_nowhere(
                    if p.is_file()]
     for text in everywhere:
         assert KEY_BODY not in text
+
+
+def test_symbolic_links_are_never_followed(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("pricing secret")
+    repo = make_repo(tmp_path / "shop", SHOP)
+    (repo / "linked").symlink_to(outside)
+    (repo / "pricing-notes.txt").symlink_to(outside / "secret.txt")
+    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t.org",
+                    "commit", "-q", "-m", "links"], check=True)
+    crew = make_crew(repo_crew(backend=FIX))
+    outcome = crew.start(TASK, repo=RepoSpec(path=str(repo)))
+    workspace = crew.workspaces.for_run(outcome.run_id)
+    assert workspace is not None
+    context = workspace.context("pricing secret notes", 10)
+    assert all("pricing secret" not in f.text for f in context.files)
+    refused = workspace.apply("extra@0", Edits.model_validate_json(
+        edits("x", ("linked/new.txt", "", "planted\n"))))
+    assert refused == ("edit 1: linked/new.txt goes through a symbolic link; edit the file it "
+                       "points to instead")
+    assert not (outside / "new.txt").exists()
