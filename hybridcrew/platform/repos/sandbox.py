@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PRLIMIT = shutil.which("prlimit") or "prlimit"
+TMP = Path("/tmp")  # noqa: S108 - inside the sandbox it is a private, empty tmpfs
 BWRAP = "bubblewrap (no network, read-only system, worktree-only writes)"
 LIMITS_ONLY = "limits only (bubblewrap not found: no network or file-system isolation)"
 
@@ -68,7 +69,6 @@ def run_sandboxed(command: str, worktree: Path, hidden: list[Path], limits: Limi
     if bwrap is None and require_isolation:
         raise SandboxUnavailable("checks need bubblewrap (`apt-get install bubblewrap`), or "
                                  "set HYBRIDCREW_SANDBOX=auto to run them with limits only")
-    # Inside the sandbox /tmp is a private, empty tmpfs.
     # ``python`` in a check is the interpreter hybridcrew runs on, unless the command says.
     path = os.pathsep.join([str(Path(sys.executable).parent),
                             os.environ.get("PATH", "/usr/bin:/bin")])
@@ -76,16 +76,8 @@ def run_sandboxed(command: str, worktree: Path, hidden: list[Path], limits: Limi
            "PYTHONDONTWRITEBYTECODE": "1", "CI": "true"}
     if bwrap is not None:
         args = [bwrap, "--unshare-all", "--die-with-parent", "--new-session",
-                "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-                "--tmpfs", "/tmp"]  # noqa: S108 - a private tmpfs
-        # Outer folders first: the worktree lives under the data dir, which is hidden, then
-        # the worktree is bound back on top.
-        covered = sorted((p.resolve() for p in hidden if p.exists()), key=lambda p: len(p.parts))
-        for folder in covered:
-            args += ["--tmpfs", str(folder)]
-        # Tools installed under a hidden folder (pyenv, cargo in the home) stay usable, read-only.
-        for tool in _tool_folders(path, covered):
-            args += ["--ro-bind", str(tool), str(tool)]
+                "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+        args += _mounts(hidden, path)
         args += ["--bind", str(worktree), str(worktree), "--chdir", str(worktree),
                  "--clearenv", *[a for k, v in env.items() for a in ("--setenv", k, v)],
                  "--", "sh", "-c", command]
@@ -93,6 +85,23 @@ def run_sandboxed(command: str, worktree: Path, hidden: list[Path], limits: Limi
     else:
         args, isolation = ["sh", "-c", command], LIMITS_ONLY
     return _run(args, worktree, env, limits, isolation)
+
+
+def _mounts(hidden: list[Path], path: str) -> list[str]:
+    """Empty folders over ``/tmp`` and the hidden ones; tools under them back, read-only.
+
+    Applied outer folders first, so each mount shows through the ones above it: the data dir
+    is hidden even inside a re-exposed tool folder, and the worktree (inside the data dir) is
+    bound back last.
+    """
+    covered = [TMP, *sorted({p.resolve() for p in hidden if p.exists()})]
+    mounts = [(folder, "--tmpfs") for folder in covered]
+    mounts += [(tool, "--ro-bind") for tool in _tool_folders(path, covered)]
+    mounts.sort(key=lambda m: (len(m[0].parts), m[1] != "--tmpfs"))
+    args: list[str] = []
+    for folder, kind in mounts:
+        args += [kind, str(folder)] if kind == "--tmpfs" else [kind, str(folder), str(folder)]
+    return args
 
 
 def _tool_folders(path: str, covered: list[Path]) -> list[Path]:
@@ -135,11 +144,13 @@ def _run(args: list[str], cwd: Path, env: dict[str, str], limits: Limits, isolat
     if stopped is None and code is not None:
         # A signal ends the command directly (negative) or its shell reports 128 + signal.
         number = -code if code < 0 else code - _SHELL_SIGNAL if code > _SHELL_SIGNAL else 0
-        stopped = _LIMIT_SIGNALS.get(number)
+        stopped = _LIMIT_SIGNALS.get(number) or _SHELL_ERRORS.get(code)
     return Outcome(code, reader.text(), stopped, isolation, time.monotonic() - started)
 
 
 _LIMIT_SIGNALS: dict[int, str] = {signal.SIGXCPU: "cpu time", signal.SIGXFSZ: "file size"}
+_SHELL_ERRORS = {126: "command not executable", 127: "command not found"}
+"""The check could not run at all: not a result the crew can be judged by."""
 _SHELL_SIGNAL = 128
 """A shell reports a command killed by signal N as exit status 128 + N."""
 

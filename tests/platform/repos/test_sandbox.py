@@ -72,3 +72,7 @@ def test_flooding_output_is_cut_and_stopped(places: tuple[Path, Path]) -> None:
     assert done.stopped == "output"
     assert len(done.output) < 5000
     assert "bytes cut" in done.output
+
+
+def test_a_check_that_cannot_run_says_so(places: tuple[Path, Path]) -> None:
+    assert _run("no-such-test-runner --all", places).stopped == "command not found"
