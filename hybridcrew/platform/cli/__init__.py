@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hybridcrew.platform.cli import learn as _learn  # noqa: F401 - adds route train/eval/status
 from hybridcrew.platform.cli.app import app
 from hybridcrew.platform.cli.backends import register as _register_backends
 from hybridcrew.platform.cli.route import route_app
