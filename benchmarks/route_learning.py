@@ -23,7 +23,7 @@ from machine import describe
 
 from hybridcrew.platform.learning import vector_cache
 from hybridcrew.routing.estimate import difficulty, prompt_complexity
-from hybridcrew.routing.learning.estimator import LearnedEstimator
+from hybridcrew.routing.learning.estimator import LearnedEstimator, embedded_part
 from hybridcrew.routing.learning.evaluate import (
     Evaluation,
     calibration,
@@ -63,7 +63,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         cache = vector_cache(args.cache or Path(folder))
         started = time.perf_counter()
-        vectors = cache.vectors(prompts).astype(np.float64)
+        vectors = cache.vectors([embedded_part(p) for p in prompts]).astype(np.float64)
         embed_s = time.perf_counter() - started
         texts = [prompts[i] for i in learn] * 2
         keys = [(args.local, AGENT)] * len(learn) + [(args.cloud, AGENT)] * len(learn)

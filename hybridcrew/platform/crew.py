@@ -31,6 +31,7 @@ from hybridcrew.graphs.state import CrewState, RecalledItem
 from hybridcrew.graphs.steps import CrewContext, ExecutionStopped, RunCancelled
 from hybridcrew.graphs.workflow import WorkflowSpec
 from hybridcrew.platform.checkpoints import open_checkpointer
+from hybridcrew.platform.learning import vector_cache
 from hybridcrew.platform.leases import Leases
 from hybridcrew.platform.memory import VectorMemory, open_memory
 from hybridcrew.platform.outcomes import AskHuman, RunOutcome, RunStateError
@@ -69,6 +70,7 @@ class Crew:
         self.runtime = RoutingRuntime(config, settings,
                                       self.store if settings.redis_url else None)
         self.runtime.feedback = self.store.verdicts  # what every process's runs learned
+        self.runtime.embed = vector_cache(settings.data_dir).vectors  # for learned estimates
         self.runtime.history.update(self.store.verdicts())
         self.cancelled: set[str] = set()
         self.handed_over: set[str] = set()

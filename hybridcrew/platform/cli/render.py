@@ -31,6 +31,8 @@ def decision_panel(decision: Decision) -> RenderableType:
                   f"~{decision.input_tokens} in + {decision.output_tokens} out tokens")
     if decision.fallbacks:
         facts.add_row("fallbacks", " → ".join(decision.fallbacks))
+    if decision.estimates:
+        facts.add_row("every candidate", ", ".join(f"{m} {p:.2f}" for m, p in decision.estimates))
     parts: list[RenderableType] = [facts]
     if decision.findings:
         found = Table("detector", "part", "span", "level", title="findings (values never shown)",

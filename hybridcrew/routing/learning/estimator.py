@@ -22,6 +22,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 Matrix = NDArray[np.float64]
+LEARNED_FILE = "router/learned"
+"""Where ``route train`` writes the learned state, under the data dir (``.npz`` + ``.json``)."""
 FORMAT_VERSION = 1
 PRIOR_OUTCOMES = 20.0
 """How many outcomes the configured prior is worth."""
@@ -29,6 +31,16 @@ L2 = 1.0
 NEWTON_STEPS = 25
 CONVERGED = 1e-6
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+
+
+EMBEDDED_CHARS = 2_000
+"""The start of a step that is embedded: about the embedder's 512-token window, and it keeps a
+10 KB step's features from costing seconds on a CPU. The size features see the whole text."""
+
+
+def embedded_part(text: str) -> str:
+    """What of ``text`` the embedder sees (the same in training and in decisions)."""
+    return text[:EMBEDDED_CHARS]
 
 
 def size_features(text: str) -> list[float]:
@@ -143,3 +155,33 @@ def _logistic(design: Matrix, y: Matrix) -> Matrix:
         if float(np.abs(step).max()) < CONVERGED:
             break
     return weights
+
+
+class LearnedState:
+    """The learned estimator every router of a process uses, reloaded when retrained.
+
+    Reloading reads files: only the background signal refresh (and start-up) calls it, never
+    a decision.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.estimator: LearnedEstimator | None = None
+        self._seen = 0.0
+        self.problem = ""
+        """Why the last reload failed (the previous estimator stays in use)."""
+
+    def reload(self) -> None:
+        """Load the state ``route train`` wrote, if it changed since the last look."""
+        manifest = self.path.with_suffix(".json")
+        try:
+            changed = manifest.stat().st_mtime
+        except OSError:
+            return
+        if changed == self._seen:
+            return
+        try:
+            self.estimator = LearnedEstimator.load(self.path)
+            self._seen, self.problem = changed, ""
+        except (OSError, ValueError, KeyError) as exc:
+            self.problem = f"{type(exc).__name__}: {exc}"

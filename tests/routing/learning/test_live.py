@@ -1,0 +1,107 @@
+"""Learned estimates in live decisions: they shift the choice as outcomes accrue."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from hybridcrew.platform.learning import learned_path, train, vector_cache
+from hybridcrew.routing.learning.outcomes import Outcome
+from hybridcrew.routing.router import RouteRequest
+from hybridcrew.routing.runtime import RoutingRuntime
+from hybridcrew.settings import load_settings
+from tests.support.configs import config_from
+from tests.support.crew import scripted
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _config() -> dict[str, object]:
+    local = {**scripted("local"), "quality": {"default": 0.8}}
+    cloud = {**scripted("cloud"), "location": "cloud", "clearance": "internal",
+             "quality": {"default": 0.9}, "price": {"input": 3, "output": 15}}
+    return {"models": {"mixtral-8x7b": local, "gpt-4": cloud},
+            "agents": {"solver": {"role": "You solve maths word problems.", "model": "auto",
+                                  "candidates": ["mixtral-8x7b", "gpt-4"]}},
+            "routing": {"quality_target": 0.6}}
+
+
+def _questions(n: int) -> list[str]:
+    lines = (ROOT / "benchmarks/routing_data/gsm8k-outcomes.jsonl").read_text().splitlines()
+    return list(dict.fromkeys(json.loads(line)["prompt"] for line in lines))[:n]
+
+
+def test_outcomes_move_the_choice_and_a_retrain_reaches_a_running_router() -> None:
+    settings = load_settings()
+    config = config_from(_config())
+    runtime = RoutingRuntime(config, settings)
+    runtime.embed = vector_cache(settings.data_dir).vectors
+    question = _questions(1)[0]
+    before = runtime.decide(RouteRequest.for_prompt("solver", question))
+    assert before.model == "mixtral-8x7b", "on the priors the local model meets the target"
+    assert set(dict(before.estimates)) == {"mixtral-8x7b", "gpt-4"}
+
+    # The local model failed every one of these questions; the cloud model solved them.
+    seen = _questions(120)[1:]
+    outcomes = [Outcome(q, "solver", "mixtral-8x7b", False) for q in seen] + [
+        Outcome(q, "solver", "gpt-4", True) for q in seen]
+    train(outcomes, vector_cache(settings.data_dir), learned_path(settings.data_dir)).save(
+        learned_path(settings.data_dir))
+    runtime.collect_signals()  # the background refresh picks the new version up
+
+    after = runtime.decide(RouteRequest.for_prompt("solver", question))
+    estimates = dict(after.estimates)
+    assert estimates["mixtral-8x7b"] < 0.3
+    assert estimates["gpt-4"] > 0.8
+    assert after.model == "gpt-4"
+    assert after.to_dict()["estimates"] == pytest.approx(estimates)
+
+
+def test_features_come_from_the_cache_and_the_decision_does_no_embedding() -> None:
+    settings = load_settings()
+    cache = vector_cache(settings.data_dir)
+    texts = _questions(30)
+    train([Outcome(t, "solver", "mixtral-8x7b", i % 2 == 0) for i, t in enumerate(texts)],
+          cache, None).save(learned_path(settings.data_dir))
+    runtime = RoutingRuntime(config_from(_config()), settings)
+    calls: list[int] = []
+
+    def embed(batch: list[str]) -> object:
+        calls.append(len(batch))
+        return cache.vectors(batch)
+
+    runtime.embed = embed  # type: ignore[assignment]
+    request = RouteRequest.for_prompt("solver", texts[3])
+    with_features = runtime.decide(request)
+    assert calls == [1]
+    embedded = cache.embedded
+    runtime.decide(request)
+    assert cache.embedded == embedded, "seen before: from the cache"
+    features = runtime.features(request)
+    runtime.embed = None  # a request that carries its features needs no embedder
+    again = runtime.router.decide(dataclasses.replace(request, features=features),
+                                  runtime.signals.current)
+    assert again.estimates == with_features.estimates
+
+
+@pytest.mark.parametrize(("target", "chosen"), [(0.5, "mixtral-8x7b"), (0.85, "gpt-4")])
+def test_the_quality_target_is_the_success_rate_a_step_must_be_expected_to_reach(
+        target: float, chosen: str) -> None:
+    """Local succeeds on about two thirds of these questions: a target above that buys the
+    cloud, one below keeps the step local."""
+    settings = load_settings()
+    seen = _questions(150)
+    outcomes = [Outcome(q, "solver", "mixtral-8x7b", i % 3 != 0) for i, q in enumerate(seen)]
+    outcomes += [Outcome(q, "solver", "gpt-4", True) for q in seen]
+    train(outcomes, vector_cache(settings.data_dir)).save(learned_path(settings.data_dir))
+    data = _config()
+    data["routing"] = {"quality_target": target}
+    runtime = RoutingRuntime(config_from(data), settings)
+    runtime.embed = vector_cache(settings.data_dir).vectors
+    decision = runtime.decide(RouteRequest.for_prompt("solver", _questions(160)[155]))
+    local = dict(decision.estimates)["mixtral-8x7b"]
+    assert 0.5 < local < 0.85
+    assert decision.model == chosen
