@@ -26,6 +26,7 @@ from hybridcrew.platform.repos.checks import detect_test_command, read_counts
 from hybridcrew.platform.repos.context import RepoIndex, denied
 from hybridcrew.platform.repos.git import IDENTITY, git, git_ok
 from hybridcrew.platform.repos.sandbox import Limits, run_sandboxed
+from hybridcrew.routing.privacy.default import scrub
 
 BRANCH_PREFIX = "hybridcrew/"
 COMMIT_PREFIX = "hybridcrew: "
@@ -84,23 +85,30 @@ class GitWorkspace:
     # -- life cycle --------------------------------------------------------------------------
 
     def prepare(self) -> None:
-        """Create the worktree and record the baseline, unless a previous executor did."""
+        """Create the worktree and record the baseline, unless a previous executor did.
+
+        The base commit is written before the baseline runs: an executor that dies in between
+        leaves a worktree whose start is known, and the next one only runs the baseline.
+        """
         with self._lock:
-            if self.places.meta.is_file():
-                self._meta = json.loads(self.places.meta.read_text("utf-8"))
-                return
-            checkout = open_checkout(self.spec, "repo", self.places.worktree.parent)
-            base = git(checkout, "rev-parse", "HEAD").strip()
-            wt = self.places.worktree
-            if not (wt / ".git").exists():
-                wt.parent.mkdir(parents=True, exist_ok=True)
-                if git_ok(checkout, "rev-parse", "--verify", f"refs/heads/{self.branch}"):
-                    git(checkout, "worktree", "add", str(wt), self.branch)
-                else:
-                    git(checkout, "worktree", "add", "-b", self.branch, str(wt), base)
-            self._meta = {"base": base, "checkout": str(checkout)}
-            self._meta["baseline"] = self._run_checks()[1]
-            self.places.meta.write_text(json.dumps(self._meta), "utf-8")
+            meta = self.places.meta
+            if meta.is_file():
+                self._meta = json.loads(meta.read_text("utf-8"))
+            else:
+                checkout = open_checkout(self.spec, "repo", self.places.worktree.parent)
+                base = git(checkout, "rev-parse", "HEAD").strip()
+                wt = self.places.worktree
+                if not (wt / ".git").exists():
+                    wt.parent.mkdir(parents=True, exist_ok=True)
+                    if git_ok(checkout, "rev-parse", "--verify", f"refs/heads/{self.branch}"):
+                        git(checkout, "worktree", "add", str(wt), self.branch)
+                    else:
+                        git(checkout, "worktree", "add", "-b", self.branch, str(wt), base)
+                self._meta = {"base": base, "checkout": str(checkout)}
+                meta.write_text(json.dumps(self._meta), "utf-8")
+            if "baseline" not in self._meta:  # no step has run yet: the branch is at its base
+                self._meta["baseline"] = self._run_checks()[1]
+                meta.write_text(json.dumps(self._meta), "utf-8")
 
     @property
     def base(self) -> str:
@@ -207,7 +215,7 @@ class GitWorkspace:
         baseline = set(self._meta["baseline"]["failing"])
         new = [f for f in now["failing"] if f not in baseline]
         return CheckRecord(
-            command=command, passed=now["passed"], failed=now["failed"],
+            command=scrub(command), passed=now["passed"], failed=now["failed"],
             failing=new + [f for f in now["failing"] if f in baseline], new_failures=new,
             baseline_failed=sorted(baseline), ok=not new and now["stopped"] is None,
             stopped=now["stopped"], isolation=now["isolation"], output=now["output"])
@@ -226,10 +234,12 @@ class GitWorkspace:
                                     require_isolation=self._require_isolation)
             counts = read_counts(command, outcome)
             passed, failed = passed + counts.passed, failed + counts.failed
-            failing += counts.failing
-            stopped = stopped or (f"{command}: {outcome.stopped}" if outcome.stopped else None)
+            # Events and reports show the command: a credential written into it is not shown.
+            label = scrub(command)
+            failing += [label if name == command else name for name in counts.failing]
+            stopped = stopped or (f"{label}: {outcome.stopped}" if outcome.stopped else None)
             isolation = outcome.isolation
-            output.append(f"$ {command}\n{outcome.output[-4000:]}")
+            output.append(f"$ {label}\n{outcome.output[-4000:]}")
         return " && ".join(commands) or "(no checks found)", {
             "passed": passed, "failed": failed, "failing": failing, "stopped": stopped,
             "isolation": isolation or "none", "output": "\n".join(output)[-6000:]}

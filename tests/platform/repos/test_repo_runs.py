@@ -211,3 +211,15 @@ def test_symbolic_links_are_never_followed(tmp_path: Path) -> None:
     assert refused == ("edit 1: linked/new.txt goes through a symbolic link; edit the file it "
                        "points to instead")
     assert not (outside / "new.txt").exists()
+
+
+def test_a_credential_in_the_check_command_is_not_shown(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "shop", SHOP)
+    token = "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"
+    spec = RepoSpec(path=str(repo), test_command=f"GH_TOKEN={token} no-such-runner")
+    crew = make_crew(repo_crew(backend=FIX))
+    outcome = crew.start(TASK, repo=spec)
+    shown = json.dumps([e.data for e in crew.store.events(outcome.run_id)])
+    shown += json.dumps(outcome.report)
+    assert "no-such-runner" in shown
+    assert token not in shown
