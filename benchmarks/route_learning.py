@@ -21,15 +21,16 @@ from pathlib import Path
 import numpy as np
 from machine import describe
 
-from hybridcrew.platform.learning import vector_cache
+from hybridcrew.platform.learning import train, vector_cache
 from hybridcrew.routing.estimate import difficulty, prompt_complexity
-from hybridcrew.routing.learning.estimator import LearnedEstimator, embedded_part
+from hybridcrew.routing.learning.estimator import embedded_part
 from hybridcrew.routing.learning.evaluate import (
     Evaluation,
     calibration,
     evaluate,
     random_baseline,
 )
+from hybridcrew.routing.learning.outcomes import Outcome
 
 DATA = Path(__file__).resolve().parent / "routing_data" / "gsm8k-outcomes.jsonl"
 AGENT = "solver"
@@ -65,10 +66,9 @@ def main() -> None:
         started = time.perf_counter()
         vectors = cache.vectors([embedded_part(p) for p in prompts]).astype(np.float64)
         embed_s = time.perf_counter() - started
-        texts = [prompts[i] for i in learn] * 2
-        keys = [(args.local, AGENT)] * len(learn) + [(args.cloud, AGENT)] * len(learn)
-        estimator = LearnedEstimator.fit(np.vstack([vectors[learn], vectors[learn]]), texts,
-                                         keys, np.concatenate([weak[learn], strong[learn]]))
+        estimator = train([Outcome(prompts[i], AGENT, model, bool(outcome[i]))
+                           for model, outcome in ((args.local, weak), (args.cloud, strong))
+                           for i in learn], cache)
         held = [prompts[i] for i in score]
         rows = estimator.batch_features(vectors[score], held)
         p_local = estimator.learned(args.local, AGENT, rows)

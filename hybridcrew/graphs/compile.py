@@ -19,7 +19,7 @@ from langgraph.types import interrupt
 from hybridcrew.graphs.lifecycle import EventKind
 from hybridcrew.graphs.report import build_report, part_verdicts, write_artifacts
 from hybridcrew.graphs.schemas import Verdict
-from hybridcrew.graphs.state import CrewState
+from hybridcrew.graphs.state import CrewState, StepOutcome
 from hybridcrew.graphs.steps import AgentStep, CrewContext
 from hybridcrew.graphs.workflow import WorkflowSpec
 
@@ -38,7 +38,7 @@ class ReviewStep(AgentStep):
         assert review is not None  # a ReviewStep only exists for a review loop
         generation = state.get("generation", 0)
         verdict = Verdict.model_validate(update["verdicts"][self.name])
-        self._learn(state, verdict, grounded=bool(update["verdicts"][self.name].get("grounded")))
+        self._learn(state, update["outcomes"])
         failing = [p for p in review.authors
                    if (v := verdict.for_part(p)) is not None and not v.approved]
         if failing and generation + 1 < review.max_rounds:
@@ -46,24 +46,21 @@ class ReviewStep(AgentStep):
         return update | {"review_done": True}
 
 
-    def _learn(self, state: CrewState, verdict: Verdict, *, grounded: bool) -> None:
+    def _learn(self, state: CrewState, outcomes: dict[str, StepOutcome]) -> None:
         """Each verdict is evidence about the model that wrote the part, for its agent.
 
-        Only work done in this round counts: a part left unchanged is not judged twice.
+        ``outcomes`` holds this round's steps only: a part left unchanged is not judged twice.
         """
-        this_round = {s["node"]: s for s in state.get("steps", [])
-                      if s["key"] == f"{s['node']}@{state.get('generation', 0)}"}
-        # A verdict grounded in the repository's checks is worth more than an opinion.
-        weight = GROUNDED_WEIGHT if grounded else 1
-        for part, judged in verdict.parts.items():
-            if (step := this_round.get(part)) is not None:
-                self.ctx.runtime.record_verdict(step["model"], step["agent"], judged.approved,
-                                                weight)
-                self.ctx.run_log.record_verdict(step["model"], step["agent"], judged.approved,
-                                                weight)
-                self.ctx.events.emit(state["run_id"], EventKind.VERDICT, self.name, part=part,
-                                     agent=step["agent"], model=step["model"],
-                                     approved=judged.approved)
+        steps = {s["key"]: s for s in state.get("steps", [])}
+        for key, outcome in outcomes.items():
+            step, approved = steps[key], outcome["approved"]
+            # A verdict grounded in the repository's checks is worth more than an opinion.
+            weight = GROUNDED_WEIGHT if outcome["grounded"] else 1
+            self.ctx.runtime.record_verdict(step["model"], step["agent"], approved, weight)
+            self.ctx.run_log.record_verdict(step["model"], step["agent"], approved, weight)
+            self.ctx.events.emit(state["run_id"], EventKind.VERDICT, self.name,
+                                 part=step["node"], agent=step["agent"], model=step["model"],
+                                 approved=approved)
 
 
 def compile_workflow(spec: WorkflowSpec, ctx: CrewContext,

@@ -169,7 +169,7 @@ class AgentStep:
         edits = workspace is not None and self.node.kind == "implement"
         schema = Edits if edits else self.schema
         apply = functools.partial(_apply, workspace, key) if edits else None
-        calls, notes = self._execute(decision, messages, queued, schema, apply)
+        calls, notes, unapplied = self._execute(decision, messages, queued, schema, apply)
         final = calls[-1]
         record = self._record(key=key, generation=generation, decision=decision, calls=calls,
                               notes=notes)
@@ -179,8 +179,7 @@ class AgentStep:
         self.ctx.events.emit(run_id, EventKind.STEP_FINISHED, self.name, data=dict(record))
         text = final.text
         if isinstance(final.parsed, Edits):
-            text = notes[-1] if notes and notes[-1].startswith(UNAPPLIED) else edits_result(
-                final.parsed)
+            text = unapplied or edits_result(final.parsed)
         update |= {
             "results": {self.name: text},
             "stamps": {self.name: generation},
@@ -289,11 +288,12 @@ class AgentStep:
 
     def _execute(self, decision: Decision, messages: list[BaseMessage], queued: Any,
                  schema: type[BaseModel] | None, accept: Accept | None
-                 ) -> tuple[list[CallResult], list[str]]:
+                 ) -> tuple[list[CallResult], list[str], str | None]:
         """Call, validate, retry once with what was wrong, then escalate to a stronger model.
 
         ``accept`` is a last check of a parsed reply (applying an author's edits): its error,
-        word for word, is what the retry tells the model.
+        word for word, is what the retry tells the model. Returns the calls, notes on them, and
+        why well-formed edits stayed unapplied after every attempt (None when they applied).
         """
         pool = self.ctx.runtime.pool
 
@@ -308,7 +308,7 @@ class AgentStep:
         notes = [f"fell back from {e.model}: {e.kind}" for e in calls[0].attempts]
         reason = problem(calls[-1])
         if reason is None:
-            return calls, notes
+            return calls, notes, None
         notes.append(f"retried {calls[-1].model}: {reason}")
         retry = [*messages, HumanMessage(
             f"Your previous reply was not valid: {reason}. Reply again"
@@ -327,9 +327,10 @@ class AgentStep:
             # Well-formed edits that still do not apply: the part stays as it was, the
             # reviewer sees that, and the review loop gives its author another round.
             notes.append(f"{UNAPPLIED}{reason}")
-        elif reason is not None:
+            return calls, notes, notes[-1]
+        if reason is not None:
             raise InvalidOutput(self.name, calls[-1].model, reason)
-        return calls, notes
+        return calls, notes, None
 
     def _stronger(self, decision: Decision, current: str) -> str | None:
         """The cleared fallback with the best prior for this role, if better than ``current``."""

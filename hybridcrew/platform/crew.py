@@ -35,7 +35,7 @@ from hybridcrew.platform.learning import vector_cache
 from hybridcrew.platform.leases import Leases
 from hybridcrew.platform.memory import VectorMemory, open_memory
 from hybridcrew.platform.outcomes import AskHuman, RunOutcome, RunStateError
-from hybridcrew.platform.repos.workspace import open_checkout, open_workspaces
+from hybridcrew.platform.repos.workspace import RepoWorkspaces, open_checkout
 from hybridcrew.platform.store import RunRow, Store, open_store
 from hybridcrew.platform.store.base import RunOptions
 from hybridcrew.platform.store.faults import Faults
@@ -70,7 +70,9 @@ class Crew:
         self.runtime = RoutingRuntime(config, settings,
                                       self.store if settings.redis_url else None)
         self.runtime.feedback = self.store.verdicts  # what every process's runs learned
-        self.runtime.embed = vector_cache(settings.data_dir).vectors  # for learned estimates
+        # One embedding cache for learned routing estimates and repository retrieval.
+        vectors = vector_cache(settings.data_dir)
+        self.runtime.embed = vectors.vectors
         self.runtime.history.update(self.store.verdicts())
         self.cancelled: set[str] = set()
         self.handed_over: set[str] = set()
@@ -79,9 +81,9 @@ class Crew:
         self.leases = Leases(self.store, settings.lease_s, settings.heartbeat_s)
         self.leases.on_lost.append(self.handed_over.add)
         self.leases.on_beat.append(self._notice_cancellations)
-        self.workspaces = open_workspaces(settings.data_dir,
-                                          embeddings=settings.repo_embeddings,
-                                          require_isolation=settings.sandbox == "require")
+        self.workspaces = RepoWorkspaces(settings.data_dir,
+                                         vectors if settings.repo_embeddings else None,
+                                         require_isolation=settings.sandbox == "require")
         self._loaded: dict[str, _Loaded] = {}
         self._memory = memory
         self._memory_tried = memory is not None or not settings.memory
@@ -191,6 +193,7 @@ class Crew:
             return self._resume(row, reply, answer)
         finally:
             self.leases.release(run_id)
+            self.workspaces.close(run_id)  # reopened from its files if the run goes on
 
     def _resume(self, row: RunRow, reply: dict[str, str] | None, answer: AskHuman | None
                 ) -> RunOutcome:

@@ -2,8 +2,8 @@
 
 Only files git would track (``.gitignore`` applies), that are text, not too large and not
 deny-listed ever enter the map, the index or a prompt. Relevance blends keyword matching
-(BM25 over path and content) with embedding similarity. Embeddings are cached by git blob id
-in one SQLite file per data dir: a file is embedded once per content, whatever the run.
+(BM25 over path and content) with embedding similarity. Embeddings come from the data dir's
+vector cache (keyed by content): a file is embedded once per content, whatever the run.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ import ast
 import fnmatch
 import math
 import re
-import sqlite3
-import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,11 +21,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hybridcrew.graphs.workspace import RepoContext, SourceFile
-from hybridcrew.platform.memory.embedders import Embedder
+from hybridcrew.platform.memory.vector_cache import VectorCache
 from hybridcrew.platform.repos.git import git
 
 MAX_FILE_BYTES = 200_000
 MAX_OFFERED_CHARS = 8_000
+EMBEDDED_CHARS = 2_000
+"""The start of a file that is embedded (about the embedder's window)."""
 """Characters of one file offered to a step (its start)."""
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]+")
 _JS_SYMBOL = re.compile(
@@ -60,10 +60,10 @@ def tracked_files(root: Path, deny: Sequence[str]) -> dict[str, str]:
 
 
 class RepoIndex:
-    """The files of one checkout, searchable; embeddings cached by blob id in ``cache``."""
+    """The files of one checkout, searchable; ranked by embeddings too when given ``vectors``."""
 
-    def __init__(self, root: Path, deny: Sequence[str], cache: Path | None = None,
-                 embedder: Embedder | None = None) -> None:
+    def __init__(self, root: Path, deny: Sequence[str],
+                 vectors: VectorCache | None = None) -> None:
         self.root = root
         self.files: dict[str, _File] = {}
         for path, blob in sorted(tracked_files(root, deny).items()):
@@ -71,9 +71,11 @@ class RepoIndex:
             if text is not None:
                 self.files[path] = _File(path, blob, text, Counter(_words(f"{path} {text}")))
         self._vectors: dict[str, NDArray[np.float32]] = {}
-        if embedder is not None and cache is not None and self.files:
-            self._vectors = _embeddings(cache, list(self.files.values()), embedder)
-        self._embedder = embedder
+        if vectors is not None and self.files:
+            found = vectors.vectors([f"{f.path}\n{f.text[:EMBEDDED_CHARS]}"
+                                     for f in self.files.values()])
+            self._vectors = dict(zip(self.files, found, strict=True))
+        self._embedder = vectors.embedder if vectors is not None else None
         self._df = Counter(w for f in self.files.values() for w in f.words)
 
     def repo_map(self) -> str:
@@ -116,29 +118,6 @@ class RepoIndex:
             if score:
                 out[path] = score
         return out
-
-
-_CACHE_LOCK = threading.Lock()
-
-
-def _embeddings(cache: Path, files: list[_File], embedder: Embedder
-                ) -> dict[str, NDArray[np.float32]]:
-    """Vectors by path; only blobs never seen before are embedded (then cached)."""
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    with _CACHE_LOCK, sqlite3.connect(cache) as db:
-        db.execute("CREATE TABLE IF NOT EXISTS vectors (blob TEXT PRIMARY KEY, v BLOB)")
-        blobs = sorted({f.blob for f in files})
-        marks = ",".join("?" * len(blobs))
-        known = dict(db.execute(f"SELECT blob, v FROM vectors WHERE blob IN ({marks})",  # noqa: S608 - placeholders only
-                                blobs).fetchall())
-        missing = [f for f in files if f.blob not in known]
-        if missing:
-            fresh = embedder.passages([f"{f.path}\n{f.text[:2000]}" for f in missing])
-            for f, vector in zip(missing, fresh, strict=True):
-                known[f.blob] = np.asarray(vector, dtype=np.float32).tobytes()
-            db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)",
-                           [(f.blob, known[f.blob]) for f in missing])
-    return {f.path: np.frombuffer(known[f.blob], dtype=np.float32) for f in files}
 
 
 def _read_text(path: Path) -> str | None:

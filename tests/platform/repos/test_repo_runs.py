@@ -63,9 +63,9 @@ def test_retrieval_offers_the_relevant_files_and_never_a_denied_one(tmp_path: Pa
     repo = make_repo(tmp_path / "shop", {**SHOP, "secrets/prod.txt": "pricing key xyz",
                                          "keys/site.pem": "pricing"})
     crew = make_crew(repo_crew(backend=FIX))
-    outcome = crew.start(TASK, repo=RepoSpec(path=str(repo)))
-    workspace = crew.workspaces.for_run(outcome.run_id)
-    assert workspace is not None
+    spec = RepoSpec(path=str(repo))
+    outcome = crew.start(TASK, repo=spec)
+    workspace = crew.workspaces.open(outcome.run_id, spec)
     context = workspace.context("pricing total of prices", 2)
     assert context.files[0].path == "app/pricing.py"
     assert "app/pricing.py: total" in context.map
@@ -93,8 +93,7 @@ def test_edits_outside_the_allowed_paths_or_on_the_deny_list_are_refused(tmp_pat
     crew = make_crew(repo_crew(backend=FIX))
     spec = RepoSpec(path=str(repo), allowed_paths=["app/*", "web/*"])
     outcome = crew.start(TASK, repo=spec)
-    workspace = crew.workspaces.for_run(outcome.run_id)
-    assert workspace is not None
+    workspace = crew.workspaces.open(outcome.run_id, spec)
 
     def attempt(path: str) -> str | None:
         return workspace.apply("extra@0", Edits.model_validate_json(
@@ -201,9 +200,9 @@ def test_symbolic_links_are_never_followed(tmp_path: Path) -> None:
     subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t.org",
                     "commit", "-q", "-m", "links"], check=True)
     crew = make_crew(repo_crew(backend=FIX))
-    outcome = crew.start(TASK, repo=RepoSpec(path=str(repo)))
-    workspace = crew.workspaces.for_run(outcome.run_id)
-    assert workspace is not None
+    spec = RepoSpec(path=str(repo))
+    outcome = crew.start(TASK, repo=spec)
+    workspace = crew.workspaces.open(outcome.run_id, spec)
     context = workspace.context("pricing secret notes", 10)
     assert all("pricing secret" not in f.text for f in context.files)
     refused = workspace.apply("extra@0", Edits.model_validate_json(
