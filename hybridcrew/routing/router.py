@@ -8,9 +8,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-from numpy.typing import NDArray
-
 from hybridcrew.agents.spec import AgentSpec
 from hybridcrew.documents import choose_from
 from hybridcrew.errors import ConfigError
@@ -24,7 +21,7 @@ from hybridcrew.routing.estimate import (
     estimated_success,
     prompt_complexity,
 )
-from hybridcrew.routing.learning.estimator import LearnedState
+from hybridcrew.routing.learning.estimator import LearnedEstimates, blended
 from hybridcrew.routing.policy import RoutingPolicy
 from hybridcrew.routing.privacy import Finding, PrivacyScanner
 from hybridcrew.routing.providers.ollama import same_model
@@ -67,9 +64,9 @@ class RouteRequest:
     output_tokens: int | None = None
     local_only: bool = False
     ignore_budget: bool = False
-    features: NDArray[np.float64] | None = field(default=None, compare=False)
-    """The step's features for learned estimates (embedding and size), computed before the
-    decision; None routes on the priors alone."""
+    learned: LearnedEstimates | None = field(default=None, compare=False)
+    """Learned P(success) per model for this step, computed before the decision from its
+    features (:meth:`RoutingRuntime.estimates`); None routes on the priors alone."""
 
     @classmethod
     def for_prompt(cls, agent: str, prompt: str, **kwargs: object) -> RouteRequest:
@@ -103,8 +100,7 @@ class Router:
 
     def __init__(self, policy: RoutingPolicy, catalog: Mapping[str, CatalogEntry],
                  agents: Mapping[str, AgentSpec], *, endpoints: Mapping[str, str],
-                 breakers: BreakerBoard, scanner: PrivacyScanner | None = None,
-                 learning: LearnedState | None = None) -> None:
+                 breakers: BreakerBoard, scanner: PrivacyScanner | None = None) -> None:
         self.policy = policy
         self.catalog = catalog
         self.agents = agents
@@ -112,8 +108,6 @@ class Router:
         self.endpoints = endpoints
         self.breakers = breakers
         self.scanner = scanner or PrivacyScanner.from_policy(self.policy.privacy)
-        self.learning = learning
-        """Learned success estimates (``route train``), blended with the priors when loaded."""
 
     def decide(self, request: RouteRequest, signals: Signals) -> Decision:
         """Route one step. Blocked decisions have ``model=None`` and say why."""
@@ -123,7 +117,7 @@ class Router:
         findings = tuple(f for part in parts for f in self.scanner.scan(part.text, part.kind))
         step = self._step(agent, request, parts, findings, signals)
         now = self.breakers.clock()
-        learned = self.learning.estimator if self.learning is not None else None
+        learned = request.learned or {}
         survivors: list[_Survivor] = []
         rejected: list[Rejection] = []
         for order, name in enumerate(agent.model_names()):
@@ -136,8 +130,7 @@ class Router:
                                        entry.spec.output_limit(step.output_tokens))
             success = estimated_success(entry.spec.prior_for(request.agent), step.difficulty,
                                         signals.history.get((name, request.agent)))
-            if learned is not None and request.features is not None:
-                success = learned.estimate(name, request.agent, request.features, success)
+            success = blended(success, learned.get(name))
             survivors.append(_Survivor(entry, cost, success, order))
         ranked, choice_reason = self._rank(agent, survivors)
         chosen = ranked[0] if ranked else None

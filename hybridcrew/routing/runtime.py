@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 from langchain_core.messages import BaseMessage
@@ -16,7 +17,12 @@ from hybridcrew.routing.decision import Decision
 from hybridcrew.routing.gate import SharedSlots, SlotGate
 from hybridcrew.routing.gpu import read_gpu
 from hybridcrew.routing.invoke import CallResult, ModelPool, invoke_with_fallback
-from hybridcrew.routing.learning.estimator import LEARNED_FILE, LearnedState, embedded_part
+from hybridcrew.routing.learning.estimator import (
+    LEARNED_FILE,
+    LearnedEstimates,
+    LearnedState,
+    embedded_part,
+)
 from hybridcrew.routing.providers.ollama import OllamaProvider, ollama_host
 from hybridcrew.routing.providers.registry import PROVIDERS
 from hybridcrew.routing.router import Router, RouteRequest
@@ -50,10 +56,9 @@ class RoutingRuntime:
         self.learning.reload()
         self.embed: Callable[[Sequence[str]], NDArray[np.float32]] | None = None
         """Text → embedding (the platform's cached embedder); with learned estimates loaded,
-        each step's features are computed with it before its decision."""
+        each step's learned estimates are computed with it before its decision."""
         self.router = Router(config.policy, config.catalog, config.agents,
-                             endpoints=self.endpoints, breakers=self.breakers,
-                             learning=self.learning)
+                             endpoints=self.endpoints, breakers=self.breakers)
         # A slot is held at most as long as a call may take (a dead holder's slot frees itself).
         self.gate = SlotGate(local_slots(config, self.endpoints), shared_slots,
                              ttl_s=settings.request_timeout_s + 30)
@@ -78,7 +83,7 @@ class RoutingRuntime:
         clone.config = config
         clone.router = Router(config.policy, config.catalog, config.agents,
                               endpoints=self.endpoints, breakers=self.breakers,
-                              scanner=self.router.scanner, learning=self.learning)
+                              scanner=self.router.scanner)
         return clone
 
     def collect_signals(self) -> Signals:
@@ -111,22 +116,31 @@ class RoutingRuntime:
     def decide(self, request: RouteRequest, signals: Signals | None = None) -> Decision:
         """Route a step on the current (or a given) snapshot.
 
-        With learned estimates loaded, the step's features are computed first (the embedding
+        With learned estimates loaded, the step's estimates are computed first (its embedding
         comes from the on-disk cache when the text was seen before); the decision itself stays
         pure CPU.
         """
-        if request.features is None and self.embed is not None and (
+        if request.learned is None and self.embed is not None and (
                 self.learning.estimator is not None):
-            request = dataclasses.replace(request, features=self.features(request))
+            request = dataclasses.replace(request, learned=self.estimates(request))
         return self.router.decide(request, signals or self.signals.current)
 
-    def features(self, request: RouteRequest) -> NDArray[np.float64]:
-        """The features learned estimates read: the step's text embedded, and its size."""
+    def estimates(self, request: RouteRequest,
+                  vector: NDArray[np.floating[Any]] | None = None) -> LearnedEstimates:
+        """Learned P(success) of every trained model for this step, from its features.
+
+        The features: the text embedded (``vector`` when the caller embedded a batch already)
+        and its size.
+        """
         estimator, embed = self.learning.estimator, self.embed
-        assert estimator is not None  # only called with learned estimates loaded
-        assert embed is not None
+        if estimator is None:
+            return {}
         text = "\n".join(p.text for p in request.parts)
-        return estimator.features(embed([embedded_part(text)])[0].astype(np.float64), text)
+        if vector is None:
+            assert embed is not None  # callers pass the vector or set an embedder
+            vector = embed([embedded_part(text)])[0]
+        return estimator.for_step(request.agent,
+                                  estimator.features(vector.astype(np.float64), text))
 
     def invoke(self, decision: Decision, messages: Sequence[BaseMessage]) -> CallResult:
         """Run a decided step with fallback."""

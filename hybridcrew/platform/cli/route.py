@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 import typer
 
 from hybridcrew.errors import ConfigError
@@ -89,10 +88,9 @@ def _explain_batch(runtime: RoutingRuntime, signals: Signals, batch: Path) -> No
     if runtime.learning.estimator is not None and runtime.embed is not None and requests:
         # Many steps at once: embed them in batches (and from the cache) before deciding.
         texts = [request.parts[0].text for request in requests]
-        vectors = runtime.embed([embedded_part(t) for t in texts]).astype(np.float64)
-        requests = [dataclasses.replace(request, features=runtime.learning.estimator.features(
-            vector, text)) for request, vector, text in zip(requests, vectors, texts,
-                                                            strict=True)]
+        vectors = runtime.embed([embedded_part(t) for t in texts])
+        requests = [dataclasses.replace(request, learned=runtime.estimates(request, vector))
+                    for request, vector in zip(requests, vectors, strict=True)]
     for request in requests:  # all lines validated before any output
         typer.echo(json.dumps(runtime.decide(request, signals).to_dict()))
 

@@ -31,6 +31,8 @@ L2 = 1.0
 NEWTON_STEPS = 25
 CONVERGED = 1e-6
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+LearnedEstimates = dict[str, tuple[float, float]]
+"""Per model, the learned P(success) of one step and the weight it has against the prior."""
 
 
 EMBEDDED_CHARS = 2_000
@@ -63,6 +65,10 @@ class LearnedEstimator:
     mean: Matrix = field(default_factory=lambda: np.zeros(2))
     scale: Matrix = field(default_factory=lambda: np.ones(2))
     version: int = 0
+    _by_agent: dict[str, tuple[list[str], Matrix, list[float]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
+    """Per agent, its pairs' weights stacked (built at first use; pairs do not change after
+    :meth:`fit` or :meth:`load` return)."""
 
     @classmethod
     def fit(cls, vectors: Matrix, texts: list[str], keys: list[tuple[str, str]],
@@ -89,12 +95,32 @@ class LearnedEstimator:
 
     def estimate(self, model: str, agent: str, row: Matrix, prior: float) -> float:
         """P(success) of ``model`` for ``agent`` on the step whose features are ``row``."""
-        pair = self.pairs.get((model, agent))
-        if pair is None:
-            return prior
-        learned = 1.0 / (1.0 + math.exp(-float(row @ pair.weights)))
-        weight = pair.outcomes / (pair.outcomes + PRIOR_OUTCOMES)
-        return weight * learned + (1.0 - weight) * prior
+        return blended(prior, self.for_step(agent, row).get(model))
+
+    def for_step(self, agent: str, row: Matrix) -> LearnedEstimates:
+        """Every trained model's learned P(success) for ``agent`` on the step ``row`` describes.
+
+        ``{model: (probability, weight against the prior)}``: one matrix product for all of the
+        agent's models.
+        """
+        table = self._by_agent.get(agent)
+        if table is None:
+            table = self._by_agent[agent] = self._agent_table(agent)
+        models, weights, trust = table
+        if not models:
+            return {}
+        logits = (weights @ row).tolist()
+        return {model: (1.0 / (1.0 + math.exp(-logit)), counted)
+                for model, logit, counted in zip(models, logits, trust, strict=True)}
+
+    def _agent_table(self, agent: str) -> tuple[list[str], Matrix, list[float]]:
+        keys = [key for key in self.pairs if key[1] == agent]
+        if not keys:
+            return [], np.zeros((0, 0)), []
+        return ([model for model, _ in keys],
+                np.stack([self.pairs[key].weights for key in keys]),
+                [self.pairs[key].outcomes / (self.pairs[key].outcomes + PRIOR_OUTCOMES)
+                 for key in keys])
 
     def learned(self, model: str, agent: str, rows: Matrix) -> Matrix:
         """The learned probabilities alone (no prior), for a batch: offline evaluation."""
@@ -139,6 +165,14 @@ class LearnedEstimator:
                 estimator.pairs[(pair["model"], pair["agent"])] = _Pair(
                     arrays[f"w{i}"], int(pair["outcomes"]), float(pair["success_rate"]))
         return estimator
+
+
+def blended(prior: float, learned: tuple[float, float] | None) -> float:
+    """The prior moved toward a learned ``(probability, weight)`` by its weight."""
+    if learned is None:
+        return prior
+    probability, weight = learned
+    return weight * probability + (1.0 - weight) * prior
 
 
 def _logistic(design: Matrix, y: Matrix) -> Matrix:

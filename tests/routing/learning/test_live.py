@@ -80,9 +80,9 @@ def test_features_come_from_the_cache_and_the_decision_does_no_embedding() -> No
     embedded = cache.embedded
     runtime.decide(request)
     assert cache.embedded == embedded, "seen before: from the cache"
-    features = runtime.features(request)
-    runtime.embed = None  # a request that carries its features needs no embedder
-    again = runtime.router.decide(dataclasses.replace(request, features=features),
+    learned = runtime.estimates(request)
+    runtime.embed = None  # a request that carries its estimates needs no embedder
+    again = runtime.router.decide(dataclasses.replace(request, learned=learned),
                                   runtime.signals.current)
     assert again.estimates == with_features.estimates
 
