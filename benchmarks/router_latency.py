@@ -25,10 +25,9 @@ import typer.main as typer_main
 from langchain_core.language_models import chat_models
 from machine import describe
 
-from hybridcrew.platform.learning import learned_path, train, vector_cache
+from hybridcrew.platform.learning import learned_path, train
 from hybridcrew.routing.config import LoadedConfig, load_config
 from hybridcrew.routing.gpu import GpuState
-from hybridcrew.routing.learning.estimator import EMBEDDED_CHARS
 from hybridcrew.routing.learning.outcomes import Outcome
 from hybridcrew.routing.router import RouteRequest
 from hybridcrew.routing.runtime import RoutingRuntime
@@ -127,32 +126,30 @@ def _learned(config: LoadedConfig, runtime: RoutingRuntime, signals: Signals, so
              rng: random.Random, *, count: int) -> None:
     """10 KB decisions with learned estimates loaded and without, alternated on the same
     router, and what the features cost."""
-    cache = vector_cache(runtime.settings.data_dir)
     questions = [json.loads(line)["prompt"] for line in
                  (Path(__file__).parent / "routing_data" / "gsm8k-outcomes.jsonl")
                  .read_text().splitlines()[:400:2]]
     outcomes = [Outcome(q, agent, model, rng.random() < 0.7) for q in questions
                 for agent, spec in config.agents.items() for model in spec.model_names()]
-    train(outcomes, cache).save(learned_path(runtime.settings.data_dir))
+    train(outcomes).save(learned_path(runtime.settings.data_dir))
     runtime.learning.reload()
-    runtime.embed = cache.vectors
     agents = list(config.agents)
     requests = [RouteRequest.for_prompt(
         agents[i % len(agents)], make_prompt(source, LEARNED_KB, rng.choice(SECRETS)
                                              if i % 2 else None, rng),
         step=rng.choice(["plan", "implement", "review"])) for i in range(count)]
-    fresh = requests[:FEATURE_SAMPLES]
-    first = [_timed(functools.partial(runtime.estimates, r)) for r in fresh]
-    cached = [_timed(functools.partial(runtime.estimates, r)) for r in fresh]
-    # What a decision costs does not depend on which step's estimates it reads.
-    estimates = [runtime.estimates(r) for r in fresh]
-    time.sleep(1.0)  # the embedder's worker threads go idle before decisions are timed
+    # Every step's features first, timed on their own; then the decisions.
+    features: list[float] = []
+    ready = []
+    for request in requests:
+        started = time.perf_counter()
+        ready.append(dataclasses.replace(request, learned=runtime.estimates(request)))
+        features.append((time.perf_counter() - started) * 1e3)
     learned: list[float] = []
     prior: list[float] = []
     for i, request in enumerate(requests):  # every prompt is new to the scanner
         if (i // 2) % 2:  # secrets sit in every other prompt: both sides get half
-            ready = dataclasses.replace(request, learned=estimates[i % len(estimates)])
-            learned.append(_timed(functools.partial(runtime.router.decide, ready, signals)))
+            learned.append(_timed(functools.partial(runtime.router.decide, ready[i], signals)))
         else:
             prior.append(_timed(functools.partial(runtime.router.decide, request, signals)))
     p99 = _pct(learned, 99)
@@ -161,12 +158,8 @@ def _learned(config: LoadedConfig, runtime: RoutingRuntime, signals: Signals, so
     print(f"  with learning  p50 {_pct(learned, 50):.3f} ms, p99 {p99:.3f} ms "
           f"(target p99 <= 0.2 ms: {'met' if p99 <= 0.2 else 'NOT met'})")
     print(f"  priors only    p50 {_pct(prior, 50):.3f} ms, p99 {_pct(prior, 99):.3f} ms")
-    print(f"  features + estimates: first sight p50 {statistics.median(first):.1f} ms "
-          f"(embedding {EMBEDDED_CHARS} characters on the CPU), seen before p50 "
-          f"{statistics.median(cached):.1f} ms (target <= 20 ms)")
-
-
-FEATURE_SAMPLES = 10
+    print(f"  features + estimates, before each decision: p50 {_pct(features, 50):.2f} ms, "
+          f"p99 {_pct(features, 99):.2f} ms (target <= 20 ms)")
 
 
 def _timed(call: Callable[[], object]) -> float:

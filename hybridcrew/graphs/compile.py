@@ -58,6 +58,7 @@ class ReviewStep(AgentStep):
             weight = GROUNDED_WEIGHT if outcome["grounded"] else 1
             self.ctx.runtime.record_verdict(step["model"], step["agent"], approved, weight)
             self.ctx.run_log.record_verdict(step["model"], step["agent"], approved, weight)
+            self.ctx.run_log.record_outcome(state["run_id"], key, approved, weight)
             self.ctx.events.emit(state["run_id"], EventKind.VERDICT, self.name,
                                  part=step["node"], agent=step["agent"], model=step["model"],
                                  approved=approved)

@@ -20,6 +20,31 @@ RecordedDecision = tuple[str, DecisionRecord]
 """A step key and its routing decision record."""
 
 
+OUTCOME_CHARS = 16_000
+"""What a store keeps of a step's text for learning: all the learned router reads of it."""
+MAX_OUTCOMES = 20_000
+"""Steps a store keeps for learning; the oldest go first."""
+
+
+@dataclass(frozen=True)
+class StepText:
+    """A step as the learned router sees it: who ran it for whom, and what it was asked."""
+
+    model: str
+    agent: str
+    step: str
+    text: str
+
+
+@dataclass(frozen=True)
+class JudgedStep:
+    """A step with its judgement: one outcome the router learns from, ``weight`` times."""
+
+    step: StepText
+    success: bool
+    weight: int
+
+
 def daily_scope(tenant: str) -> str:
     """The budget scope of ``tenant``'s spend today (UTC)."""
     return f"daily:{tenant}:{time.strftime('%Y-%m-%d', time.gmtime())}"
@@ -48,6 +73,12 @@ class RunLog(Protocol):
 
     def record_verdict(self, model: str, agent: str, approved: bool, weight: int = 1) -> None:
         """Count a QA verdict on work ``model`` did for ``agent`` (as ``weight`` verdicts)."""
+
+    def record_step_text(self, run_id: str, key: str, outcome: StepText) -> None:
+        """Keep what a step was asked, to learn from once the step is judged."""
+
+    def record_outcome(self, run_id: str, key: str, success: bool, weight: int = 1) -> None:
+        """A step was judged (once: a later call for the same step changes nothing)."""
 
 
 MemoryKind = Literal["plan", "artifact", "finding", "note", "document"]

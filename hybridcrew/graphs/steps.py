@@ -27,7 +27,7 @@ from hybridcrew.agents.spec import AgentSpec
 from hybridcrew.errors import HybridCrewError
 from hybridcrew.graphs.events import EventSink
 from hybridcrew.graphs.lifecycle import EventKind
-from hybridcrew.graphs.ports import DEFAULT_TENANT, RunLog, daily_scope
+from hybridcrew.graphs.ports import DEFAULT_TENANT, RunLog, StepText, daily_scope
 from hybridcrew.graphs.prompts import build_prompt, with_memory
 from hybridcrew.graphs.repository import edits_result, grounded_verdict, repo_sections
 from hybridcrew.graphs.schemas import plan_schema, to_state, verdict_schema
@@ -173,6 +173,9 @@ class AgentStep:
         final = calls[-1]
         record = self._record(key=key, generation=generation, decision=decision, calls=calls,
                               notes=notes)
+        # What the step was asked, kept until a review, a check or a person judges its work.
+        self.ctx.run_log.record_step_text(run_id, key, StepText(
+            record["model"], self.node.agent, self.node.kind, "\n".join(p.text for p in parts)))
         if record["cost_usd"] > 0:  # today's spend, shared by every process of the tenant
             # Charged once per step, even when a crash makes the step run again.
             self.ctx.run_log.spend(_daily(state), record["cost_usd"], charge_id=f"{run_id}/{key}")

@@ -7,6 +7,7 @@ error was fixed. Completed steps never run again and their cost is never counted
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import secrets
@@ -31,9 +32,10 @@ from hybridcrew.graphs.state import CrewState, RecalledItem
 from hybridcrew.graphs.steps import CrewContext, ExecutionStopped, RunCancelled
 from hybridcrew.graphs.workflow import WorkflowSpec
 from hybridcrew.platform.checkpoints import open_checkpointer
-from hybridcrew.platform.learning import vector_cache
+from hybridcrew.platform.learning import relearn
 from hybridcrew.platform.leases import Leases
 from hybridcrew.platform.memory import VectorMemory, open_memory
+from hybridcrew.platform.memory.vector_cache import vector_cache
 from hybridcrew.platform.outcomes import AskHuman, RunOutcome, RunStateError
 from hybridcrew.platform.repos.workspace import RepoWorkspaces, open_checkout
 from hybridcrew.platform.store import RunRow, Store, open_store
@@ -70,9 +72,9 @@ class Crew:
         self.runtime = RoutingRuntime(config, settings,
                                       self.store if settings.redis_url else None)
         self.runtime.feedback = self.store.verdicts  # what every process's runs learned
-        # One embedding cache for learned routing estimates and repository retrieval.
-        vectors = vector_cache(settings.data_dir)
-        self.runtime.embed = vectors.vectors
+        # The judged steps of every process's runs retrain the learned router (no command).
+        self.runtime.relearn = functools.partial(relearn, self.store, settings.data_dir)
+        vectors = vector_cache(settings.data_dir)  # repository retrieval's embeddings
         self.runtime.history.update(self.store.verdicts())
         self.cancelled: set[str] = set()
         self.handed_over: set[str] = set()
@@ -274,6 +276,8 @@ class Crew:
         for model, agent in dict.fromkeys((s["model"], s["agent"]) for s in steps):
             self.store.record_verdict(model, agent, good)
             self.runtime.record_verdict(model, agent, good)
+        for step in steps:  # steps no review judged learn from the person's word
+            self.store.record_outcome(row.id, step["key"], good)
         self.events.emit(row.id, EventKind.FEEDBACK, None, good=good, comment=comment)
 
     def _notice_cancellations(self) -> None:

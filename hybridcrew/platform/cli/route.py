@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,8 +11,6 @@ import typer
 from hybridcrew.errors import ConfigError
 from hybridcrew.platform.cli.app import console, friendly_errors, settings_and_config
 from hybridcrew.platform.cli.render import decision_panel
-from hybridcrew.platform.learning import vector_cache
-from hybridcrew.routing.learning.estimator import embedded_part
 from hybridcrew.routing.router import RouteRequest
 from hybridcrew.routing.runtime import RoutingRuntime
 from hybridcrew.routing.signals import Signals
@@ -43,7 +40,6 @@ def explain(
     """Explain which model would run a step, and why (pure what-if: nothing is called)."""
     settings, config = settings_and_config()
     runtime = RoutingRuntime(config, settings)
-    runtime.embed = vector_cache(settings.data_dir).vectors
     signals = apply_overrides(runtime.signals.refresh(), signal or [], config.catalog,
                               runtime.endpoints)
     if batch is not None:
@@ -85,12 +81,6 @@ def _explain_batch(runtime: RoutingRuntime, signals: Signals, batch: Path) -> No
                                  "check the path") from None
     requests = [_batch_request(batch, number, line) for number, line in enumerate(lines, 1)
                 if line.strip()]
-    if runtime.learning.estimator is not None and runtime.embed is not None and requests:
-        # Many steps at once: embed them in batches (and from the cache) before deciding.
-        texts = [request.parts[0].text for request in requests]
-        vectors = runtime.embed([embedded_part(t) for t in texts])
-        requests = [dataclasses.replace(request, learned=runtime.estimates(request, vector))
-                    for request, vector in zip(requests, vectors, strict=True)]
     for request in requests:  # all lines validated before any output
         typer.echo(json.dumps(runtime.decide(request, signals).to_dict()))
 

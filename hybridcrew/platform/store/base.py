@@ -15,7 +15,7 @@ from typing import Any, Literal, TypedDict
 
 from hybridcrew.errors import HybridCrewError
 from hybridcrew.graphs.lifecycle import Event, EventKind, RunStatus
-from hybridcrew.graphs.ports import DEFAULT_TENANT, RecordedDecision
+from hybridcrew.graphs.ports import DEFAULT_TENANT, JudgedStep, RecordedDecision, StepText
 from hybridcrew.routing.decision import DecisionRecord
 
 LEASE_PREFIX = "run-lease:"
@@ -161,6 +161,28 @@ class Store(ABC):
     @abstractmethod
     def verdicts(self) -> dict[tuple[str, str], tuple[int, int]]:
         """(model, agent) → (approved, total) over every recorded verdict."""
+
+    @abstractmethod
+    def record_step_text(self, run_id: str, key: str, outcome: StepText) -> None:
+        """Keep a step's text (its first ``OUTCOME_CHARS``) until it is judged.
+
+        A step run again after a crash replaces it, unjudged.
+        """
+
+    @abstractmethod
+    def record_outcome(self, run_id: str, key: str, success: bool, weight: int = 1) -> None:
+        """Judge a kept step, once; a step never kept or already judged is left alone."""
+
+    @abstractmethod
+    def judged_steps(self) -> list[JudgedStep]:
+        """Every judged step kept (at most ``MAX_OUTCOMES`` of the newest steps)."""
+
+    @abstractmethod
+    def judged_total(self) -> int:
+        """How many steps were ever judged, whatever is kept.
+
+        Grows by one per judgement; cheap: asked at every signal refresh.
+        """
 
     # -- agent assignment overrides --------------------------------------------------------------
 

@@ -23,7 +23,13 @@ from hybridcrew.graphs.lifecycle import (
     EventKind,
     RunStatus,
 )
-from hybridcrew.graphs.ports import RecordedDecision
+from hybridcrew.graphs.ports import (
+    MAX_OUTCOMES,
+    OUTCOME_CHARS,
+    JudgedStep,
+    RecordedDecision,
+    StepText,
+)
 from hybridcrew.platform.store.base import LEASE_PREFIX, ApiKey, Role, RunNotFound, RunRow, Store
 from hybridcrew.routing.decision import DecisionRecord
 
@@ -53,6 +59,12 @@ CREATE TABLE IF NOT EXISTS verdicts (
     model TEXT NOT NULL, agent TEXT NOT NULL, approved INTEGER NOT NULL, total INTEGER NOT NULL,
     PRIMARY KEY (model, agent)
 );
+CREATE TABLE IF NOT EXISTS step_outcomes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, step_key TEXT NOT NULL,
+    model TEXT NOT NULL, agent TEXT NOT NULL, step TEXT NOT NULL, text TEXT NOT NULL,
+    success INTEGER, weight INTEGER NOT NULL DEFAULT 1, UNIQUE (run_id, step_key)
+);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS assignments (agent TEXT PRIMARY KEY, assignment TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS api_keys (
     id TEXT PRIMARY KEY, digest TEXT NOT NULL, tenant TEXT NOT NULL, role TEXT NOT NULL,
@@ -269,6 +281,40 @@ class SqliteStore(Store):
     def verdicts(self) -> dict[tuple[str, str], tuple[int, int]]:
         """(model, agent) → (approved, total)."""
         return {(m, a): (ok, n) for m, a, ok, n in self._all("SELECT * FROM verdicts")}
+
+    def record_step_text(self, run_id: str, key: str, outcome: StepText) -> None:
+        """Keep a step's text until it is judged (the oldest kept steps go first)."""
+        with self._tx() as db:
+            db.execute("INSERT INTO step_outcomes (run_id, step_key, model, agent, step, text) "
+                       "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(run_id, step_key) DO UPDATE SET "
+                       "model=excluded.model, agent=excluded.agent, step=excluded.step, "
+                       "text=excluded.text, success=NULL",
+                       (run_id, key, outcome.model, outcome.agent, outcome.step,
+                        outcome.text[:OUTCOME_CHARS]))
+            db.execute("DELETE FROM step_outcomes WHERE id <= "
+                       "(SELECT MAX(id) FROM step_outcomes) - ?", (MAX_OUTCOMES,))
+
+    def record_outcome(self, run_id: str, key: str, success: bool, weight: int = 1) -> None:
+        """Judge a kept step, once."""
+        with self._tx() as db:
+            judged = db.execute("UPDATE step_outcomes SET success=?, weight=? WHERE run_id=? "
+                                "AND step_key=? AND success IS NULL",
+                                (int(success), weight, run_id, key)).rowcount
+            if judged:
+                db.execute("INSERT INTO counters VALUES ('judged', 1) ON CONFLICT(name) "
+                           "DO UPDATE SET value=value+1")
+
+    def judged_steps(self) -> list[JudgedStep]:
+        """Every judged step kept, oldest first."""
+        return [JudgedStep(StepText(model, agent, step, text), bool(success), weight)
+                for model, agent, step, text, success, weight in self._all(
+                    "SELECT model, agent, step, text, success, weight FROM step_outcomes "
+                    "WHERE success IS NOT NULL ORDER BY id")]
+
+    def judged_total(self) -> int:
+        """Steps ever judged."""
+        row = self._one("SELECT value FROM counters WHERE name='judged'", ())
+        return int(row[0]) if row else 0
 
     # -- agent assignment overrides --------------------------------------------------------------
 

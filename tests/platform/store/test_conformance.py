@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
+from hybridcrew.graphs.ports import OUTCOME_CHARS, StepText
 from hybridcrew.platform.store import ApiKey, RunNotFound, RunRow, Store
 
 
@@ -116,6 +117,28 @@ def test_verdicts_are_counted_per_model_and_agent(store: Store) -> None:
         store.record_verdict("gemma", "backend", approved)
     store.record_verdict("claude", "backend", False)
     assert store.verdicts() == {("gemma", "backend"): (2, 3), ("claude", "backend"): (0, 1)}
+
+
+def test_judged_steps_are_kept_for_learning_and_judged_once(store: Store) -> None:
+    store.record_step_text("r1", "backend@0", StepText("gemma", "backend", "implement",
+                                                       "x" * (OUTCOME_CHARS + 10)))
+    store.record_step_text("r1", "qa@0", StepText("claude", "qa", "review", "check it"))
+    assert store.judged_steps() == []
+    store.record_outcome("r1", "backend@0", False, weight=3)
+    store.record_outcome("r1", "backend@0", True)
+    store.record_outcome("r1", "never@0", True)
+    [judged] = store.judged_steps()
+    assert (judged.step.model, judged.step.agent, judged.step.step) == (
+        "gemma", "backend", "implement")
+    assert (judged.success, judged.weight) == (False, 3), "judged once: the first judgement"
+    assert len(judged.step.text) == OUTCOME_CHARS
+    assert store.judged_total() == 1
+    # Run again after a crash: the step is kept anew, then judged.
+    store.record_step_text("r1", "qa@0", StepText("claude", "qa", "review", "check it again"))
+    store.record_outcome("r1", "qa@0", True)
+    assert [(j.step.text[:14], j.success) for j in store.judged_steps()] == [
+        ("x" * 14, False), ("check it again", True)]
+    assert store.judged_total() == 2
 
 
 def test_assignments_replace_earlier_ones(store: Store) -> None:

@@ -2,40 +2,53 @@
 
 from __future__ import annotations
 
+import random
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from hybridcrew.routing.learning.estimator import PRIOR_OUTCOMES, LearnedEstimator
+from hybridcrew.routing.learning.evaluate import calibration
+from hybridcrew.routing.learning.features import DIMENSIONS, ngram_vector
 
-rng = np.random.default_rng(3)
+HARD = ("migrate", "schema", "index", "transaction", "replica", "deadlock", "partition")
+EASY = ("button", "colour", "margin", "label", "tooltip", "spacing", "icon")
+COMMON = ("please", "update", "the", "code", "so", "that", "it", "works", "for", "users", "and")
 
 
-def _data(n: int) -> tuple[np.ndarray, list[str], np.ndarray]:
-    """Unit vectors; the model succeeds where the first coordinate is positive."""
-    vectors = rng.normal(size=(n, 8))
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    texts = [f"question {i}" for i in range(n)]
-    return vectors, texts, (vectors[:, 0] > 0).astype(float)
+def _data(n: int, seed: int) -> tuple[list[str], np.ndarray]:
+    """Steps about databases (the model fails 90% of them) or about UI (it fails 10%)."""
+    rng = random.Random(seed)
+    texts, success = [], []
+    for _ in range(n):
+        hard = rng.random() < 0.5
+        words = rng.sample(HARD if hard else EASY, 3) + rng.sample(COMMON, 6)
+        rng.shuffle(words)
+        texts.append(" ".join(words) + f" in {rng.randrange(1, 500)} places")
+        success.append(rng.random() < (0.1 if hard else 0.9))
+    return texts, np.array(success, dtype=float)
 
 
 def test_it_learns_where_the_model_fails_and_is_calibrated() -> None:
-    vectors, texts, success = _data(600)
-    learned = LearnedEstimator.fit(vectors, texts, [("local", "backend")] * 600, success)
-    test_vectors, test_texts, test_success = _data(400)
-    p = learned.learned("local", "backend", learned.batch_features(test_vectors, test_texts))
-    assert ((p > 0.5) == (test_success > 0)).mean() > 0.9
-    assert abs(p.mean() - test_success.mean()) < 0.05
+    texts, success = _data(1000, seed=1)
+    learned = LearnedEstimator.fit(texts, [("local", "backend")] * 1000, success)
+    held, held_success = _data(1000, seed=2)
+    p = learned.learned("local", "backend", learned.batch_features(held))
+    hard = np.array([any(w in t for w in HARD) for t in held])
+    assert (p[hard] < 0.5).mean() > 0.95
+    assert (p[~hard] > 0.5).mean() > 0.95
+    error, _ = calibration(p, held_success)
+    assert error < 0.08, "a predicted 0.9 succeeds about 90% of the time"
 
 
 def test_with_few_outcomes_the_estimate_stays_near_the_prior() -> None:
-    vectors, texts, success = _data(600)
-    few = LearnedEstimator.fit(vectors[:4], texts[:4], [("local", "backend")] * 4,
-                               np.ones(4))
-    many = LearnedEstimator.fit(vectors, texts, [("local", "backend")] * 600, success)
-    row_few = few.features(vectors[0], texts[0])
-    row_many = many.features(vectors[0], texts[0])
+    texts, success = _data(600, seed=1)
+    few = LearnedEstimator.fit(texts[:4], [("local", "backend")] * 4, np.ones(4))
+    many = LearnedEstimator.fit(texts, [("local", "backend")] * 600, success)
+    row_few, row_many = few.features(texts[0]), many.features(texts[0])
     weight = 4 / (4 + PRIOR_OUTCOMES)
     assert few.estimate("local", "backend", row_few, 0.3) == pytest.approx(
         weight * few.learned("local", "backend", row_few[None, :])[0] + (1 - weight) * 0.3)
@@ -46,11 +59,24 @@ def test_with_few_outcomes_the_estimate_stays_near_the_prior() -> None:
 
 
 def test_it_is_saved_and_loaded_with_its_version(tmp_path: Path) -> None:
-    vectors, texts, success = _data(100)
-    learned = LearnedEstimator.fit(vectors, texts, [("local", "qa")] * 100, success, version=3)
+    texts, success = _data(100, seed=3)
+    learned = LearnedEstimator.fit(texts, [("local", "qa")] * 100, success, version=3)
     learned.save(tmp_path / "learned")
     again = LearnedEstimator.load(tmp_path / "learned")
     assert again.version == 3
-    row = again.features(vectors[0], texts[0])
-    assert again.estimate("local", "qa", row, 0.5) == pytest.approx(
-        learned.estimate("local", "qa", learned.features(vectors[0], texts[0]), 0.5))
+    assert again.estimate("local", "qa", again.features(texts[0]), 0.5) == pytest.approx(
+        learned.estimate("local", "qa", learned.features(texts[0]), 0.5))
+
+
+def test_features_read_numbers_by_size_and_are_the_same_in_every_process() -> None:
+    vector = ngram_vector("Janet has 16 ducks and sells 9 eggs")
+    assert vector.shape == (DIMENSIONS,)
+    assert np.linalg.norm(vector) == pytest.approx(1.0)
+    assert np.array_equal(vector, ngram_vector("janet has 42 ducks and sells 3 eggs"))
+    assert not np.array_equal(vector, ngram_vector("Janet has 16 geese and sells 9 eggs"))
+    code = ("import sys; from hybridcrew.routing.learning.features import ngram_vector; "
+            "sys.stdout.write(ngram_vector('Janet has 16 ducks').tobytes().hex())")
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True, env={"PYTHONHASHSEED": "123", "PATH": ""}).stdout
+    assert bytes.fromhex(other) == ngram_vector("Janet has 16 ducks").tobytes(), (
+        "a trained state must mean the same in the gateway, the workers and the CLI")

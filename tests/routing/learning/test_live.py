@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hybridcrew.platform.learning import learned_path, train, vector_cache
+from hybridcrew.platform.learning import learned_path, train
 from hybridcrew.routing.learning.outcomes import Outcome
 from hybridcrew.routing.router import RouteRequest
 from hybridcrew.routing.runtime import RoutingRuntime
@@ -38,7 +38,6 @@ def test_outcomes_move_the_choice_and_a_retrain_reaches_a_running_router() -> No
     settings = load_settings()
     config = config_from(_config())
     runtime = RoutingRuntime(config, settings)
-    runtime.embed = vector_cache(settings.data_dir).vectors
     question = _questions(1)[0]
     before = runtime.decide(RouteRequest.for_prompt("solver", question))
     assert before.model == "mixtral-8x7b", "on the priors the local model meets the target"
@@ -48,8 +47,7 @@ def test_outcomes_move_the_choice_and_a_retrain_reaches_a_running_router() -> No
     seen = _questions(120)[1:]
     outcomes = [Outcome(q, "solver", "mixtral-8x7b", False) for q in seen] + [
         Outcome(q, "solver", "gpt-4", True) for q in seen]
-    train(outcomes, vector_cache(settings.data_dir), learned_path(settings.data_dir)).save(
-        learned_path(settings.data_dir))
+    train(outcomes, learned_path(settings.data_dir)).save(learned_path(settings.data_dir))
     runtime.collect_signals()  # the background refresh picks the new version up
 
     after = runtime.decide(RouteRequest.for_prompt("solver", question))
@@ -60,31 +58,24 @@ def test_outcomes_move_the_choice_and_a_retrain_reaches_a_running_router() -> No
     assert after.to_dict()["estimates"] == pytest.approx(estimates)
 
 
-def test_features_come_from_the_cache_and_the_decision_does_no_embedding() -> None:
+def test_estimates_are_computed_before_the_decision_which_only_reads_them() -> None:
     settings = load_settings()
-    cache = vector_cache(settings.data_dir)
     texts = _questions(30)
-    train([Outcome(t, "solver", "mixtral-8x7b", i % 2 == 0) for i, t in enumerate(texts)],
-          cache, None).save(learned_path(settings.data_dir))
+    train([Outcome(t, "solver", "mixtral-8x7b", i % 2 == 0) for i, t in enumerate(texts)]
+          ).save(learned_path(settings.data_dir))
     runtime = RoutingRuntime(config_from(_config()), settings)
-    calls: list[int] = []
-
-    def embed(batch: list[str]) -> object:
-        calls.append(len(batch))
-        return cache.vectors(batch)
-
-    runtime.embed = embed  # type: ignore[assignment]
     request = RouteRequest.for_prompt("solver", texts[3])
-    with_features = runtime.decide(request)
-    assert calls == [1]
-    embedded = cache.embedded
-    runtime.decide(request)
-    assert cache.embedded == embedded, "seen before: from the cache"
+    decided = runtime.decide(request)
     learned = runtime.estimates(request)
-    runtime.embed = None  # a request that carries its estimates needs no embedder
-    again = runtime.router.decide(dataclasses.replace(request, learned=learned),
-                                  runtime.signals.current)
-    assert again.estimates == with_features.estimates
+    assert set(learned) == {"mixtral-8x7b"}, "only what was trained"
+    # A router that never loaded the learned state routes the same on the estimates alone.
+    fresh = RoutingRuntime(config_from(_config()), load_settings(data_dir=settings.data_dir
+                                                                 / "elsewhere"))
+    assert fresh.learning.estimator is None
+    again = fresh.router.decide(dataclasses.replace(request, learned=learned),
+                                runtime.signals.current)
+    assert again.estimates == decided.estimates
+    assert fresh.decide(request).estimates != decided.estimates, "without them: the priors"
 
 
 @pytest.mark.parametrize(("target", "chosen"), [(0.5, "mixtral-8x7b"), (0.85, "gpt-4")])
@@ -96,11 +87,10 @@ def test_the_quality_target_is_the_success_rate_a_step_must_be_expected_to_reach
     seen = _questions(150)
     outcomes = [Outcome(q, "solver", "mixtral-8x7b", i % 3 != 0) for i, q in enumerate(seen)]
     outcomes += [Outcome(q, "solver", "gpt-4", True) for q in seen]
-    train(outcomes, vector_cache(settings.data_dir)).save(learned_path(settings.data_dir))
+    train(outcomes).save(learned_path(settings.data_dir))
     data = _config()
     data["routing"] = {"quality_target": target}
     runtime = RoutingRuntime(config_from(data), settings)
-    runtime.embed = vector_cache(settings.data_dir).vectors
     decision = runtime.decide(RouteRequest.for_prompt("solver", _questions(160)[155]))
     local = dict(decision.estimates)["mixtral-8x7b"]
     assert 0.5 < local < 0.85
