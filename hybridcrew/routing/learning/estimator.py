@@ -28,6 +28,7 @@ FORMAT_VERSION = 2
 PRIOR_OUTCOMES = 20.0
 """How many outcomes the configured prior is worth."""
 L2 = 1.0
+MIN_SPREAD = 0.25
 NEWTON_STEPS = 25
 CONVERGED = 1e-6
 LearnedEstimates = dict[str, tuple[float, float]]
@@ -65,7 +66,9 @@ class LearnedEstimator:
         """
         unique = list(dict.fromkeys(texts))  # a prompt answered by several models: read once
         grams, sizes = raw_features(unique)
-        mean, scale = sizes.mean(axis=0), sizes.std(axis=0) + 1e-9
+        # A size all outcomes share (every prompt one number long) must not make any other
+        # size look extreme: its spread counts as at least MIN_SPREAD (in log units).
+        mean, scale = sizes.mean(axis=0), np.maximum(sizes.std(axis=0), MIN_SPREAD)
         estimator = cls(mean=mean, scale=scale, version=version, live=live)
         design = estimator._design(grams, sizes)
         where = {text: i for i, text in enumerate(unique)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,56 @@ def test_the_quality_target_is_the_success_rate_a_step_must_be_expected_to_reach
     local = dict(decision.estimates)["mixtral-8x7b"]
     assert 0.5 < local < 0.85
     assert decision.model == chosen
+
+
+HARD = ("migrate", "schema", "index", "transaction", "replica", "deadlock", "partition")
+EASY = ("button", "colour", "margin", "label", "tooltip", "spacing", "icon")
+FILLER = ("please", "update", "the", "code", "so", "that", "it", "works", "for", "users", "and")
+
+
+def _step(rng: random.Random, hard: bool) -> str:
+    words = rng.sample(HARD if hard else EASY, 3) + rng.sample(FILLER, 6)
+    rng.shuffle(words)
+    return " ".join(words) + f" in {rng.randrange(1, 500)} places"
+
+
+def _kinds() -> list[Outcome]:
+    """The local model fails database steps and succeeds at UI ones; the cloud does both."""
+    rng = random.Random(5)
+    outcomes = []
+    for i in range(300):
+        text = _step(rng, hard=i % 2 == 0)
+        outcomes += [Outcome(text, "solver", "mixtral-8x7b", i % 2 == 1),
+                     Outcome(text, "solver", "gpt-4", True)]
+    return outcomes
+
+
+def test_steps_of_the_kind_the_local_model_fails_go_to_the_cloud_the_rest_stay() -> None:
+    settings = load_settings()
+    train(_kinds()).save(learned_path(settings.data_dir))
+    data = _config()
+    data["routing"] = {"quality_target": 0.7}
+    runtime = RoutingRuntime(config_from(data), settings)
+    rng = random.Random(99)  # steps not seen in training
+    for _ in range(5):
+        database = runtime.decide(RouteRequest.for_prompt("solver", _step(rng, hard=True)))
+        ui = runtime.decide(RouteRequest.for_prompt("solver", _step(rng, hard=False)))
+        assert database.model == "gpt-4"
+        assert dict(database.estimates)["mixtral-8x7b"] < 0.5
+        assert ui.model == "mixtral-8x7b"
+        assert dict(ui.estimates)["mixtral-8x7b"] > 0.7
+
+
+def test_learning_never_overrides_a_hard_constraint() -> None:
+    settings = load_settings()
+    train(_kinds()).save(learned_path(settings.data_dir))
+    data = _config()
+    data["routing"] = {"quality_target": 0.8}
+    runtime = RoutingRuntime(config_from(data), settings)
+    decision = runtime.decide(RouteRequest.for_prompt(
+        "solver", _step(random.Random(7), hard=True) + "; the DSN is "
+                  "postgres://app:Xk3rPq9vLm2Tz8Wd@db.internal:5432/orders"))
+    assert decision.model == "mixtral-8x7b", "the cloud may not see a secret, however good"
+    assert [r.why for r in decision.rejected] == ["privacy"]
+    assert decision.sensitivity.label == "secret"
+    assert "gpt-4" not in dict(decision.estimates)
