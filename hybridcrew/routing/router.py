@@ -184,7 +184,7 @@ class Router:
         try:
             return self.agents[name]
         except KeyError:
-            raise ConfigError.single("route request", f"agents.{name}", f"no agent named '{name}'",
+            raise ConfigError.single("route request", "agent", "not a configured agent",
                                      choose_from(name, self.agents)) from None
 
     def _label_level(self, label: str) -> Sensitivity:

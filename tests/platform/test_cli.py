@@ -81,7 +81,7 @@ def test_batch_outputs_one_decision_per_line_in_order(tmp_path: Path) -> None:
     (["--agent", "cto", "--prompt", "x", "--signal", "anthropic=maybe"], "takes up or down"),
     (["--agent", "cto", "--prompt", "x", "--signal", "gpu_free_gb=-1"], "must not be negative"),
     (["--agent", "cto", "--prompt", "x", "--signal", "novalue"], "expected KEY=VALUE"),
-    (["--agent", "ceo", "--prompt", "x"], "no agent named 'ceo'"),
+    (["--agent", "ceo", "--prompt", "x"], "agent: not a configured agent"),
     (["--prompt", "x"], "missing --agent"),
     (["--agent", "cto"], "exactly one of --prompt and --prompt-file"),
     (["--agent", "cto", "--prompt-file", "nope.txt"], "cannot read"),

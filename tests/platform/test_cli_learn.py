@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
 from typer.testing import CliRunner
 
 from hybridcrew.platform.cli import app
 from hybridcrew.settings import load_settings
 from tests.support.crew import scripted, write_config
+from tests.support.ports import free_port
+from tests.support.processes import hybridcrew, kill, serve, until
 
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
@@ -79,4 +82,30 @@ def test_bad_lines_are_named_by_line_with_the_fix(tmp_path: Path) -> None:
     assert f"{bad}:4: prompt: missing or empty" in err
     code, _, err = _cli("--config", config, "route", "train", str(bad), "--agent", "cto")
     assert code == 2
-    assert "no agent named 'cto'" in err
+    assert "--agent: not a configured agent" in err
+    assert "'cto'" not in err, "the submitted value is not echoed"
+
+
+def test_a_training_in_one_process_reaches_the_decisions_of_a_running_gateway(
+        tmp_path: Path) -> None:
+    config, outcomes = _setup(tmp_path, questions=60)
+    # The local model failed every one of these questions; the cloud model solved them.
+    lines = [json.loads(line) for line in outcomes.read_text().splitlines()]
+    outcomes.write_text("".join(json.dumps({**row, "success": row["model"] == "gpt-4"}) + "\n"
+                                for row in lines))
+    port = free_port()
+    gateway = serve(Path(config), port, env={"HYBRIDCREW_PROBE_INTERVAL_S": "0.2"})
+    try:
+        question = {"agent": "solver", "prompt": lines[0]["prompt"]}
+        url = f"http://127.0.0.1:{port}/v1/route/explain"
+        before = httpx.post(url, json=question).json()["estimates"]
+        trainer = hybridcrew(Path(config), "route", "train", str(outcomes), "--agent", "solver")
+        assert trainer.wait(timeout=120) == 0
+
+        def learned() -> bool:
+            return httpx.post(url, json=question).json()["estimates"]["mixtral-8x7b"] < 0.3
+
+        until(learned, "the gateway to route on the state the CLI trained", process=gateway)
+        assert before["mixtral-8x7b"] > 0.3
+    finally:
+        kill(gateway)

@@ -34,7 +34,7 @@ def read_outcomes(path: Path, *, models: Collection[str], agents: Collection[str
         raise ConfigError.single(source, "", "cannot read the outcomes file",
                                  "give a readable UTF-8 JSONL file") from None
     if agent is not None and agent not in agents:
-        raise ConfigError.single("--agent", "", f"no agent named '{agent}'",
+        raise ConfigError.single("--agent", "", "not a configured agent",
                                  choose_from(agent, agents))
     found: list[Outcome] = []
     problems: list[ConfigProblem] = []
