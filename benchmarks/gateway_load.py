@@ -11,6 +11,14 @@ follow them; the server's CPU and the p99 of other requests (run detail, listing
 without and with those readers, and every reader must see its run finish once approved.
 
     python benchmarks/gateway_load.py [--clients 200] [--idle-readers 1000]
+
+CPU-bound mode (``--cpu-bound``): model calls take no time and ``--loop-clients`` clients each
+submit a run, follow its stream to the end and submit the next, for ``--rounds`` rounds of
+``--round-seconds`` on the same server. Per round: runs/s, the server's CPU per run (user and
+kernel) and context switches per run (the process's own ``getrusage``: every thread, including
+those that ended), submit p50/p90/p99. Rounds should not drift.
+
+    python benchmarks/gateway_load.py --cpu-bound [--loop-clients 32] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import asyncio
 import gc
 import json
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -179,11 +188,28 @@ async def idle_readers(base: str, pid: int, readers: int, runs: int, seconds: fl
     return without, with_readers, sum(kind == "run_finished" for kind in ends)
 
 
+# The gateway, started so that SIGUSR1 makes it write its own resource usage (all threads, the
+# ended ones included: /proc only shows the living) to the file named first.
+LAUNCHER = """
+import json, os, resource, signal, sys
+report = sys.argv[1]
+def write_usage(*_):
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    with open(report + '.partial', 'w') as out:
+        json.dump([u.ru_utime, u.ru_stime, u.ru_nvcsw + u.ru_nivcsw], out)
+    os.replace(report + '.partial', report)
+signal.signal(signal.SIGUSR1, write_usage)
+from hybridcrew.platform.cli import app
+app(sys.argv[2:], prog_name='hybridcrew')
+"""
+
+
 def serve(config: Path, data_dir: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "HYBRIDCREW_DATA_DIR": str(data_dir), "HYBRIDCREW_CONFIG": str(config),
            "HYBRIDCREW_GATEWAY_WORKERS": str(workers), "HYBRIDCREW_MEMORY": "false",
            "HYBRIDCREW_MAX_STREAMS_PER_KEY": "5000"}
-    process = subprocess.Popen([sys.executable, "-m", "hybridcrew", "serve", "--port", str(port)],  # noqa: S603
+    process = subprocess.Popen([sys.executable, "-c", LAUNCHER, str(data_dir / "rusage.json"),  # noqa: S603
+                                "serve", "--port", str(port)],
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while True:
@@ -195,6 +221,89 @@ def serve(config: Path, data_dir: Path, port: int, workers: int) -> subprocess.P
         if process.poll() is not None or time.monotonic() > deadline:
             raise SystemExit("the gateway did not become ready")
         time.sleep(0.2)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """The gateway's resource usage so far."""
+
+    user_s: float
+    system_s: float
+    switches: int
+
+
+def usage(process: subprocess.Popen[bytes], report: Path) -> Usage:
+    """Ask the gateway for its ``getrusage`` (SIGUSR1) and read the answer."""
+    report.unlink(missing_ok=True)
+    process.send_signal(signal.SIGUSR1)
+    deadline = time.monotonic() + 10
+    while not report.exists():
+        if time.monotonic() > deadline:
+            raise SystemExit("the gateway did not report its resource usage")
+        time.sleep(0.01)
+    user, system, switches = json.loads(report.read_text())
+    return Usage(user, system, switches)
+
+
+@dataclass
+class Round:
+    """One round of the CPU-bound mode."""
+
+    runs: int
+    seconds: float
+    submits_ms: list[float]
+    before: Usage
+    after: Usage
+    unfinished: int
+
+
+async def loop_client(http: httpx.AsyncClient, number: int, until_s: float,
+                      submits_ms: list[float]) -> tuple[int, int]:
+    """Submit a run, follow it to its end, again, until ``until_s``; (runs, unfinished)."""
+    runs = unfinished = 0
+    while time.perf_counter() < until_s:
+        started = time.perf_counter()
+        answer = await http.post("/v1/runs", json={"task": f"Rate limits {number}.{runs}"})
+        submits_ms.append((time.perf_counter() - started) * 1000)
+        answer.raise_for_status()
+        runs += 1
+        unfinished += await follow(http, answer.json()["id"]) != "run_finished"
+    return runs, unfinished
+
+
+async def cpu_bound(base: str, gateway: subprocess.Popen[bytes], report: Path, clients: int,
+                    *, rounds: int, seconds: float) -> list[Round]:
+    """Closed-loop rounds on the same server."""
+    limits = httpx.Limits(max_connections=clients * 2, max_keepalive_connections=clients * 2)
+    done: list[Round] = []
+    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as http:
+        await asyncio.gather(*(loop_client(http, i, time.perf_counter() + 2, [])
+                               for i in range(clients)))  # warm up: code paths, connections
+        for _ in range(rounds):
+            submits: list[float] = []
+            before, started = usage(gateway, report), time.perf_counter()
+            counts = await asyncio.gather(*(loop_client(http, i, started + seconds, submits)
+                                            for i in range(clients)))
+            wall = time.perf_counter() - started
+            done.append(Round(sum(c[0] for c in counts), wall, submits, before,
+                              usage(gateway, report), sum(c[1] for c in counts)))
+    return done
+
+
+def print_rounds(rounds: list[Round], clients: int, workers: int) -> None:
+    print(f"CPU-bound: model calls take 0 s; {clients} clients in a closed loop (submit, follow "
+          f"to the end, again); up to {workers} runs execute at once; same server every round")
+    print(f"{'round':>5} {'runs/s':>7} {'CPU ms/run':>11} {'user':>6} {'kernel':>7} "
+          f"{'switches/run':>13} {'submit p50':>11} {'p90':>7} {'p99':>7}")
+    for number, r in enumerate(rounds, 1):
+        user = (r.after.user_s - r.before.user_s) * 1000 / r.runs
+        kernel = (r.after.system_s - r.before.system_s) * 1000 / r.runs
+        switches = (r.after.switches - r.before.switches) / r.runs
+        print(f"{number:>5} {r.runs / r.seconds:7.1f} {user + kernel:11.1f} {user:6.1f} "
+              f"{kernel:7.1f} {switches:13.0f} {percentile(r.submits_ms, 0.5):9.1f} ms "
+              f"{percentile(r.submits_ms, 0.9):5.1f} {percentile(r.submits_ms, 0.99):7.1f}")
+    unfinished = sum(r.unfinished for r in rounds)
+    print(f"runs not finished: {unfinished}")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -215,7 +324,15 @@ def main() -> None:
                         help="SSE streams idling on waiting runs (0: skip that part)")
     parser.add_argument("--waiting-runs", type=int, default=10)
     parser.add_argument("--window", type=float, default=5.0, help="seconds per measurement")
+    parser.add_argument("--cpu-bound", action="store_true",
+                        help="model calls take no time; closed-loop rounds (see above)")
+    parser.add_argument("--loop-clients", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--round-seconds", type=float, default=10.0)
     args = parser.parse_args()
+    if args.cpu_bound:
+        cpu_bound_main(args)
+        return
     with tempfile.TemporaryDirectory() as folder:
         port = free_port()
         gateway = serve(write_config(Path(folder), args.model_latency), Path(folder) / "data",
@@ -259,6 +376,25 @@ def main() -> None:
         print(f"  other requests p99: {without.p99_ms:.1f} ms without, "
               f"{with_readers.p99_ms:.1f} ms with them")
         print(f"  readers that saw their run finish once approved: {ended}/{args.idle_readers}")
+
+
+def cpu_bound_main(args: argparse.Namespace) -> None:
+    """``--cpu-bound``: start a gateway with 0 s model calls and run the closed-loop rounds."""
+    with tempfile.TemporaryDirectory() as folder:
+        data = Path(folder) / "data"
+        port = free_port()
+        gateway = serve(write_config(Path(folder), 0.0), data, port, args.workers)
+        gc.collect()
+        gc.freeze()
+        try:
+            rounds = asyncio.run(cpu_bound(f"http://127.0.0.1:{port}", gateway,
+                                           data / "rusage.json", args.loop_clients,
+                                           rounds=args.rounds, seconds=args.round_seconds))
+        finally:
+            gateway.terminate()
+            gateway.wait(timeout=30)
+    print(f"machine: {describe()}")
+    print_rounds(rounds, args.loop_clients, args.workers)
 
 
 if __name__ == "__main__":

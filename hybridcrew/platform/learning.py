@@ -14,6 +14,7 @@ import dataclasses
 import fcntl
 import json
 import logging
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +45,12 @@ def learned_path(data_dir: Path) -> Path:
 
 
 RETRAIN_AFTER = 5
-"""Steps judged since the last training that make the next signal refresh train again."""
+"""Steps judged since the last training that make the next signal refresh train again..."""
+RETRAIN_GROWTH = 0.25
+"""...or this share of the judged steps it learned from, when that is more..."""
+RETRAIN_INTERVAL_S = 300.0
+"""...and not sooner than this after the last training. Training costs grow with the outcomes:
+a busy gateway judging thousands of steps an hour would otherwise spend its CPU retraining."""
 IMPORTED_FILE = "router/imported.jsonl"
 """The outcomes of the last ``route train``, kept so that retraining on judged steps keeps them."""
 _LOCK_FILE = "router/training.lock"
@@ -87,24 +93,35 @@ def train_with_judged(imported: Sequence[Outcome], store: Store, data_dir: Path
     return learned
 
 
-def relearn(store: Store, data_dir: Path, every: int = RETRAIN_AFTER) -> LearnedEstimator | None:
-    """Train again when runs judged ``every`` steps or more since the last training.
+def relearn(store: Store, data_dir: Path, *, every: int = RETRAIN_AFTER,
+            interval_s: float = RETRAIN_INTERVAL_S) -> LearnedEstimator | None:
+    """Train again when runs judged enough steps since the last training, and long enough ago.
 
-    Called at every signal refresh of every process (a background thread): a lock on the data
-    dir keeps two processes from training at once; the one that waited sees the new version
-    and stops. Returns the new estimator, or None when there was nothing to learn.
+    Enough: ``every``, or :data:`RETRAIN_GROWTH` of those it learned from if that is more; long
+    enough: ``interval_s``. Called at every signal refresh of every process (a background
+    thread): a lock on the data dir keeps two processes from training at once; the one that
+    waited sees the new version and stops. Returns the new estimator, or None when there was
+    nothing to learn.
     """
     path = learned_path(data_dir)
-    if store.judged_total() - int(_manifest(path).get("live", 0)) < every:
+    if not _due(store.judged_total(), path, every, interval_s):
         return None
     with _training(data_dir):
         live = store.judged_total()
-        if live - int(_manifest(path).get("live", 0)) < every:
+        if not _due(live, path, every, interval_s):
             return None  # another process trained while this one waited
         learned = train([*_imported(data_dir), *judged_outcomes(store)], path, live=live)
         learned.save(path)
     log.info("learned router version %d: %d judged steps", learned.version, live)
     return learned
+
+
+def _due(judged: int, path: Path, every: int, interval_s: float) -> bool:
+    manifest = _manifest(path)
+    learned = int(manifest.get("live", 0))
+    if time.time() - float(manifest.get("trained_at", 0.0)) < interval_s:
+        return False
+    return judged - learned >= max(every, int(RETRAIN_GROWTH * learned))
 
 
 def _manifest(path: Path) -> dict[str, Any]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import logging
+import os
+import sys
 import threading
 from collections.abc import Callable, Sequence
 
@@ -116,6 +118,8 @@ class RoutingRuntime:
 
     def _relearn_once(self) -> None:
         assert self.relearn is not None
+        if sys.platform == "linux":  # there a thread has its own niceness: requests go first
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
         try:
             self.relearn()
         except Exception:  # learning must never stop routing: the last version stays in use

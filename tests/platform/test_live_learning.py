@@ -63,13 +63,14 @@ def test_relearning_keeps_the_imported_outcomes_and_trains_once(tmp_path: Path) 
         store.record_step_text("r1", f"backend@{i}", StepText("author", "backend", "implement",
                                                               f"migrate table {i}"))
         store.record_outcome("r1", f"backend@{i}", False, weight=3)
-    learned = relearn(store, settings.data_dir)
+    assert relearn(store, settings.data_dir) is None, "trained moments ago: not yet"
+    learned = relearn(store, settings.data_dir, interval_s=0)
     assert learned is not None
     assert learned.version == 2
     assert learned.live == RETRAIN_AFTER
     assert learned.pairs[("author", "backend")].outcomes == 30 + 3 * RETRAIN_AFTER, (
         "the imported outcomes stay; a grounded verdict counts three times")
-    assert relearn(store, settings.data_dir) is None, "nothing new: no retraining"
+    assert relearn(store, settings.data_dir, interval_s=0) is None, "nothing new: no training"
     assert LearnedEstimator.load(learned_path(settings.data_dir)).version == 2
 
     status = CliRunner().invoke(app, ["--config", str(config), "route", "status"],

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +33,8 @@ L2 = 1.0
 MIN_SPREAD = 0.25
 NEWTON_STEPS = 25
 CONVERGED = 1e-6
+CG_STEPS = 200
+CG_TOLERANCE = 1e-6
 LearnedEstimates = dict[str, tuple[float, float]]
 """Per model, the learned P(success) of one step and the weight it has against the prior."""
 
@@ -145,6 +149,7 @@ class LearnedEstimator:
             np.savez(out, **arrays)  # type: ignore[arg-type]
         weights.replace(path.with_suffix(".npz"))
         manifest = {"format": FORMAT_VERSION, "version": self.version, "live": self.live,
+                    "trained_at": time.time(),
                     "pairs": [{"model": m, "agent": a, "outcomes": p.outcomes,
                                "success_rate": p.success_rate}
                               for (m, a), p in self.pairs.items()]}
@@ -179,19 +184,57 @@ def blended(prior: float, learned: tuple[float, float] | None) -> float:
 
 
 def _logistic(design: Matrix, y: Matrix) -> Matrix:
-    """L2-regularised logistic regression by Newton's method (the bias is not penalised)."""
-    weights = np.zeros(design.shape[1])
-    penalty = np.full(design.shape[1], L2)
-    penalty[-1] = 0.0
+    """L2-regularised logistic regression (the bias barely penalised) by truncated Newton.
+
+    Each Newton step is solved by conjugate gradients on Hessian-vector products, so training
+    costs a few passes over the outcomes per step, linear in their number, instead of building
+    and solving the features' full square Hessian (seconds per step at 2,048 features).
+    """
+    rows, width = design.shape
+    weights = np.zeros(width)
+    if y.min() == y.max():  # one class: nothing to tell steps apart by, only the (smoothed) rate
+        rate = (float(y.sum()) + 0.5) / (rows + 1.0)
+        weights[-1] = math.log(rate / (1.0 - rate))
+        return weights
+    penalty = np.full(width, L2)
+    penalty[-1] = 1e-6  # keeps the system positive definite without pulling the rate
+    squared = design * design
     for _ in range(NEWTON_STEPS):
         p = 1.0 / (1.0 + np.exp(-(design @ weights)))
         gradient = design.T @ (p - y) + penalty * weights
-        hessian = (design.T * (p * (1.0 - p))) @ design + np.diag(penalty + 1e-9)
-        step = np.linalg.solve(hessian, gradient)
+        curvature = p * (1.0 - p)
+
+        def hessian_times(v: Matrix, c: Matrix = curvature) -> Matrix:
+            product: Matrix = design.T @ (c * (design @ v)) + penalty * v
+            return product
+
+        step = _conjugate_gradient(hessian_times, gradient, squared.T @ curvature + penalty)
         weights -= step
         if float(np.abs(step).max()) < CONVERGED:
             break
     return weights
+
+
+def _conjugate_gradient(apply: Callable[[Matrix], Matrix], b: Matrix, diagonal: Matrix
+                        ) -> Matrix:
+    """Solve ``apply(x) = b`` for a symmetric positive definite operator (Jacobi-preconditioned)."""
+    x = np.zeros_like(b)
+    residual = b.copy()
+    z = residual / diagonal
+    direction = z.copy()
+    rz = float(residual @ z)
+    target = CG_TOLERANCE * float(np.linalg.norm(b))
+    for _ in range(CG_STEPS):
+        if float(np.linalg.norm(residual)) <= target:
+            break
+        product = apply(direction)
+        alpha = rz / float(direction @ product)
+        x += alpha * direction
+        residual -= alpha * product
+        z = residual / diagonal
+        rz, previous = float(residual @ z), rz
+        direction = z + (rz / previous) * direction
+    return x
 
 
 class LearnedState:
