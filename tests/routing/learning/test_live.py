@@ -120,12 +120,16 @@ def _kinds() -> list[Outcome]:
     return outcomes
 
 
-def test_steps_of_the_kind_the_local_model_fails_go_to_the_cloud_the_rest_stay() -> None:
+def _trained_on_kinds() -> RoutingRuntime:
     settings = load_settings()
     train(_kinds()).save(learned_path(settings.data_dir))
     data = _config()
     data["routing"] = {"quality_target": 0.7}
-    runtime = RoutingRuntime(config_from(data), settings)
+    return RoutingRuntime(config_from(data), settings)
+
+
+def test_steps_of_the_kind_the_local_model_fails_go_to_the_cloud_the_rest_stay() -> None:
+    runtime = _trained_on_kinds()
     rng = random.Random(99)  # steps not seen in training
     for _ in range(5):
         database = runtime.decide(RouteRequest.for_prompt("solver", _step(rng, hard=True)))
@@ -137,11 +141,7 @@ def test_steps_of_the_kind_the_local_model_fails_go_to_the_cloud_the_rest_stay()
 
 
 def test_learning_never_overrides_a_hard_constraint() -> None:
-    settings = load_settings()
-    train(_kinds()).save(learned_path(settings.data_dir))
-    data = _config()
-    data["routing"] = {"quality_target": 0.8}
-    runtime = RoutingRuntime(config_from(data), settings)
+    runtime = _trained_on_kinds()
     decision = runtime.decide(RouteRequest.for_prompt(
         "solver", _step(random.Random(7), hard=True) + "; the DSN is "
                   "postgres://app:Xk3rPq9vLm2Tz8Wd@db.internal:5432/orders"))
