@@ -1,10 +1,14 @@
-"""Event streams that scale: one reader of the store per run, shared by all of its listeners.
+"""Event streams that scale: one feed per run, shared by all of its listeners.
 
-A thousand clients following one run cost one poll of the store (and one in-process wake-up)
-per new event, not a thousand: the run's :class:`_Feed` reads new events once and keeps them in
-memory while anyone listens; each listener only waits on a condition until there is something
-past its own cursor. An idle listener costs a suspended coroutine. The feed goes away with its
-last listener.
+A thousand clients following one run cost one in-process hand-over (or one poll of the store)
+per new event, not a thousand: the run's :class:`_Feed` keeps new events in memory while anyone
+listens; each listener only waits on a condition until there is something past its own cursor.
+An idle listener costs a suspended coroutine. The feed goes away with its last listener.
+
+Events of runs this process executes reach the feed from memory (published after they are
+committed); the store is read for the rest: the events before a feed started, runs executed by
+another process or host (found by the poll timeout), and any gap in what was published (two
+branches of a run publishing out of order).
 """
 
 from __future__ import annotations
@@ -28,11 +32,34 @@ KEEP = 5_000
 
 
 class Subscription:
-    """A listener's flag: set when its run has a new event, cleared when the listener wakes."""
+    """A feed's inbox: the run's events published in this process, and a flag set with each."""
 
     def __init__(self) -> None:
         self.loop = asyncio.get_running_loop()
         self.flag = asyncio.Event()
+        self.published: dict[int, Event] = {}
+
+    def deliver(self, event: Event) -> None:
+        """On the loop: keep a published event (bounded) and wake the feed."""
+        if len(self.published) < KEEP:
+            self.published[event.seq] = event
+        self.flag.set()
+
+    def take(self, after: int) -> list[Event]:
+        """The published events that follow ``after`` without a gap, taken from the inbox.
+
+        Empty when the next one is missing: the store has it.
+        """
+        taken: list[Event] = []
+        while (event := self.published.pop(after + 1, None)) is not None:
+            taken.append(event)
+            after += 1
+        return taken
+
+    def forget(self, upto: int) -> None:
+        """Drop what the feed already has (read from the store)."""
+        for seq in [s for s in self.published if s <= upto]:
+            del self.published[seq]
 
     async def wait(self, timeout: float) -> bool:
         """Wait for the next event (or one published since the last wait).
@@ -61,7 +88,7 @@ class EventNotifier:
         with self._lock:
             subscribers = list(self._subscribers.get(event.run_id, ()))
         for sub in subscribers:
-            sub.loop.call_soon_threadsafe(sub.flag.set)
+            sub.loop.call_soon_threadsafe(sub.deliver, event)
 
     @contextmanager
     def subscribe(self, run_id: str) -> Iterator[Subscription]:
@@ -156,32 +183,39 @@ class RunFeeds:
 
     async def _poll(self, feed: _Feed) -> None:
         with self.notifier.subscribe(feed.run_id) as subscription:
-            look_at_status = True  # at the start, and whenever no event came for a while
+            look = True  # at the start, after a store read, and whenever no event came a while
             while not feed.ended:
                 try:
-                    look_at_status = await self._read(feed, subscription, look_at_status)
+                    look = await self._read(feed, subscription, look)
                 except Exception as exc:  # noqa: BLE001 - the store may recover; try again
                     log.warning("event feed of run %s: %s", feed.run_id, type(exc).__name__)
                     await asyncio.sleep(self.poll_s)
 
-    async def _read(self, feed: _Feed, subscription: Subscription, look_at_status: bool
-                    ) -> bool:
-        """One round: new events, or the end, or a wait. Returns whether to check the status."""
-        events = await to_thread.run_sync(self.store.events, feed.run_id, feed.read_to, BATCH)
+    async def _read(self, feed: _Feed, subscription: Subscription, look: bool) -> bool:
+        """One round: new events, or the end, or a wait.
+
+        ``look``: read the store (and the run's status) this round. Returns it for the next.
+        """
+        subscription.forget(feed.read_to)
+        events = subscription.take(feed.read_to)
+        from_store = not events and (look or bool(subscription.published))  # or a gap
+        if from_store:
+            events = await to_thread.run_sync(self.store.events, feed.run_id, feed.read_to,
+                                              BATCH)
         if events:
             feed.add(events)
             feed.ended = any(e.kind in TERMINAL_EVENTS for e in events)
             await self._tell(feed)
-            return False
+            return from_store  # after a store read, read on until it has nothing more
         # A run's terminal event is written with its final status (one transaction): a final
         # status with nothing left to read means the feed has everything.
-        if look_at_status and (await to_thread.run_sync(self.store.get_run, feed.run_id)
-                               ).status in FINAL_STATUSES:
+        if look and (await to_thread.run_sync(self.store.get_run, feed.run_id)
+                     ).status in FINAL_STATUSES:
             if not await to_thread.run_sync(self.store.events, feed.run_id, feed.read_to, 1):
                 feed.ended = True
                 await self._tell(feed)
             return True
-        # Events written in this process wake us; the timeout finds those of other hosts.
+        # Events written in this process arrive in the inbox; the timeout finds other hosts'.
         return not await subscription.wait(self.poll_s)
 
     @staticmethod

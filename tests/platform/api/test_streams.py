@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
 from httpx_sse import aconnect_sse
 
+from hybridcrew.graphs.lifecycle import Event
+from hybridcrew.platform.store.sqlite import SqliteStore
+from hybridcrew.settings import load_settings
 from tests.support.crew import crew_config
 from tests.support.gateway import gateway, wait_status
 
@@ -86,3 +90,36 @@ def test_a_key_beyond_its_stream_cap_gets_429() -> None:
             assert again.status_code == 200
 
 
+
+
+class _CountingStore(SqliteStore):
+    """The SQLite store, counting the reads of events (to see where streams get theirs)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.event_reads = 0
+
+    def events(self, run_id: str, after: int = 0, limit: int | None = None) -> list[Event]:
+        self.event_reads += 1
+        return super().events(run_id, after, limit)
+
+
+def test_events_of_a_run_this_gateway_executes_reach_its_readers_from_memory() -> None:
+    store = _CountingStore(load_settings().data_dir / "counting.sqlite")
+    with gateway(crew_config(latency=0.2), store=store) as base:
+
+        async def scenario() -> tuple[list[str], int]:
+            async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+                reads_before = store.event_reads
+                run_id = (await http.post("/v1/runs", json={"task": "Add rate limiting"})
+                          ).json()["id"]
+                kinds = await _follow(http, run_id)
+                return kinds, store.event_reads - reads_before
+
+        kinds, reads = asyncio.run(scenario())
+        assert kinds[0] == "run_started"
+        assert kinds[-1] == "run_finished"
+        assert len(kinds) >= 10
+        # The store is read when the feed starts (what came before) and for a gap (two
+        # branches publishing out of order); every other event comes from memory.
+        assert reads <= len(kinds) // 3, (reads, kinds)
