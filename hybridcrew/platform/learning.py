@@ -66,8 +66,8 @@ def train(outcomes: Sequence[Outcome], previous: Path | None = None, *, live: in
     version = int(_manifest(previous).get("version", 0)) + 1 if previous is not None else 1
     return LearnedEstimator.fit([o.prompt for o in outcomes],
                                 [(o.model, o.agent) for o in outcomes],
-                                np.array([o.success for o in outcomes]), version=version,
-                                live=live)
+                                np.array([o.success for o in outcomes]),
+                                kinds=[o.step for o in outcomes], version=version, live=live)
 
 
 def judged_outcomes(store: Store) -> list[Outcome]:
@@ -172,9 +172,11 @@ def compare(outcomes: Sequence[Outcome], *, agent: str, local: str, cloud: str,
             ) -> Comparison:
     """Score the router's ranking (which prompts go to ``cloud``) on prompts both answered."""
     results: dict[str, dict[str, bool]] = {}
+    kinds: dict[str, str] = {}
     for o in outcomes:
         if o.agent == agent and o.model in (local, cloud):
             results.setdefault(o.prompt, {})[o.model] = o.success
+            kinds[o.prompt] = o.step
     prompts = sorted(p for p, r in results.items() if len(r) == 2)  # noqa: PLR2004 - both
     if len(prompts) < 10:  # noqa: PLR2004 - too few to rank
         raise ConfigError.single("outcomes", "", f"only {len(prompts)} prompts have outcomes "
@@ -184,7 +186,7 @@ def compare(outcomes: Sequence[Outcome], *, agent: str, local: str, cloud: str,
     strong = np.array([results[p][cloud] for p in prompts], dtype=np.float64)
     have = learned is not None and {(local, agent), (cloud, agent)} <= set(learned.pairs)
     if learned is not None and have:
-        rows = learned.batch_features(prompts)
+        rows = learned.batch_features(prompts, [kinds[p] for p in prompts])
         p_local = learned.learned(local, agent, rows)
         score = learned.learned(cloud, agent, rows) - p_local
         error, bins = calibration(p_local, weak)

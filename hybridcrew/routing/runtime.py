@@ -152,7 +152,7 @@ class RoutingRuntime:
         if estimator is None:
             return {}
         text = "\n".join(p.text for p in request.parts)
-        return estimator.for_step(request.agent, estimator.features(text))
+        return estimator.for_step(request.agent, estimator.features(text, request.step))
 
     def invoke(self, decision: Decision, messages: Sequence[BaseMessage]) -> CallResult:
         """Run a decided step with fallback."""

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hybridcrew.routing.learning.features import Matrix, raw_features
+from hybridcrew.routing.learning.features import DEFAULT_KIND, Matrix, raw_features
 
 LEARNED_FILE = "router/learned"
 """Where ``route train`` writes the learned state, under the data dir (``.npz`` + ``.json``)."""
@@ -62,21 +62,24 @@ class LearnedEstimator:
     :meth:`fit` or :meth:`load` return)."""
 
     @classmethod
-    def fit(cls, texts: list[str], keys: list[tuple[str, str]], success: Matrix,
-            version: int = 1, live: int = 0) -> LearnedEstimator:
+    def fit(cls, texts: list[str], keys: list[tuple[str, str]], success: Matrix, *,
+            kinds: list[str] | None = None, version: int = 1, live: int = 0
+            ) -> LearnedEstimator:
         """Learn from outcomes: ``keys[i]`` (model, agent) on the step ``texts[i]``.
 
-        ``success[i]`` says whether that model succeeded on that text for that agent.
+        ``kinds[i]`` is that step's kind (plan, implement, ...); ``success[i]`` says whether
+        that model succeeded on that step for that agent.
         """
-        unique = list(dict.fromkeys(texts))  # a prompt answered by several models: read once
-        grams, sizes = raw_features(unique)
+        steps = list(zip(texts, kinds or [DEFAULT_KIND] * len(texts), strict=True))
+        unique = list(dict.fromkeys(steps))  # a prompt answered by several models: read once
+        grams, sizes = raw_features([t for t, _ in unique], [k for _, k in unique])
         # A size all outcomes share (every prompt one number long) must not make any other
         # size look extreme: its spread counts as at least MIN_SPREAD (in log units).
         mean, scale = sizes.mean(axis=0), np.maximum(sizes.std(axis=0), MIN_SPREAD)
         estimator = cls(mean=mean, scale=scale, version=version, live=live)
         design = estimator._design(grams, sizes)
-        where = {text: i for i, text in enumerate(unique)}
-        of_text = np.array([where[t] for t in texts], dtype=np.intp)
+        where = {step: i for i, step in enumerate(unique)}
+        of_text = np.array([where[s] for s in steps], dtype=np.intp)
         for key in sorted(set(keys)):
             rows = np.array([k == key for k in keys])
             y = success[rows].astype(np.float64)
@@ -84,9 +87,9 @@ class LearnedEstimator:
                                          float(y.mean()))
         return estimator
 
-    def features(self, text: str) -> Matrix:
+    def features(self, text: str, kind: str = DEFAULT_KIND) -> Matrix:
         """The design row of one step (what :meth:`estimate` and :meth:`for_step` take)."""
-        row: Matrix = self._design(*raw_features([text]))[0]
+        row: Matrix = self._design(*raw_features([text], [kind]))[0]
         return row
 
     def estimate(self, model: str, agent: str, row: Matrix, prior: float) -> float:
@@ -124,9 +127,9 @@ class LearnedEstimator:
         logits: Matrix = rows @ pair.weights
         return np.asarray(1.0 / (1.0 + np.exp(-logits)), dtype=np.float64)
 
-    def batch_features(self, texts: list[str]) -> Matrix:
+    def batch_features(self, texts: list[str], kinds: list[str] | None = None) -> Matrix:
         """Design rows of many steps."""
-        return self._design(*raw_features(texts))
+        return self._design(*raw_features(texts, kinds))
 
     def _design(self, grams: Matrix, sizes: Matrix) -> Matrix:
         scaled = (sizes - self.mean) / self.scale

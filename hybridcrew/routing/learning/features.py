@@ -1,8 +1,10 @@
-"""What the learned router sees of a step: hashed word n-grams and the step's size.
+"""What the learned router sees of a step: hashed word n-grams, the step's kind and its size.
 
 Words and word pairs of the step's text (numbers reduced to their length, so "17 eggs" and
 "42 eggs" read alike) are hashed into :data:`DIMENSIONS` signed buckets, the vector scaled to
-unit length; then two size features (log characters, log count of numbers). Pure CPU, about a
+unit length; the step's kind (plan, implement, review, ...) adds :data:`KIND_WEIGHT` to a bucket
+of its own, whatever the text's length; then two size features (log characters, log count of
+numbers). Pure CPU, about a
 millisecond for a 10 KB step, with no model to load and no cache to keep.
 
 Why not the in-process embedder: on held-out GSM8K outcomes (``benchmarks/route_learning.py``)
@@ -29,6 +31,8 @@ FEATURE_CHARS = 16_000
 """The start of a step that is read for n-grams: bounds the cost of a 100 KB step. The size
 features see the whole text."""
 SIZE_FEATURES = 2
+KIND_WEIGHT = 0.5
+DEFAULT_KIND = "default"
 _TOKEN = re.compile(r"[^\W\d_]+|\d+|[^\w\s]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 
@@ -44,13 +48,22 @@ def tokens(text: str) -> list[str]:
             for t in _TOKEN.findall(text[:FEATURE_CHARS].lower())]
 
 
-def ngram_vector(text: str) -> Matrix:
-    """Unit vector of the text's hashed words and word pairs (signed feature hashing)."""
+def ngram_vector(text: str, kind: str = DEFAULT_KIND) -> Matrix:
+    """The step's features but its size: hashed words and word pairs, and its kind.
+
+    Words and pairs make a unit vector (signed feature hashing); the kind adds a fixed weight.
+    """
     words = tokens(text)
     grams = [*words, *(f"{a} {b}" for a, b in itertools.pairwise(words))]
+    vector = _hashed(grams) if grams else np.zeros(DIMENSIONS)
+    # No token holds a space and a colon: the kind cannot collide with a word of the text.
+    marker = zlib.crc32(f"step kind: {kind}".encode())
+    vector[marker % DIMENSIONS] += -KIND_WEIGHT if marker >> 31 else KIND_WEIGHT
+    return vector
+
+
+def _hashed(grams: list[str]) -> Matrix:
     vector = np.zeros(DIMENSIONS)
-    if not grams:
-        return vector
     hashes = np.fromiter((zlib.crc32(g.encode()) for g in grams), dtype=np.uint64,
                          count=len(grams))
     # The top bit picks the sign so that collisions cancel out on average instead of adding up.
@@ -60,8 +73,10 @@ def ngram_vector(text: str) -> Matrix:
     return vector / norm if norm else vector
 
 
-def raw_features(texts: list[str]) -> tuple[Matrix, Matrix]:
+def raw_features(texts: list[str], kinds: list[str] | None = None) -> tuple[Matrix, Matrix]:
     """N-gram vectors and size features of many steps (before the size features are scaled)."""
-    grams = np.array([ngram_vector(t) for t in texts]).reshape(len(texts), DIMENSIONS)
+    kinds = kinds or [DEFAULT_KIND] * len(texts)
+    grams = np.array([ngram_vector(t, k) for t, k in zip(texts, kinds, strict=True)]
+                     ).reshape(len(texts), DIMENSIONS)
     sizes = np.array([size_features(t) for t in texts]).reshape(len(texts), SIZE_FEATURES)
     return grams, sizes

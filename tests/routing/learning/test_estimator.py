@@ -71,7 +71,10 @@ def test_it_is_saved_and_loaded_with_its_version(tmp_path: Path) -> None:
 def test_features_read_numbers_by_size_and_are_the_same_in_every_process() -> None:
     vector = ngram_vector("Janet has 16 ducks and sells 9 eggs")
     assert vector.shape == (DIMENSIONS,)
-    assert np.linalg.norm(vector) == pytest.approx(1.0)
+    assert np.linalg.norm(vector - ngram_vector("")) == pytest.approx(1.0), (
+        "words and pairs make a unit vector; the step's kind adds its own weight")
+    assert np.count_nonzero(vector - ngram_vector("Janet has 16 ducks and sells 9 eggs",
+                                                  "review")) == 2
     assert np.array_equal(vector, ngram_vector("janet has 42 ducks and sells 3 eggs"))
     assert not np.array_equal(vector, ngram_vector("Janet has 16 geese and sells 9 eggs"))
     code = ("import sys; from hybridcrew.routing.learning.features import ngram_vector; "
@@ -80,3 +83,16 @@ def test_features_read_numbers_by_size_and_are_the_same_in_every_process() -> No
                            check=True, env={"PYTHONHASHSEED": "123", "PATH": ""}).stdout
     assert bytes.fromhex(other) == ngram_vector("Janet has 16 ducks").tobytes(), (
         "a trained state must mean the same in the gateway, the workers and the CLI")
+
+
+def test_the_step_kind_is_a_feature() -> None:
+    """The same texts: the model succeeds when implementing, fails when reviewing."""
+    texts, _ = _data(400, seed=4)
+    kinds = ["review" if i % 2 else "implement" for i in range(400)]
+    success = np.array([kind == "implement" for kind in kinds], dtype=float)
+    learned = LearnedEstimator.fit(texts, [("local", "qa")] * 400, success, kinds=kinds)
+    held, _ = _data(50, seed=5)
+    implement = learned.learned("local", "qa", learned.batch_features(held, ["implement"] * 50))
+    review = learned.learned("local", "qa", learned.batch_features(held, ["review"] * 50))
+    assert (implement > 0.7).all()
+    assert (review < 0.3).all()
