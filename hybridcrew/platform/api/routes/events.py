@@ -9,6 +9,7 @@ may hold ``HYBRIDCREW_MAX_STREAMS_PER_KEY`` streams open at once (429 beyond).
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -54,6 +55,7 @@ async def stream_events(
 ) -> AsyncIterator[ServerSentEvent]:
     """Stream the run's events in order, from the start or after ``Last-Event-ID``."""
     async for event in service.feeds.follow(run.id, max(after, last_event_id or 0)):
-        yield ServerSentEvent(id=str(event.seq), event=event.kind,
-                              data={"seq": event.seq, "ts": event.ts, "node": event.node,
-                                    **event.data})
+        # Pre-serialised: the store wrote this payload as JSON already, so FastAPI's generic
+        # encoder (a walk over every value of every event) has nothing to add.
+        yield ServerSentEvent(id=str(event.seq), event=event.kind, raw_data=json.dumps(
+            {"seq": event.seq, "ts": event.ts, "node": event.node, **event.data}))
