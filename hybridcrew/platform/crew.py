@@ -74,7 +74,6 @@ class Crew:
         self.runtime.feedback = self.store.verdicts  # what every process's runs learned
         # The judged steps of every process's runs retrain the learned router (no command).
         self.runtime.relearn = functools.partial(relearn, self.store, settings.data_dir)
-        vectors = vector_cache(settings.data_dir)  # repository retrieval's embeddings
         self.runtime.history.update(self.store.verdicts())
         self.cancelled: set[str] = set()
         self.handed_over: set[str] = set()
@@ -83,8 +82,9 @@ class Crew:
         self.leases = Leases(self.store, settings.lease_s, settings.heartbeat_s)
         self.leases.on_lost.append(self.handed_over.add)
         self.leases.on_beat.append(self._notice_cancellations)
-        self.workspaces = RepoWorkspaces(settings.data_dir,
-                                         vectors if settings.repo_embeddings else None,
+        # Repository retrieval ranks by embeddings too, cached under the data dir, when enabled.
+        vectors = vector_cache(settings.data_dir) if settings.repo_embeddings else None
+        self.workspaces = RepoWorkspaces(settings.data_dir, vectors,
                                          require_isolation=settings.sandbox == "require")
         self._loaded: dict[str, _Loaded] = {}
         self._memory = memory

@@ -87,10 +87,7 @@ def train_with_judged(imported: Sequence[Outcome], store: Store, data_dir: Path
         kept.parent.mkdir(parents=True, exist_ok=True)
         kept.write_text("".join(json.dumps(dataclasses.asdict(o)) + "\n" for o in imported),
                         "utf-8")
-        live = store.judged_total()
-        learned = train([*imported, *judged_outcomes(store)], learned_path(data_dir), live=live)
-        learned.save(learned_path(data_dir))
-    return learned
+        return _train_and_save(imported, store, data_dir)
 
 
 def relearn(store: Store, data_dir: Path, *, every: int = RETRAIN_AFTER,
@@ -107,12 +104,20 @@ def relearn(store: Store, data_dir: Path, *, every: int = RETRAIN_AFTER,
     if not _due(store.judged_total(), path, every, interval_s):
         return None
     with _training(data_dir):
-        live = store.judged_total()
-        if not _due(live, path, every, interval_s):
+        if not _due(store.judged_total(), path, every, interval_s):
             return None  # another process trained while this one waited
-        learned = train([*_imported(data_dir), *judged_outcomes(store)], path, live=live)
-        learned.save(path)
-    log.info("learned router version %d: %d judged steps", learned.version, live)
+        learned = _train_and_save(_imported(data_dir), store, data_dir)
+    log.info("learned router version %d: %d judged steps", learned.version, learned.live)
+    return learned
+
+
+def _train_and_save(imported: Sequence[Outcome], store: Store, data_dir: Path
+                    ) -> LearnedEstimator:
+    """The next version, from ``imported`` and every judged step (under the training lock)."""
+    path = learned_path(data_dir)
+    live = store.judged_total()  # counted first: a judgement arriving now is learned next time
+    learned = train([*imported, *judged_outcomes(store)], path, live=live)
+    learned.save(path)
     return learned
 
 

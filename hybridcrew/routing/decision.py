@@ -115,9 +115,9 @@ class Decision:
     fallbacks: tuple[str, ...] = ()
     cloud_reference: str | None = None
     memory: MemoryOffer | None = None
+    """Memory items offered to the step: which were included, which left out, and the policy."""
     estimates: tuple[tuple[str, float], ...] = ()
     """(model, P(success)) of every candidate that survived the hard constraints."""
-    """Memory items offered to the step: which were included, which left out, and the policy."""
 
     @property
     def blocked(self) -> bool:

@@ -1,7 +1,7 @@
 """Learned P(success) per (model, agent): logistic regression on step features.
 
-Features: the step's hashed word n-grams and its size (:mod:`.features`). On held-out GSM8K
-outcomes (``benchmarks/route_learning.py``) a regularised logistic model per (model, agent)
+Features: the step's hashed word n-grams, its kind and its size (:mod:`.features`). On held-out
+GSM8K outcomes (``benchmarks/route_learning.py``) a regularised logistic model per (model, agent)
 ranks prompts by expected gain from the cloud with APGR 0.66 and stays calibrated (ECE about
 0.05); similarity-weighted nearest neighbours over embeddings, tried first, stayed near random
 (APGR 0.49-0.53), so this is the method.
@@ -88,13 +88,9 @@ class LearnedEstimator:
         return estimator
 
     def features(self, text: str, kind: str = DEFAULT_KIND) -> Matrix:
-        """The design row of one step (what :meth:`estimate` and :meth:`for_step` take)."""
+        """The design row of one step (what :meth:`for_step` takes)."""
         row: Matrix = self._design(*raw_features([text], [kind]))[0]
         return row
-
-    def estimate(self, model: str, agent: str, row: Matrix, prior: float) -> float:
-        """P(success) of ``model`` for ``agent`` on the step whose features are ``row``."""
-        return blended(prior, self.for_step(agent, row).get(model))
 
     def for_step(self, agent: str, row: Matrix) -> LearnedEstimates:
         """Every trained model's learned P(success) for ``agent`` on the step ``row`` describes.

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hybridcrew.routing.learning.estimator import PRIOR_OUTCOMES, LearnedEstimator
+from hybridcrew.routing.learning.estimator import PRIOR_OUTCOMES, LearnedEstimator, blended
 from hybridcrew.routing.learning.evaluate import calibration
 from hybridcrew.routing.learning.features import DIMENSIONS, ngram_vector
 
@@ -49,12 +49,14 @@ def test_with_few_outcomes_the_estimate_stays_near_the_prior() -> None:
     few = LearnedEstimator.fit(texts[:4], [("local", "backend")] * 4, np.ones(4))
     many = LearnedEstimator.fit(texts, [("local", "backend")] * 600, success)
     row_few, row_many = few.features(texts[0]), many.features(texts[0])
+    # What the router does with a step's estimates: blend each with its model's prior.
+    for_few, for_many = few.for_step("backend", row_few), many.for_step("backend", row_many)
     weight = 4 / (4 + PRIOR_OUTCOMES)
-    assert few.estimate("local", "backend", row_few, 0.3) == pytest.approx(
+    assert blended(0.3, for_few.get("local")) == pytest.approx(
         weight * few.learned("local", "backend", row_few[None, :])[0] + (1 - weight) * 0.3)
-    assert few.estimate("cloud", "backend", row_few, 0.42) == 0.42, "unknown pair: the prior"
+    assert blended(0.42, for_few.get("cloud")) == 0.42, "unknown pair: the prior"
     weight = 600 / (600 + PRIOR_OUTCOMES)
-    assert many.estimate("local", "backend", row_many, 0.3) == pytest.approx(
+    assert blended(0.3, for_many.get("local")) == pytest.approx(
         weight * many.learned("local", "backend", row_many[None, :])[0] + (1 - weight) * 0.3)
 
 
@@ -64,8 +66,8 @@ def test_it_is_saved_and_loaded_with_its_version(tmp_path: Path) -> None:
     learned.save(tmp_path / "learned")
     again = LearnedEstimator.load(tmp_path / "learned")
     assert again.version == 3
-    assert again.estimate("local", "qa", again.features(texts[0]), 0.5) == pytest.approx(
-        learned.estimate("local", "qa", learned.features(texts[0]), 0.5))
+    assert again.for_step("qa", again.features(texts[0]))["local"] == pytest.approx(
+        learned.for_step("qa", learned.features(texts[0]))["local"])
 
 
 def test_features_read_numbers_by_size_and_are_the_same_in_every_process() -> None:
