@@ -30,7 +30,7 @@ from langgraph.graph import END, START, StateGraph
 from machine import describe
 
 from hybridcrew.platform.crew import Crew
-from hybridcrew.platform.store.sqlite import tune_for_durable_writes
+from hybridcrew.platform.store.sqlite_schema import tune_for_durable_writes
 from hybridcrew.routing.config import parse_config
 from hybridcrew.routing.providers.scripted import ScriptedChatModel
 from hybridcrew.settings import load_settings

@@ -8,7 +8,7 @@ from typing import Any
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from hybridcrew.platform.store.sqlite import tune_for_durable_writes
+from hybridcrew.platform.store.sqlite_schema import tune_for_durable_writes
 from hybridcrew.settings import Settings
 
 

@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any, cast
 
 from hybridcrew.graphs.lifecycle import (
-    ACTIVE_STATUSES,
-    REOPENABLE_STATUSES,
     Event,
     EventKind,
     RunStatus,
@@ -30,65 +28,20 @@ from hybridcrew.graphs.ports import (
     RecordedDecision,
     StepText,
 )
-from hybridcrew.platform.store.base import LEASE_PREFIX, ApiKey, Role, RunNotFound, RunRow, Store
+from hybridcrew.platform.store.base import LEASE_PREFIX, ApiKey, RunNotFound, RunRow, Store
+from hybridcrew.platform.store.sqlite_schema import (
+    ACTIVE,
+    APPEND,
+    SCHEMA,
+    SET_STATUS,
+    key_row,
+    run_row,
+    tune_for_durable_writes,
+)
 from hybridcrew.routing.decision import DecisionRecord
 
 BUSY_TIMEOUT_S = 10.0
 """How long a write waits for another process's lock before it fails (a 503, not a hang)."""
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY, task TEXT NOT NULL, workflow TEXT NOT NULL, status TEXT NOT NULL,
-    created_at REAL NOT NULL, updated_at REAL NOT NULL, folder TEXT NOT NULL,
-    options TEXT NOT NULL DEFAULT '{}', summary TEXT NOT NULL DEFAULT '{}',
-    tenant TEXT NOT NULL DEFAULT 'default'
-);
-CREATE TABLE IF NOT EXISTS events (
-    run_id TEXT NOT NULL, seq INTEGER NOT NULL, ts REAL NOT NULL, kind TEXT NOT NULL,
-    node TEXT, data TEXT NOT NULL, PRIMARY KEY (run_id, seq)
-);
-CREATE TABLE IF NOT EXISTS decisions (
-    run_id TEXT NOT NULL, step_key TEXT NOT NULL, decision TEXT NOT NULL,
-    PRIMARY KEY (run_id, step_key)
-);
-CREATE TABLE IF NOT EXISTS budgets (scope TEXT PRIMARY KEY, spent REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS health (id INTEGER PRIMARY KEY, checked_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS charges (
-    scope TEXT NOT NULL, charge_id TEXT NOT NULL, PRIMARY KEY (scope, charge_id)
-);
-CREATE TABLE IF NOT EXISTS verdicts (
-    model TEXT NOT NULL, agent TEXT NOT NULL, approved INTEGER NOT NULL, total INTEGER NOT NULL,
-    PRIMARY KEY (model, agent)
-);
-CREATE TABLE IF NOT EXISTS step_outcomes (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, step_key TEXT NOT NULL,
-    model TEXT NOT NULL, agent TEXT NOT NULL, step TEXT NOT NULL, text TEXT NOT NULL,
-    success INTEGER, weight INTEGER NOT NULL DEFAULT 1, UNIQUE (run_id, step_key)
-);
-CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS assignments (agent TEXT PRIMARY KEY, assignment TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS api_keys (
-    id TEXT PRIMARY KEY, digest TEXT NOT NULL, tenant TEXT NOT NULL, role TEXT NOT NULL,
-    name TEXT NOT NULL, created_at REAL NOT NULL, revoked_at REAL
-);
-CREATE TABLE IF NOT EXISTS slots (
-    name TEXT NOT NULL, holder TEXT NOT NULL, expires REAL NOT NULL, PRIMARY KEY (name, holder)
-);
-"""
-
-
-def _sql_list(statuses: frozenset[RunStatus]) -> str:
-    return ", ".join(f"'{s}'" for s in sorted(statuses))
-
-
-_ACTIVE = _sql_list(ACTIVE_STATUSES)
-# Final statuses never change, except failed/blocked back to running (an explicit resume).
-_SET_STATUS = ("UPDATE runs SET status=?, updated_at=?, summary=COALESCE(?, summary) WHERE id=? "  # noqa: S608 - statuses are constants
-               f"AND (status IN ({_ACTIVE}) OR "
-               f"(status IN ({_sql_list(REOPENABLE_STATUSES)}) AND ? = '{RunStatus.RUNNING}'))")
-_APPEND = ("INSERT INTO events SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ? FROM events "
-           "WHERE run_id=? RETURNING seq")
-
-
 class SqliteStore(Store):
     """The embedded backend."""
 
@@ -97,7 +50,7 @@ class SqliteStore(Store):
         self._conn = sqlite3.connect(path, check_same_thread=False, timeout=BUSY_TIMEOUT_S,
                                      isolation_level=None)
         tune_for_durable_writes(self._conn)
-        self._conn.executescript(_SCHEMA)
+        self._conn.executescript(SCHEMA)
         columns = {row[1] for row in self._conn.execute("PRAGMA table_info(runs)")}
         if "tenant" not in columns:  # a store written before tenants existed
             self._conn.execute("ALTER TABLE runs ADD COLUMN tenant TEXT NOT NULL DEFAULT "
@@ -167,7 +120,7 @@ class SqliteStore(Store):
         """Update a run's status (and its summary when given) unless it has ended."""
         with self._tx() as db:
             cursor = db.execute(
-                _SET_STATUS,
+                SET_STATUS,
                 (status, time.time(), None if summary is None else json.dumps(summary), run_id,
                  status))
         return cursor.rowcount > 0
@@ -179,11 +132,11 @@ class SqliteStore(Store):
         with self._tx() as db:
             cursor = db.execute(
                 "UPDATE runs SET status=?, updated_at=?, summary=? WHERE id=? AND "  # noqa: S608 - statuses are constants
-                f"status IN ({_ACTIVE})",
+                f"status IN ({ACTIVE})",
                 (status, ts, json.dumps(summary), run_id))
             if cursor.rowcount == 0:
                 return None
-            (seq,) = db.execute(_APPEND, (run_id, ts, kind, None, json.dumps(data),
+            (seq,) = db.execute(APPEND, (run_id, ts, kind, None, json.dumps(data),
                                           run_id)).fetchone()
         return Event(run_id, int(seq), ts, kind, None, data)
 
@@ -193,7 +146,7 @@ class SqliteStore(Store):
                         (run_id, tenant, tenant))
         if row is None:
             raise RunNotFound(run_id)
-        return _run(row)
+        return run_row(row)
 
     def list_runs(self, *, tenant: str | None = None, status: RunStatus | None = None,
                   limit: int = 50, offset: int = 0) -> list[RunRow]:
@@ -202,7 +155,7 @@ class SqliteStore(Store):
             "SELECT * FROM runs WHERE (? IS NULL OR status=?) AND (? IS NULL OR tenant=?) "
             "ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
             (status, status, tenant, tenant, limit, offset))
-        return [_run(r) for r in rows]
+        return [run_row(r) for r in rows]
 
     # -- events and decisions ------------------------------------------------------------------
 
@@ -219,11 +172,11 @@ class SqliteStore(Store):
         # cost a full switch interval while branch threads and the checkpointer run Python.
         with self._lock:
             if decision is None:
-                (seq,) = self._conn.execute(_APPEND, args).fetchone()
+                (seq,) = self._conn.execute(APPEND, args).fetchone()
             else:
                 self._conn.execute("BEGIN IMMEDIATE")
                 try:
-                    (seq,) = self._conn.execute(_APPEND, args).fetchone()
+                    (seq,) = self._conn.execute(APPEND, args).fetchone()
                     self._conn.execute("INSERT OR IGNORE INTO decisions VALUES (?, ?, ?)",
                                        (run_id, decision[0], json.dumps(decision[1])))
                     self._conn.execute("COMMIT")
@@ -340,11 +293,11 @@ class SqliteStore(Store):
     def get_key(self, key_id: str) -> ApiKey | None:
         """A key by id."""
         row = self._one("SELECT * FROM api_keys WHERE id=?", (key_id,))
-        return _key(row) if row else None
+        return key_row(row) if row else None
 
     def list_keys(self, tenant: str | None = None) -> list[ApiKey]:
         """Keys, oldest first."""
-        return [_key(r) for r in self._all(
+        return [key_row(r) for r in self._all(
             "SELECT * FROM api_keys WHERE (? IS NULL OR tenant=?) ORDER BY created_at, id",
             (tenant, tenant))]
 
@@ -405,7 +358,7 @@ class SqliteStore(Store):
             f"'{RunStatus.QUEUED}' AND runs.updated_at < ?)) AND slots.name IS NULL "
             "ORDER BY runs.created_at LIMIT ?",
             (LEASE_PREFIX, now, now - stale_after_s, limit))
-        return [_run(r) for r in rows]
+        return [run_row(r) for r in rows]
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -421,23 +374,3 @@ class SqliteStore(Store):
                 reader.close()
             self._readers.clear()
             self._conn.close()
-
-
-def tune_for_durable_writes(conn: sqlite3.Connection) -> None:
-    """WAL with ``synchronous=NORMAL``.
-
-    A committed write survives the process being killed at any moment (only an OS crash or power
-    loss can lose the last commits), without an fsync per commit, which otherwise dominates the
-    per-step overhead.
-    """
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-
-
-def _run(row: tuple[Any, ...]) -> RunRow:
-    return RunRow(row[0], row[1], row[2], RunStatus(row[3]), row[4], row[5], row[6],
-                  json.loads(row[7]), json.loads(row[8]), row[9])
-
-
-def _key(row: tuple[Any, ...]) -> ApiKey:
-    return ApiKey(row[0], row[1], row[2], cast(Role, row[3]), row[4], row[5], row[6])
