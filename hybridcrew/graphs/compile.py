@@ -31,9 +31,9 @@ GROUNDED_WEIGHT = 3
 class ReviewStep(AgentStep):
     """The loop's reviewer: after its verdict, decide whether another round is needed."""
 
-    def __call__(self, state: CrewState) -> dict[str, Any]:
+    async def __call__(self, state: CrewState) -> dict[str, Any]:
         """Run the review, then set ``generation``/``review_done`` for the loop."""
-        update = super().__call__(state)
+        update = await super().__call__(state)
         review = self.spec.review
         assert review is not None  # a ReviewStep only exists for a review loop
         generation = state.get("generation", 0)

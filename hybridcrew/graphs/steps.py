@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import functools
 import threading
@@ -29,14 +30,14 @@ from hybridcrew.graphs.events import EventSink
 from hybridcrew.graphs.lifecycle import EventKind
 from hybridcrew.graphs.ports import DEFAULT_TENANT, RunLog, StepText, daily_scope
 from hybridcrew.graphs.prompts import build_prompt, with_memory
-from hybridcrew.graphs.repository import edits_result, grounded_verdict, repo_sections
+from hybridcrew.graphs.repository import Section, edits_result, grounded_verdict, repo_sections
 from hybridcrew.graphs.schemas import plan_schema, to_state, verdict_schema
 from hybridcrew.graphs.state import CrewState, RecalledItem, StepOutcome, StepRecord
 from hybridcrew.graphs.workflow import WorkflowSpec
 from hybridcrew.graphs.workspace import CheckRecord, Edits, Workspace, Workspaces
 from hybridcrew.routing import decision as codes
 from hybridcrew.routing.decision import Decision
-from hybridcrew.routing.invoke import CallResult, invoke_with_fallback
+from hybridcrew.routing.invoke import CallResult, ainvoke_with_fallback
 from hybridcrew.routing.router import PromptPart, RouteRequest
 from hybridcrew.routing.runtime import RoutingRuntime
 from hybridcrew.sensitivity import Sensitivity
@@ -139,8 +140,12 @@ class AgentStep:
                         if self.spec.nodes[d].kind == "implement"]
         return [p for p in self.spec.parts() if p in implementers] or self.spec.parts()
 
-    def __call__(self, state: CrewState) -> dict[str, Any]:
-        """Execute the step and return its state update."""
+    async def __call__(self, state: CrewState) -> dict[str, Any]:
+        """Execute the step and return its state update.
+
+        On the run's event loop: the model call is awaited; a repository's checks and file
+        retrieval (subprocesses, embeddings) run on the loop's worker pool.
+        """
         run_id, generation = state["run_id"], state.get("generation", 0)
         if run_id in self.ctx.cancelled:
             raise RunCancelled(run_id)
@@ -148,10 +153,8 @@ class AgentStep:
             raise ExecutionStopped(run_id)
         key = f"{self.name}@{generation}"
         workspace = self.ctx.workspaces.for_run(run_id) if self.ctx.workspaces else None
-        checks = self._checks(run_id, workspace) if workspace and self.node.kind == "review" \
-            else None
-        repository = repo_sections(workspace, self.name, self.node, state,
-                                   files=self.ctx.repo_files, checks=checks) if workspace else None
+        checks, repository = await self._repository(state, workspace) if workspace else (
+            None, None)
         messages, parts = build_prompt(self.spec, self.name, self.agent, state, repository)
         decision, update, replayed = self._route(state, key, parts)
         messages = with_memory(messages, self._included(state, decision))
@@ -169,7 +172,7 @@ class AgentStep:
         edits = workspace is not None and self.node.kind == "implement"
         schema = Edits if edits else self.schema
         apply = functools.partial(_apply, workspace, key) if edits else None
-        calls, notes, unapplied = self._execute(decision, messages, queued, schema, apply)
+        calls, notes, unapplied = await self._execute(decision, messages, queued, schema, apply)
         final = calls[-1]
         record = self._record(key=key, generation=generation, decision=decision, calls=calls,
                               notes=notes)
@@ -198,6 +201,18 @@ class AgentStep:
             update["verdicts"] = {self.name: verdict}
             update["outcomes"] = judged(state, self.name, verdict)
         return update
+
+    async def _repository(self, state: CrewState, workspace: Workspace
+                          ) -> tuple[CheckRecord | None, list[Section]]:
+        """What the step sees of the run's repository (a reviewer: after running its checks)."""
+        loop = asyncio.get_running_loop()
+        checks = None
+        if self.node.kind == "review":
+            checks = await loop.run_in_executor(None, self._checks, state["run_id"], workspace)
+        repository = await loop.run_in_executor(None, functools.partial(
+            repo_sections, workspace, self.name, self.node, state,
+            files=self.ctx.repo_files, checks=checks))
+        return checks, repository
 
     def _checks(self, run_id: str, workspace: Workspace) -> CheckRecord:
         """Run the repository's checks before the review, and say what they found."""
@@ -289,7 +304,7 @@ class AgentStep:
 
     # -- execution and validation -------------------------------------------------------------
 
-    def _execute(self, decision: Decision, messages: list[BaseMessage], queued: Any,
+    async def _execute(self, decision: Decision, messages: list[BaseMessage], queued: Any,
                  schema: type[BaseModel] | None, accept: Accept | None
                  ) -> tuple[list[CallResult], list[str], str | None]:
         """Call, validate, retry once with what was wrong, then escalate to a stronger model.
@@ -307,7 +322,7 @@ class AgentStep:
                 return result.invalid
             return accept(result.parsed)
 
-        calls = [invoke_with_fallback(pool, decision, messages, schema, queued)]
+        calls = [await ainvoke_with_fallback(pool, decision, messages, schema, queued)]
         notes = [f"fell back from {e.model}: {e.kind}" for e in calls[0].attempts]
         reason = problem(calls[-1])
         if reason is None:
@@ -317,14 +332,14 @@ class AgentStep:
             f"Your previous reply was not valid: {reason}. Reply again"
             + (" with only JSON that matches the schema." if schema else "."))]
         same = dataclasses.replace(decision, model=calls[-1].model, fallbacks=())
-        calls.append(invoke_with_fallback(pool, same, retry, schema, queued))
+        calls.append(await ainvoke_with_fallback(pool, same, retry, schema, queued))
         reason = problem(calls[-1])
         stronger = self._stronger(decision, calls[-1].model)
         if reason is not None and stronger is not None:
             notes.append(f"escalated to {stronger}: {reason}")
             escalated = dataclasses.replace(decision, model=stronger, fallbacks=())
-            calls.append(invoke_with_fallback(pool, escalated, retry if accept else messages,
-                                              schema, queued))
+            calls.append(await ainvoke_with_fallback(
+                pool, escalated, retry if accept else messages, schema, queued))
             reason = problem(calls[-1])
         if reason is not None and accept is not None and calls[-1].invalid is None:
             # Well-formed edits that still do not apply: the part stays as it was, the

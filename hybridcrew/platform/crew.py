@@ -38,6 +38,7 @@ from hybridcrew.platform.memory import VectorMemory, open_memory
 from hybridcrew.platform.memory.vector_cache import vector_cache
 from hybridcrew.platform.outcomes import AskHuman, RunOutcome, RunStateError
 from hybridcrew.platform.repos.workspace import RepoWorkspaces, open_checkout
+from hybridcrew.platform.runloop import run_loop
 from hybridcrew.platform.store import RunRow, Store, open_store
 from hybridcrew.platform.store.base import RunOptions
 from hybridcrew.platform.store.faults import Faults
@@ -176,10 +177,15 @@ class Crew:
 
     def resume(self, run_id: str, *, reply: dict[str, str] | None = None,
                answer: AskHuman | None = None) -> RunOutcome:
-        """Execute a queued run, or continue one.
+        """Execute a queued run, or continue one, on this process's run loop; wait for it.
 
         Continue after a crash, or with the ``reply`` to the question the run waits on.
         """
+        return run_loop().run(self.aresume(run_id, reply=reply, answer=answer))
+
+    async def aresume(self, run_id: str, *, reply: dict[str, str] | None = None,
+                      answer: AskHuman | None = None) -> RunOutcome:
+        """:meth:`resume` on the run loop (``answer`` is asked there)."""
         row = self.store.get_run(run_id)
         if row.status == RunStatus.CANCELLED:
             raise RunStateError(run_id, RunStatus.CANCELLED, "a cancelled run cannot be resumed")
@@ -192,12 +198,12 @@ class Crew:
                                 f"{self.settings.lease_s:g} s (HYBRIDCREW_LEASE_S)")
         self.handed_over.discard(run_id)
         try:
-            return self._resume(row, reply, answer)
+            return await self._resume(row, reply, answer)
         finally:
             self.leases.release(run_id)
             self.workspaces.close(run_id)  # reopened from its files if the run goes on
 
-    def _resume(self, row: RunRow, reply: dict[str, str] | None, answer: AskHuman | None
+    async def _resume(self, row: RunRow, reply: dict[str, str] | None, answer: AskHuman | None
                 ) -> RunOutcome:
         run_id = row.id
         loaded = self._for(row)
@@ -235,16 +241,21 @@ class Crew:
         payload: Any = Command(resume=reply) if reply is not None else None
         if not snapshot.values:  # queued, or killed before its first checkpoint: start it
             payload = _initial_state(row) | {"memory": self._recall(row)}
-        return self._drive(run_id, loaded, payload, answer, row.folder)
+        return await self._drive(run_id, loaded, payload, answer, row.folder)
 
     def execute(self, run_id: str, reply: dict[str, str] | None = None) -> RunOutcome | None:
-        """:meth:`resume` for a background executor (gateway thread, worker): never raises.
+        """:meth:`aexecute` on this process's run loop, waited for (a worker's job)."""
+        return run_loop().run(self.aexecute(run_id, reply))
+
+    async def aexecute(self, run_id: str, reply: dict[str, str] | None = None
+                       ) -> RunOutcome | None:
+        """:meth:`aresume` for a background executor (gateway, worker): never raises.
 
         A run that may not be driven (finished or cancelled meanwhile) is left alone; an
         unexpected error is logged and marks the run failed.
         """
         try:
-            return self.resume(run_id, reply=reply)
+            return await self.aresume(run_id, reply=reply)
         except RunStateError as exc:
             log.info("run %s not driven: %s", run_id, exc)
         except Exception as exc:  # the run's status says it failed; the log has the details
@@ -294,12 +305,12 @@ class Crew:
     def _for(self, row: RunRow) -> _Loaded:
         return self.workflow(row.workflow, row.options.get("assignments"))
 
-    def _drive(self, run_id: str, loaded: _Loaded, payload: Any, answer: AskHuman | None,
-               folder: str) -> RunOutcome:
+    async def _drive(self, run_id: str, loaded: _Loaded, payload: Any,
+                     answer: AskHuman | None, folder: str) -> RunOutcome:
         while True:
             try:
                 # "sync": each superstep's checkpoint is on disk before the next one starts.
-                result = loaded.graph.invoke(payload, _thread(run_id), durability="sync")
+                result = await loaded.graph.ainvoke(payload, _thread(run_id), durability="sync")
             except (RunCancelled, ExecutionStopped) as exc:
                 steps = self.state(run_id).get("steps", [])
                 status = self.store.get_run(run_id).status

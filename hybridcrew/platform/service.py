@@ -1,15 +1,17 @@
 """The crew as a service for the gateway.
 
-Runs submitted over HTTP execute on a thread pool in this process (or go to the Redis queue for
-workers), orphaned runs are taken over, and event streams share one feed per run.
+Runs submitted over HTTP execute on this process's run loop, at most ``gateway_workers`` at
+once (or go to the Redis queue for workers), orphaned runs are taken over, and event streams
+share one feed per run.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, wait
 from typing import TYPE_CHECKING, Any
 
 from hybridcrew.agents.repos import RepoSpec
@@ -21,6 +23,7 @@ from hybridcrew.platform.keys import has_active_keys
 from hybridcrew.platform.metrics import Metrics
 from hybridcrew.platform.outcomes import RunStateError
 from hybridcrew.platform.recovery import Recovery
+from hybridcrew.platform.runloop import run_loop
 from hybridcrew.platform.store import RunRow, Store
 from hybridcrew.platform.streams import EventNotifier, RunFeeds, StreamSlots
 from hybridcrew.routing.config import CrewConfig, LoadedConfig
@@ -35,7 +38,7 @@ KEYS_RECHECK_S = 2.0
 
 
 class RunService:
-    """Submits, answers and cancels runs for the gateway; runs execute on ``executor``."""
+    """Submits, answers and cancels runs for the gateway; runs execute on the run loop."""
 
     def __init__(self, config: LoadedConfig, settings: Settings, store: Store | None = None
                  ) -> None:
@@ -46,8 +49,8 @@ class RunService:
         self.crew.events.listeners.append(self.notifier.publish)
         self.feeds = RunFeeds(self.store, self.notifier, settings.event_poll_s)
         self.stream_slots = StreamSlots(settings.max_streams_per_key)
-        self.executor = ThreadPoolExecutor(max_workers=settings.gateway_workers,
-                                           thread_name_prefix="hybridcrew-run")
+        self.runs = run_loop()
+        self._slots = asyncio.Semaphore(settings.gateway_workers)  # runs executing at once
         # With Redis, runs go to the queue and `hybridcrew worker` processes drive them.
         self.queue: RunQueue | None = None
         if settings.redis_url:
@@ -91,14 +94,10 @@ class RunService:
         this one, restarted) resumes them; runs still in flight after the grace period are taken
         over once their lease lapses.
         """
-        self.crew.stopping.set()
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.crew.stopping.set()  # runs waiting for a slot give their lease back at once
         with self._lock:
-            driving = dict(self._driving)
-        wait(driving.values(), timeout=self.settings.shutdown_grace_s)
-        for run_id, future in driving.items():
-            if future.cancelled():  # queued here and never started: free it at once
-                self.crew.leases.release(run_id)  # (a no-op when it was never taken)
+            driving = list(self._driving.values())
+        wait(driving, timeout=self.settings.shutdown_grace_s)
         self.crew.leases.stop()
         self.crew.runtime.signals.stop()
 
@@ -168,22 +167,25 @@ class RunService:
         self._take_over(run_id, reply)
 
     def _take_over(self, run_id: str, reply: dict[str, str] | None = None) -> None:
-        """Execute a run whose lease this process holds, on the run pool."""
+        """Execute a run whose lease this process holds, on the run loop."""
         with self._lock:
             if run_id in self._driving:
                 return
             self._waiting += 1
-            try:
-                self._driving[run_id] = self.executor.submit(self._execute, run_id, reply)
-            except RuntimeError:  # shutting down: leave the run to the next process
-                self._waiting -= 1
-                self.crew.leases.release(run_id)
+            self._driving[run_id] = self.runs.submit(self._execute(run_id, reply))
 
-    def _execute(self, run_id: str, reply: dict[str, str] | None) -> None:
-        with self._lock:
-            self._waiting -= 1
+    async def _execute(self, run_id: str, reply: dict[str, str] | None) -> None:
+        waiting = True
         try:
-            self.crew.execute(run_id, reply)
+            async with self._slots:
+                with self._lock:
+                    self._waiting -= 1
+                waiting = False
+                if self.crew.stopping.is_set():  # shutting down: leave it to the next process
+                    self.crew.leases.release(run_id)  # (a no-op when it was never taken)
+                    return
+                await self.crew.aexecute(run_id, reply)
         finally:
             with self._lock:
+                self._waiting -= int(waiting)
                 self._driving.pop(run_id, None)

@@ -21,6 +21,7 @@ from hybridcrew.routing.breaker import BreakerBoard
 from hybridcrew.routing.catalog import CatalogEntry
 from hybridcrew.routing.decision import Decision
 from hybridcrew.routing.gate import SlotGate
+from hybridcrew.routing.providers.base import Reply
 from hybridcrew.routing.providers.registry import PROVIDERS
 from hybridcrew.settings import Settings
 
@@ -77,28 +78,64 @@ class ModelPool:
              schema: type[BaseModel] | None = None, on_queued: OnQueued | None = None
              ) -> CallResult:
         """Invoke one model (through its endpoint's slot gate); outcomes feed its breaker."""
-        entry = self.catalog[name]
-        provider = PROVIDERS[entry.provider]
-        endpoint = self.endpoints[name]
-        limit = entry.spec.output_limit(max_tokens)
-        with self.gate.slot(endpoint, (lambda: on_queued(name)) if on_queued else None):
+        call = _Call(self, name, max_tokens, on_queued)
+        with self.gate.slot(call.endpoint, call.queued):
             started = time.perf_counter()
             try:
-                reply = provider.invoke(entry, self.chat_model(name, limit), messages, schema)
+                reply = call.provider.invoke(call.entry, call.chat_model(), messages, schema)
             except Exception as exc:
-                error = provider.classify(exc, entry)
-                if error is None:
-                    raise
-                if error.retryable:
-                    self.breakers.record_failure(endpoint)
-                raise error from exc
-            latency = time.perf_counter() - started
-        self.breakers.record_success(endpoint)
+                raise call.failed(exc) from exc
+            return call.result(reply, time.perf_counter() - started)
+
+    async def acall(self, name: str, messages: Sequence[BaseMessage], max_tokens: int,
+                    schema: type[BaseModel] | None = None, on_queued: OnQueued | None = None
+                    ) -> CallResult:
+        """:meth:`call` for a step on the event loop."""
+        call = _Call(self, name, max_tokens, on_queued)
+        async with self.gate.aslot(call.endpoint, call.queued):
+            started = time.perf_counter()
+            try:
+                reply = await call.provider.ainvoke(call.entry, call.chat_model(),
+                                                      messages, schema)
+            except Exception as exc:
+                raise call.failed(exc) from exc
+            return call.result(reply, time.perf_counter() - started)
+
+
+class _Call:
+    """One call to a catalog model: what it needs, and how its outcome is accounted."""
+
+    def __init__(self, pool: ModelPool, name: str, max_tokens: int, on_queued: OnQueued | None
+                 ) -> None:
+        self.pool, self.name = pool, name
+        self.entry = pool.catalog[name]
+        self.provider = PROVIDERS[self.entry.provider]
+        self.endpoint = pool.endpoints[name]
+        self.limit = self.entry.spec.output_limit(max_tokens)
+        self.queued = (lambda: on_queued(name)) if on_queued else None
+
+    def chat_model(self) -> BaseChatModel:
+        """Built on first use (a backend that cannot serve fails here, as a provider error)."""
+        return self.pool.chat_model(self.name, self.limit)
+
+    def failed(self, exc: Exception) -> Exception:
+        """The typed error for a failed call (retryable ones count against the breaker)."""
+        error = self.provider.classify(exc, self.entry)
+        if error is None:
+            return exc
+        if error.retryable:
+            self.pool.breakers.record_failure(self.endpoint)
+        return error
+
+    def result(self, reply: Reply, latency: float) -> CallResult:
+        """The accounted result of a call that returned."""
+        self.pool.breakers.record_success(self.endpoint)
         usage = reply.message.usage_metadata
         tokens_in, tokens_out = (usage["input_tokens"], usage["output_tokens"]) if usage else (0, 0)
+        entry = self.entry
         return CallResult(
-            model=name, provider=entry.provider, location=entry.location, message=reply.message,
-            input_tokens=tokens_in, output_tokens=tokens_out,
+            model=self.name, provider=entry.provider, location=entry.location,
+            message=reply.message, input_tokens=tokens_in, output_tokens=tokens_out,
             cost_usd=entry.spec.cost_usd(tokens_in, tokens_out), latency_s=latency,
             parsed=reply.parsed, invalid=reply.invalid,
         )
@@ -114,6 +151,26 @@ def invoke_with_fallback(pool: ModelPool, decision: Decision, messages: Sequence
     for name in (decision.model, *decision.fallbacks):
         try:
             result = pool.call(name, messages, decision.output_tokens, schema, on_queued)
+        except ProviderError as exc:
+            errors.append(exc)
+            if not exc.retryable:
+                break
+            continue
+        return dataclasses.replace(result, attempts=tuple(errors))
+    raise AllCandidatesFailed(decision.agent, errors)
+
+
+async def ainvoke_with_fallback(pool: ModelPool, decision: Decision,
+                                messages: Sequence[BaseMessage],
+                                schema: type[BaseModel] | None = None,
+                                on_queued: OnQueued | None = None) -> CallResult:
+    """:func:`invoke_with_fallback` for a step on the event loop."""
+    if decision.model is None:
+        raise StepBlocked(decision)
+    errors: list[ProviderError] = []
+    for name in (decision.model, *decision.fallbacks):
+        try:
+            result = await pool.acall(name, messages, decision.output_tokens, schema, on_queued)
         except ProviderError as exc:
             errors.append(exc)
             if not exc.retryable:

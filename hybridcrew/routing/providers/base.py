@@ -68,10 +68,21 @@ def invoke_json_object(model: BaseChatModel, messages: Sequence[BaseMessage],
     ``response_format`` is ``json_object`` plus the schema, which llama.cpp turns into a grammar
     that constrains decoding.
     """
-    message = model.invoke(list(messages), response_format={
-        "type": "json_object", "schema": json_schema_of(schema)})
+    message = model.invoke(list(messages), response_format=_json_object(schema))
     assert isinstance(message, AIMessage)  # every chat model returns an AIMessage
     return parse_json_reply(message, schema)
+
+
+async def ainvoke_json_object(model: BaseChatModel, messages: Sequence[BaseMessage],
+                              schema: type[BaseModel]) -> Reply:
+    """:func:`invoke_json_object` for a step on the event loop."""
+    message = await model.ainvoke(list(messages), response_format=_json_object(schema))
+    assert isinstance(message, AIMessage)  # every chat model returns an AIMessage
+    return parse_json_reply(message, schema)
+
+
+def _json_object(schema: type[BaseModel]) -> dict[str, Any]:
+    return {"type": "json_object", "schema": json_schema_of(schema)}
 
 
 def parse_json_reply(message: AIMessage, schema: type[BaseModel]) -> Reply:
@@ -94,6 +105,23 @@ def _validation_summary(exc: ValidationError) -> str:
     problems = [f"{'.'.join(str(p) for p in e['loc']) or 'reply'}: {e['msg']}"
                 for e in exc.errors()[:5]]
     return "; ".join(problems)
+
+
+def _plain(message: BaseMessage) -> Reply:
+    return Reply(message if isinstance(message, AIMessage) else AIMessage(message.text))
+
+
+def _structured(out: Any) -> Reply:
+    """The reply of ``with_structured_output(..., include_raw=True)``: parsed, or why not."""
+    assert isinstance(out, dict)
+    raw = out["raw"]
+    if out.get("parsing_error") is not None:
+        error = out["parsing_error"]
+        detail = _validation_summary(error) if isinstance(error, ValidationError) else str(error)
+        return Reply(raw, invalid=detail)
+    if out.get("parsed") is None:
+        return Reply(raw, invalid="no structured reply was given")
+    return Reply(raw, parsed=out["parsed"])
 
 
 @dataclass(frozen=True)
@@ -126,21 +154,23 @@ class ModelProvider(ABC):
                schema: type[BaseModel] | None) -> Reply:
         """Call the model; with a schema, use the provider's native structured output."""
         if schema is None:
-            message = model.invoke(list(messages))
-            return Reply(message if isinstance(message, AIMessage) else AIMessage(message.text))
-        runnable = model.with_structured_output(schema, method=self.structured_method,
-                                                include_raw=True)
-        out = runnable.invoke(list(messages))
-        assert isinstance(out, dict)
-        raw = out["raw"]
-        if out.get("parsing_error") is not None:
-            error = out["parsing_error"]
-            detail = (_validation_summary(error) if isinstance(error, ValidationError)
-                      else str(error))
-            return Reply(raw, invalid=detail)
-        if out.get("parsed") is None:
-            return Reply(raw, invalid="no structured reply was given")
-        return Reply(raw, parsed=out["parsed"])
+            return _plain(model.invoke(list(messages)))
+        return _structured(self._with_schema(model, schema).invoke(list(messages)))
+
+    async def ainvoke(self, entry: CatalogEntry, model: BaseChatModel,
+                      messages: Sequence[BaseMessage], schema: type[BaseModel] | None) -> Reply:
+        """:meth:`invoke` for a step on the event loop.
+
+        Network clients await their reply on the loop; a model without an async client (the
+        embedded one) runs on the loop's bounded worker pool.
+        """
+        if schema is None:
+            return _plain(await model.ainvoke(list(messages)))
+        return _structured(await self._with_schema(model, schema).ainvoke(list(messages)))
+
+    def _with_schema(self, model: BaseChatModel, schema: type[BaseModel]) -> Any:
+        return model.with_structured_output(schema, method=self.structured_method,
+                                            include_raw=True)
 
     def endpoint(self, entry: CatalogEntry, settings: Settings) -> str:
         """The key under which health and the circuit breaker are tracked."""

@@ -18,6 +18,7 @@ from hybridcrew.routing.providers.base import (
     ModelProvider,
     Probe,
     Reply,
+    ainvoke_json_object,
     invoke_json_object,
 )
 from hybridcrew.routing.providers.llama_chat import LlamaCppChatModel
@@ -82,6 +83,13 @@ class EmbeddedProvider(ModelProvider):
         if schema is None:
             return super().invoke(entry, model, messages, None)
         return invoke_json_object(model, messages, schema)
+
+    async def ainvoke(self, entry: CatalogEntry, model: BaseChatModel,
+                      messages: Sequence[BaseMessage], schema: type[BaseModel] | None) -> Reply:
+        """:meth:`invoke` on the loop's bounded worker pool (llama.cpp computes in-process)."""
+        if schema is None:
+            return await super().ainvoke(entry, model, messages, None)
+        return await ainvoke_json_object(model, messages, schema)
 
     def probe(self, entry: CatalogEntry, settings: Settings) -> Probe:
         """Installed pieces only; loading the model is left to the first call."""

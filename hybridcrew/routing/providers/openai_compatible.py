@@ -15,6 +15,7 @@ from hybridcrew.routing.providers.base import (
     ModelProvider,
     Probe,
     Reply,
+    ainvoke_json_object,
     http_probe,
     invoke_json_object,
 )
@@ -51,6 +52,13 @@ class OpenAICompatibleProvider(ModelProvider):
         if schema is None or entry.spec.options.get(STRUCTURED_OPTION) != "json_object":
             return super().invoke(entry, model, messages, schema)
         return invoke_json_object(model, messages, schema)
+
+    async def ainvoke(self, entry: CatalogEntry, model: BaseChatModel,
+                      messages: Sequence[BaseMessage], schema: type[BaseModel] | None) -> Reply:
+        """:meth:`invoke` awaited on the event loop."""
+        if schema is None or entry.spec.options.get(STRUCTURED_OPTION) != "json_object":
+            return await super().ainvoke(entry, model, messages, schema)
+        return await ainvoke_json_object(model, messages, schema)
 
     def chat_model(self, entry: CatalogEntry, settings: Settings, max_tokens: int
                    ) -> BaseChatModel:

@@ -15,6 +15,7 @@ With a schema and nothing scripted, it answers with the smallest object the sche
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import itertools
 import json
@@ -25,7 +26,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
@@ -85,11 +86,31 @@ class ScriptedChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        index = self._begin(messages)
+        if self.latency_s:
+            time.sleep(self.latency_s)
+        return self._play(index, messages)
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        # Natively async: langchain's default would hand every call to a worker thread.
+        index = self._begin(messages)
+        if self.latency_s:
+            await asyncio.sleep(self.latency_s)
+        return self._play(index, messages)
+
+    def _begin(self, messages: list[BaseMessage]) -> int:
         with self._lock:
             index = next(self._calls)
         self._log(index, messages)
-        if self.latency_s:
-            time.sleep(self.latency_s)
+        return index
+
+    def _play(self, index: int, messages: list[BaseMessage]) -> ChatResult:
         failure = self.failures[index] if index < len(self.failures) else None
         if failure:
             raise ERROR_KINDS[failure](provider="scripted", model=self.model_name,
@@ -182,6 +203,19 @@ class ScriptedProvider(ModelProvider):
         token = _SCHEMA.set(json_schema_of(schema))
         try:
             message = model.invoke(list(messages))
+        finally:
+            _SCHEMA.reset(token)
+        assert isinstance(message, AIMessage)  # every chat model returns an AIMessage
+        return parse_json_reply(message, schema)
+
+    async def ainvoke(self, entry: CatalogEntry, model: BaseChatModel,
+                      messages: Sequence[BaseMessage], schema: type[BaseModel] | None) -> Reply:
+        """:meth:`invoke` on the event loop (the script plays without leaving it)."""
+        if schema is None:
+            return await super().ainvoke(entry, model, messages, None)
+        token = _SCHEMA.set(json_schema_of(schema))
+        try:
+            message = await model.ainvoke(list(messages))
         finally:
             _SCHEMA.reset(token)
         assert isinstance(message, AIMessage)  # every chat model returns an AIMessage
