@@ -17,7 +17,7 @@ import asyncio
 import functools
 import logging
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from contextlib import contextmanager, suppress
 
 from anyio import to_thread
@@ -149,7 +149,7 @@ class RunFeeds:
         """Runs with a live feed (each costs one poll loop)."""
         return len(self._feeds)
 
-    async def follow(self, run_id: str, after: int = 0) -> AsyncIterator[Event]:
+    async def follow(self, run_id: str, after: int = 0) -> AsyncGenerator[Event, None]:
         """The run's events with ``seq > after``, live, until its terminal event."""
         feed = self._feeds.get(run_id)
         if feed is None:

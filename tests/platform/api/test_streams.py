@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from httpx_sse import aconnect_sse
 
 from hybridcrew.graphs.lifecycle import Event
+from hybridcrew.platform.api.routes import events as events_route
 from hybridcrew.platform.store.sqlite import SqliteStore
 from hybridcrew.settings import load_settings
 from tests.support.crew import crew_config
@@ -88,6 +90,29 @@ def test_a_key_beyond_its_stream_cap_gets_429() -> None:
         wait_status(http, run_id, {"waiting"})
         with http.stream("GET", f"/v1/runs/{run_id}/events") as again:
             assert again.status_code == 200
+
+
+def test_a_quiet_stream_gets_keepalive_comments_and_its_events_after_them(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(events_route, "KEEPALIVE_S", 0.2)
+    with gateway(crew_config()) as base, httpx.Client(base_url=base, timeout=30) as http:
+        run_id = http.post("/v1/runs", json={"task": "x", "approval": True}).json()["id"]
+        wait_status(http, run_id, {"waiting"})
+        lines: list[str] = []
+        with http.stream("GET", f"/v1/runs/{run_id}/events") as stream:
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            assert stream.headers["cache-control"] == "no-cache"
+            for line in stream.iter_lines():
+                lines.append(line)
+                if lines.count(": ping") == 2:  # the run waits: only keep-alives come
+                    http.post(f"/v1/runs/{run_id}/resume", json={"choice": "approve"})
+        frames = "\n".join(lines).split("\n\n")
+        kinds = [f.split("event: ")[1].split("\n")[0] for f in frames if "event: " in f]
+        assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
+        ids = [int(f.split("id: ")[1].split("\n")[0]) for f in frames if "id: " in f]
+        assert ids == list(range(1, len(ids) + 1)), "every event once, in order"
+        assert all(json.loads(f.split("data: ")[1])["seq"] == i
+                   for f, i in zip([f for f in frames if "data: " in f], ids, strict=True))
 
 
 

@@ -9,17 +9,23 @@ may hold ``HYBRIDCREW_MAX_STREAMS_PER_KEY`` streams open at once (429 beyond).
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import suppress
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query
-from fastapi.sse import EventSourceResponse, ServerSentEvent
+from fastapi.responses import StreamingResponse
 
-from hybridcrew.graphs.lifecycle import EventKind
+from hybridcrew.graphs.lifecycle import Event, EventKind
 from hybridcrew.platform.api.deps import RunDep, ServiceDep, Viewer
 from hybridcrew.platform.api.errors import TooManyStreams
 from hybridcrew.platform.api.schemas import MAX_EVENT_ID, ErrorBody
+
+KEEPALIVE_S = 15.0
+"""A comment line after this long without an event keeps proxies from closing the stream."""
+_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 router = APIRouter(prefix="/v1/runs", tags=["runs"], responses={
     401: {"model": ErrorBody}, 404: {"model": ErrorBody}, 429: {"model": ErrorBody}})
@@ -44,7 +50,7 @@ _EVENT_STREAM = {"content": {"text/event-stream": {"schema": {
 }}}}
 
 
-@router.get("/{run_id}/events", response_class=EventSourceResponse,
+@router.get("/{run_id}/events", response_class=StreamingResponse,
             dependencies=[Depends(stream_slot)], responses={200: _EVENT_STREAM})
 async def stream_events(
     run: RunDep, service: ServiceDep,
@@ -52,10 +58,41 @@ async def stream_events(
                                                 description="resume after this event")] = None,
     after: Annotated[int, Query(ge=0, le=MAX_EVENT_ID, description="start after this event")
                      ] = 0,
-) -> AsyncIterator[ServerSentEvent]:
+) -> StreamingResponse:
     """Stream the run's events in order, from the start or after ``Last-Event-ID``."""
-    async for event in service.feeds.follow(run.id, max(after, last_event_id or 0)):
-        # Pre-serialised: the store wrote this payload as JSON already, so FastAPI's generic
-        # encoder (a walk over every value of every event) has nothing to add.
-        yield ServerSentEvent(id=str(event.seq), event=event.kind, raw_data=json.dumps(
-            {"seq": event.seq, "ts": event.ts, "node": event.node, **event.data}))
+    events = service.feeds.follow(run.id, max(after, last_event_id or 0))
+    return StreamingResponse(_framed(events), media_type="text/event-stream", headers=_HEADERS)
+
+
+def frame(event: Event) -> bytes:
+    """One event in the SSE wire format.
+
+    Framed by hand: the payload is JSON with no newline, and a model object per event (with
+    its validation) would cost more than the whole frame.
+    """
+    data = json.dumps({"seq": event.seq, "ts": event.ts, "node": event.node, **event.data})
+    return f"id: {event.seq}\nevent: {event.kind}\ndata: {data}\n\n".encode()
+
+
+async def _framed(events: AsyncGenerator[Event, None]) -> AsyncIterator[bytes]:
+    """The events as SSE frames, with a keep-alive comment when the run is quiet."""
+    following: asyncio.Task[Event] | None = None
+    try:
+        while True:
+            following = following or asyncio.ensure_future(anext(events))
+            done, _ = await asyncio.wait({following}, timeout=KEEPALIVE_S)
+            if not done:
+                yield b": ping\n\n"
+                continue
+            try:
+                event = following.result()
+            except StopAsyncIteration:
+                return
+            following = None
+            yield frame(event)
+    finally:
+        if following is not None:  # the client went away: stop waiting for the next event
+            following.cancel()
+            with suppress(asyncio.CancelledError, StopAsyncIteration):
+                await following
+        await events.aclose()  # the feed forgets this reader
