@@ -19,7 +19,7 @@ from langgraph.types import interrupt
 from hybridcrew.graphs.lifecycle import EventKind
 from hybridcrew.graphs.report import build_report, part_verdicts, write_artifacts
 from hybridcrew.graphs.schemas import Verdict
-from hybridcrew.graphs.state import CrewState, StepOutcome
+from hybridcrew.graphs.state import CrewState, StepOutcome, StepRecord
 from hybridcrew.graphs.steps import AgentStep, CrewContext
 from hybridcrew.graphs.workflow import WorkflowSpec
 
@@ -52,14 +52,19 @@ class ReviewStep(AgentStep):
         ``outcomes`` holds this round's steps only: a part left unchanged is not judged twice.
         """
         steps = {s["key"]: s for s in state.get("steps", [])}
+        with self.ctx.events.transaction():  # one commit for the whole verdict
+            self._judge(state["run_id"], steps, outcomes)
+
+    def _judge(self, run_id: str, steps: dict[str, StepRecord],
+               outcomes: dict[str, StepOutcome]) -> None:
         for key, outcome in outcomes.items():
             step, approved = steps[key], outcome["approved"]
             # A verdict grounded in the repository's checks is worth more than an opinion.
             weight = GROUNDED_WEIGHT if outcome["grounded"] else 1
             self.ctx.runtime.record_verdict(step["model"], step["agent"], approved, weight)
             self.ctx.run_log.record_verdict(step["model"], step["agent"], approved, weight)
-            self.ctx.run_log.record_outcome(state["run_id"], key, approved, weight)
-            self.ctx.events.emit(state["run_id"], EventKind.VERDICT, self.name,
+            self.ctx.run_log.record_outcome(run_id, key, approved, weight)
+            self.ctx.events.emit(run_id, EventKind.VERDICT, self.name,
                                  part=step["node"], agent=step["agent"], model=step["model"],
                                  approved=approved)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from hybridcrew.graphs.lifecycle import ENDING_EVENT, Event, EventKind, RunStatus
@@ -17,13 +19,34 @@ class EventSink:
     def __init__(self, log: RunLog) -> None:
         self.log = log
         self.listeners: list[Listener] = []
+        self._held = threading.local()  # events of this thread's open transaction
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Events and other writes inside commit together (one commit where the store can).
+
+        Listeners hear of the events once they are committed, never before; nothing when the
+        block fails. Never ``await`` inside.
+        """
+        if getattr(self._held, "events", None) is not None:  # nested: part of the outer one
+            yield
+            return
+        held: list[Event] = []
+        self._held.events = held
+        try:
+            with self.log.transaction():
+                yield
+        finally:
+            self._held.events = None
+        for event in held:
+            self._tell(event)
 
     def emit(self, run_id: str, kind: EventKind, node: str | None = None,
              data: dict[str, Any] | None = None,
              decision: RecordedDecision | None = None, **fields: Any) -> None:
         """Persist an event (``data`` and ``fields`` merged) and tell every listener."""
         event = self.log.append_event(run_id, kind, node, {**(data or {}), **fields}, decision)
-        self._tell(event)
+        self._told(event)
 
     def end(self, run_id: str, status: RunStatus, summary: dict[str, Any],
             data: dict[str, Any]) -> bool:
@@ -34,8 +57,15 @@ class EventSink:
         event = self.log.end_run(run_id, status, summary, ENDING_EVENT[status], data)
         if event is None:
             return False
-        self._tell(event)
+        self._told(event)
         return True
+
+    def _told(self, event: Event) -> None:
+        held: list[Event] | None = getattr(self._held, "events", None)
+        if held is None:
+            self._tell(event)
+        else:
+            held.append(event)
 
     def _tell(self, event: Event) -> None:
         for listener in self.listeners:

@@ -7,6 +7,7 @@ Qdrant memory), so a workflow can be read and tested without them.
 from __future__ import annotations
 
 import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -52,6 +53,9 @@ def daily_scope(tenant: str) -> str:
 
 class RunLog(Protocol):
     """Where steps report: events, routing decisions, spend and QA verdicts."""
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """Writes made inside commit together where the backend can (never await inside)."""
 
     def append_event(self, run_id: str, kind: EventKind, node: str | None,
                      data: dict[str, Any], decision: RecordedDecision | None = None) -> Event:

@@ -176,13 +176,16 @@ class AgentStep:
         final = calls[-1]
         record = self._record(key=key, generation=generation, decision=decision, calls=calls,
                               notes=notes)
-        # What the step was asked, kept until a review, a check or a person judges its work.
-        self.ctx.run_log.record_step_text(run_id, key, StepText(
-            record["model"], self.node.agent, self.node.kind, "\n".join(p.text for p in parts)))
-        if record["cost_usd"] > 0:  # today's spend, shared by every process of the tenant
-            # Charged once per step, even when a crash makes the step run again.
-            self.ctx.run_log.spend(_daily(state), record["cost_usd"], charge_id=f"{run_id}/{key}")
-        self.ctx.events.emit(run_id, EventKind.STEP_FINISHED, self.name, data=dict(record))
+        with self.ctx.events.transaction():  # one commit for what the step leaves behind
+            # What the step was asked, kept until a review, a check or a person judges it.
+            self.ctx.run_log.record_step_text(run_id, key, StepText(
+                record["model"], self.node.agent, self.node.kind,
+                "\n".join(p.text for p in parts)))
+            if record["cost_usd"] > 0:  # today's spend, shared by every process of the tenant
+                # Charged once per step, even when a crash makes the step run again.
+                self.ctx.run_log.spend(_daily(state), record["cost_usd"],
+                                       charge_id=f"{run_id}/{key}")
+            self.ctx.events.emit(run_id, EventKind.STEP_FINISHED, self.name, data=dict(record))
         text = final.text
         if isinstance(final.parsed, Edits):
             text = unapplied or edits_result(final.parsed)

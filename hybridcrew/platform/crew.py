@@ -7,6 +7,7 @@ error was fixed. Completed steps never run again and their cost is never counted
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import logging
@@ -89,7 +90,8 @@ class Crew:
                                          require_isolation=settings.sandbox == "require")
         self._loaded: dict[str, _Loaded] = {}
         self._memory = memory
-        self._memory_tried = memory is not None or not settings.memory
+        self._memory_wanted = memory is not None or settings.memory
+        self._memory_tried = not self._memory_wanted
         self._memory_lock = threading.Lock()
 
     @property
@@ -211,7 +213,7 @@ class Crew:
         pending = _pending(snapshot)
         if not snapshot.next and snapshot.values.get("report") is not None:
             # Its executor died after the last step, before marking it finished: do that now.
-            self._remember(loaded, snapshot.values)
+            await self._remember(loaded, snapshot.values)
             return self._finish(run_id, row.folder, snapshot.values)
         if pending is not None and reply is None:
             reply = answer(pending) if answer else None
@@ -240,7 +242,7 @@ class Crew:
             loaded.context.resuming.add(run_id)
         payload: Any = Command(resume=reply) if reply is not None else None
         if not snapshot.values:  # queued, or killed before its first checkpoint: start it
-            payload = _initial_state(row) | {"memory": self._recall(row)}
+            payload = _initial_state(row) | {"memory": await self._recall(row)}
         return await self._drive(run_id, loaded, payload, answer, row.folder)
 
     def execute(self, run_id: str, reply: dict[str, str] | None = None) -> RunOutcome | None:
@@ -324,7 +326,7 @@ class Crew:
                 return self._stop(run_id, folder, RunStatus.FAILED, str(exc))
             interrupts = result.get("__interrupt__") or []
             if not interrupts:
-                self._remember(loaded, result)
+                await self._remember(loaded, result)
                 return self._finish(run_id, folder, result)
             question = dict(interrupts[0].value)
             reply = answer(question) if answer else None
@@ -343,9 +345,15 @@ class Crew:
         return RunOutcome(run_id, RunStatus.WAITING, folder, steps=state.get("steps", []),
                           pending=question)
 
-    def _recall(self, row: RunRow) -> list[RecalledItem]:
+    async def _recall(self, row: RunRow) -> list[RecalledItem]:
+        if not self._memory_wanted or not self.settings.memory_items:
+            return []
+        # Embedding the task (and opening memory, the first time) is CPU work: off the loop.
+        return await asyncio.get_running_loop().run_in_executor(None, self._recall_now, row)
+
+    def _recall_now(self, row: RunRow) -> list[RecalledItem]:
         memory = self.memory
-        if memory is None or not self.settings.memory_items:
+        if memory is None:
             return []
         try:
             return recall(memory, row.task, row.tenant, row.id, self.settings.memory_items)
@@ -353,7 +361,12 @@ class Crew:
             log.exception("recall for run %s failed; it goes on without memory", row.id)
             return []
 
-    def _remember(self, loaded: _Loaded, result: dict[str, Any]) -> None:
+    async def _remember(self, loaded: _Loaded, result: dict[str, Any]) -> None:
+        if self._memory_wanted:  # embeds the run's artifacts: off the loop
+            await asyncio.get_running_loop().run_in_executor(
+                None, self._remember_now, loaded, result)
+
+    def _remember_now(self, loaded: _Loaded, result: dict[str, Any]) -> None:
         memory = self.memory
         if memory is None:
             return

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 
@@ -113,6 +114,15 @@ class Store(ABC):
     def list_runs(self, *, tenant: str | None = None, status: RunStatus | None = None,
                   limit: int = 50, offset: int = 0) -> list[RunRow]:
         """Most recent first, optionally one tenant's and one status's."""
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """Writes made inside commit together, as one commit, where the backend can.
+
+        SQLite commits them all or none. Redis writes each at once (every write is atomic on
+        its own), so this is the default: nothing to batch. Never ``await`` inside: the
+        transaction belongs to the calling thread.
+        """
+        return nullcontext()
 
     # -- events and decisions ------------------------------------------------------------------
 

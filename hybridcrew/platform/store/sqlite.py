@@ -59,7 +59,9 @@ class SqliteStore(Store):
                            "created_at)")
         self._conn.execute("CREATE INDEX IF NOT EXISTS runs_by_tenant ON runs (tenant, "
                            "created_at)")
-        self._lock = threading.Lock()
+        # Reentrant: the writes inside transaction() take it again on the same thread.
+        self._lock = threading.RLock()
+        self._open = False  # a write transaction is open (only the lock's holder looks)
         # Reads take a connection from a pool (as many as were ever needed at once): WAL lets
         # them run beside the writer instead of queueing behind every event append.
         self._path = path
@@ -68,14 +70,27 @@ class SqliteStore(Store):
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; inside :meth:`transaction` (same thread), part of that one."""
         with self._lock:
+            if self._open:
+                yield self._conn
+                return
             self._conn.execute("BEGIN IMMEDIATE")
+            self._open = True
             try:
                 yield self._conn
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._rollback()
                 raise
+            finally:
+                self._open = False
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Writes made inside commit together, or not at all (one commit for all of them)."""
+        with self._tx():
+            yield
 
     def _rollback(self) -> None:
         """Roll back what is open (a failed COMMIT, e.g. on a full disk, leaves it open)."""
@@ -169,20 +184,16 @@ class SqliteStore(Store):
         ts = time.time()
         args = (run_id, ts, kind, node, json.dumps(data), run_id)
         # As few SQLite calls as possible: each one releases the GIL, and getting it back can
-        # cost a full switch interval while branch threads and the checkpointer run Python.
+        # cost a full switch interval while other threads run Python.
         with self._lock:
-            if decision is None:
+            if decision is None and not self._open:  # one statement: its own transaction
                 (seq,) = self._conn.execute(APPEND, args).fetchone()
             else:
-                self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    (seq,) = self._conn.execute(APPEND, args).fetchone()
-                    self._conn.execute("INSERT OR IGNORE INTO decisions VALUES (?, ?, ?)",
-                                       (run_id, decision[0], json.dumps(decision[1])))
-                    self._conn.execute("COMMIT")
-                except BaseException:
-                    self._rollback()
-                    raise
+                with self._tx() as db:
+                    (seq,) = db.execute(APPEND, args).fetchone()
+                    if decision is not None:
+                        db.execute("INSERT OR IGNORE INTO decisions VALUES (?, ?, ?)",
+                                   (run_id, decision[0], json.dumps(decision[1])))
         return Event(run_id, int(seq), ts, kind, node, data)
 
     def events(self, run_id: str, after: int = 0, limit: int | None = None) -> list[Event]:

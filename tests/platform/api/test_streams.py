@@ -108,7 +108,7 @@ def test_a_quiet_stream_gets_keepalive_comments_and_its_events_after_them(
                     http.post(f"/v1/runs/{run_id}/resume", json={"choice": "approve"})
         frames = "\n".join(lines).split("\n\n")
         kinds = [f.split("event: ")[1].split("\n")[0] for f in frames if "event: " in f]
-        assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
+        assert (kinds[0], kinds[-1]) == ("run_started", "run_finished")
         ids = [int(f.split("id: ")[1].split("\n")[0]) for f in frames if "id: " in f]
         assert ids == list(range(1, len(ids) + 1)), "every event once, in order"
         assert all(json.loads(f.split("data: ")[1])["seq"] == i

@@ -94,6 +94,20 @@ def test_first_recorded_decision_wins(store: Store) -> None:
     assert store.decision("r2", "plan@0") is None
 
 
+def test_writes_in_a_transaction_are_all_there_after_it(store: Store) -> None:
+    with store.transaction():
+        store.record_step_text("r1", "plan@0", StepText("m", "cto", "plan", "plan it"))
+        with store.transaction():  # nested: part of the outer one
+            assert store.spend("daily:x", 0.5, charge_id="r1/plan@0")
+        first = store.append_event("r1", "step_finished", "plan", {"cost": 0.5})
+        second = store.append_event("r1", "verdict", "qa", {}, ("qa@0", {"model": "m"}))
+    assert [e.seq for e in store.events("r1")] == [first.seq, second.seq] == [1, 2]
+    assert store.spent("daily:x") == 0.5
+    assert store.decision("r1", "qa@0") == {"model": "m"}
+    store.record_outcome("r1", "plan@0", True)
+    assert store.judged_total() == 1
+
+
 def test_concurrent_spenders_never_pass_the_cap(open_store: Callable[[], Store]) -> None:
     clients = [open_store(), open_store()]
     accepted: list[bool] = []
