@@ -28,9 +28,13 @@ CANCEL_GRACE_S = 10.0
 
 
 class RunLoop:
-    """An event loop on a daemon thread; coroutines are submitted from any other thread."""
+    """An event loop runs execute on; coroutines are submitted from any thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Start a loop on a daemon thread of its own, or adopt ``loop`` (running here)."""
+        if loop is not None:
+            self.loop, self._thread = loop, threading.current_thread()
+            return
         self.loop = asyncio.new_event_loop()
         self.loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(
             max_workers=POOL_WORKERS, thread_name_prefix="hybridcrew-cpu"))

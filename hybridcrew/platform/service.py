@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from concurrent.futures import Future, wait
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from hybridcrew.agents.repos import RepoSpec
@@ -23,7 +24,7 @@ from hybridcrew.platform.keys import has_active_keys
 from hybridcrew.platform.metrics import Metrics
 from hybridcrew.platform.outcomes import RunStateError
 from hybridcrew.platform.recovery import Recovery
-from hybridcrew.platform.runloop import run_loop
+from hybridcrew.platform.runloop import RunLoop, run_loop
 from hybridcrew.platform.store import RunRow, Store
 from hybridcrew.platform.streams import EventNotifier, RunFeeds, StreamSlots
 from hybridcrew.routing.config import CrewConfig, LoadedConfig
@@ -73,7 +74,13 @@ class RunService:
                                  ours=lambda run_id: run_id in self._driving)
 
     def start(self) -> None:
-        """Refresh routing signals, and take over orphaned runs now and at every heartbeat."""
+        """Refresh routing signals, and take over orphaned runs now and at every heartbeat.
+
+        Called on the server's event loop, runs execute on that loop: a step hands nothing to
+        another thread, and its events reach the streams on the same loop.
+        """
+        with suppress(RuntimeError):  # (no running loop: keep the process's run loop)
+            self.runs = RunLoop(asyncio.get_running_loop())
         self.crew.runtime.signals.start()
         if self.queue is None:
             self.crew.leases.on_beat.append(self._scan)
@@ -98,6 +105,18 @@ class RunService:
         with self._lock:
             driving = list(self._driving.values())
         wait(driving, timeout=self.settings.shutdown_grace_s)
+        self._stopped()
+
+    async def aclose(self) -> None:
+        """:meth:`close` on the loop the runs execute on (they go on while it waits)."""
+        self.crew.stopping.set()
+        with self._lock:
+            driving = [asyncio.wrap_future(f) for f in self._driving.values()]
+        if driving:
+            await asyncio.wait(driving, timeout=self.settings.shutdown_grace_s)
+        await asyncio.get_running_loop().run_in_executor(None, self._stopped)
+
+    def _stopped(self) -> None:
         self.crew.leases.stop()
         self.crew.runtime.signals.stop()
 

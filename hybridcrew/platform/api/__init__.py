@@ -29,7 +29,7 @@ def create_app(settings: Settings, config: LoadedConfig | None = None,
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         service.start()
         yield
-        service.close()
+        await service.aclose()
 
     app = FastAPI(title="hybridcrew", version=__version__, lifespan=lifespan,
                   description="A crew of software agents, routed per step between Claude and "
