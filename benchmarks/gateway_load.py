@@ -362,7 +362,7 @@ def main() -> None:
           f" most runs in flight at once: {in_flight(results)}")
     print(f"runs/s: {len(results) / wall:.1f}  ({len(results)} runs in {wall:.2f} s)")
     print(f"submit latency: p50 {statistics.median(submits):.1f} ms, "
-          f"p99 {percentile(submits, 0.99):.1f} ms")
+          f"p90 {percentile(submits, 0.9):.1f} ms, p99 {percentile(submits, 0.99):.1f} ms")
     print(f"event delivery lag: p50 {statistics.median(lags):.1f} ms, "
           f"p99 {percentile(lags, 0.99):.1f} ms over {len(lags)} events")
     print(f"events lost: {lost}, duplicated: {duplicated}, runs not finished: {unfinished}")

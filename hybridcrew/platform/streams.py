@@ -20,8 +20,6 @@ import threading
 from collections.abc import AsyncGenerator, Iterator
 from contextlib import contextmanager, suppress
 
-from anyio import to_thread
-
 from hybridcrew.graphs.lifecycle import FINAL_STATUSES, TERMINAL_EVENTS, Event
 from hybridcrew.platform.store import Store
 
@@ -160,7 +158,7 @@ class RunFeeds:
         try:
             while True:
                 if cursor + 1 < feed.first:  # older than what the feed keeps
-                    pending = await to_thread.run_sync(self.store.events, run_id, cursor, BATCH)
+                    pending = await self.store.aread(self.store.events, run_id, cursor, BATCH)
                 else:
                     pending = feed.after(cursor)
                 for event in pending:
@@ -200,7 +198,7 @@ class RunFeeds:
         events = subscription.take(feed.read_to)
         from_store = not events and (look or bool(subscription.published))  # or a gap
         if from_store:
-            events = await to_thread.run_sync(self.store.events, feed.run_id, feed.read_to,
+            events = await self.store.aread(self.store.events, feed.run_id, feed.read_to,
                                               BATCH)
         if events:
             feed.add(events)
@@ -209,9 +207,9 @@ class RunFeeds:
             return from_store  # after a store read, read on until it has nothing more
         # A run's terminal event is written with its final status (one transaction): a final
         # status with nothing left to read means the feed has everything.
-        if look and (await to_thread.run_sync(self.store.get_run, feed.run_id)
+        if look and (await self.store.aread(self.store.get_run, feed.run_id)
                      ).status in FINAL_STATUSES:
-            if not await to_thread.run_sync(self.store.events, feed.run_id, feed.read_to, 1):
+            if not await self.store.aread(self.store.events, feed.run_id, feed.read_to, 1):
                 feed.ended = True
                 await self._tell(feed)
             return True

@@ -8,11 +8,14 @@ pass one conformance suite (``tests/platform/store``).
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import Any, Literal, TypedDict
+from typing import Any, ClassVar, Literal, ParamSpec, TypedDict, TypeVar
+
+from anyio import to_thread
 
 from hybridcrew.errors import HybridCrewError
 from hybridcrew.graphs.lifecycle import Event, EventKind, RunStatus
@@ -79,8 +82,26 @@ class ApiKey:
     revoked_at: float | None = None
 
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
 class Store(ABC):
     """Every backend keeps these promises; the conformance suite checks them."""
+
+    local_reads: ClassVar[bool] = False
+    """Reads are answered on this machine without waiting on writers (SQLite in WAL mode)."""
+
+    async def aread(self, read: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Call one of this store's reads from an event loop.
+
+        In place when reads are local (tens of microseconds, less than a hop to a thread and
+        back); on a worker thread when they cross the network, so a slow server never stalls
+        the loop.
+        """
+        if self.local_reads:
+            return read(*args, **kwargs)
+        return await to_thread.run_sync(functools.partial(read, *args, **kwargs))
 
     # -- runs --------------------------------------------------------------------------------
 

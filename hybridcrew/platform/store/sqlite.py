@@ -45,6 +45,8 @@ BUSY_TIMEOUT_S = 10.0
 class SqliteStore(Store):
     """The embedded backend."""
 
+    local_reads = True
+
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(path, check_same_thread=False, timeout=BUSY_TIMEOUT_S,
