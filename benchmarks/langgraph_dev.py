@@ -160,7 +160,7 @@ async def langgraph_run(http: httpx.AsyncClient, number: int) -> tuple[float, bo
             if not submitted:
                 submitted = time.perf_counter() - started
             updates += sse.event == "updates"
-    return submitted, updates == 4  # noqa: PLR2004 - one update per node
+    return submitted, updates == 4
 
 
 @dataclass
