@@ -24,12 +24,14 @@ from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
 import yaml
-from langchain_core.messages import HumanMessage, SystemMessage
-from langgraph.checkpoint.sqlite import SqliteSaver
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from machine import describe
 
+from hybridcrew.platform.checkpoints import SqliteCheckpoints
 from hybridcrew.platform.crew import Crew
+from hybridcrew.platform.runloop import run_loop
 from hybridcrew.platform.store.sqlite_schema import tune_for_durable_writes
 from hybridcrew.routing.config import parse_config
 from hybridcrew.routing.providers.scripted import ScriptedChatModel
@@ -47,17 +49,24 @@ class BareState(TypedDict, total=False):
     results: Annotated[list[str], operator.add]
 
 
-def bare_graph(checkpointer: SqliteSaver | None = None) -> Any:
-    """The same shape, nodes that only call the scripted model."""
+def bare_graph(checkpointer: BaseCheckpointSaver[Any] | None = None, *,
+               asynchronous: bool = False) -> Any:
+    """The same shape, nodes that only call the scripted model (awaiting it when async)."""
     model = ScriptedChatModel(rules=[{"match": "qa", "reply": VERDICT},
                                      {"match": "end", "reply": CODE}])
 
+    def messages(name: str, state: BareState) -> list[BaseMessage]:
+        return [SystemMessage(f"You are {name}."),
+                HumanMessage(f"{state['task']}\n{''.join(state['results'])}")]
+
     def node(name: str) -> Any:
         def call(state: BareState) -> dict[str, Any]:
-            reply = model.invoke([SystemMessage(f"You are {name}."),
-                                  HumanMessage(f"{state['task']}\n{''.join(state['results'])}")])
-            return {"results": [str(reply.content)]}
-        return call
+            return {"results": [str(model.invoke(messages(name, state)).content)]}
+
+        async def acall(state: BareState) -> dict[str, Any]:
+            return {"results": [str((await model.ainvoke(messages(name, state))).content)]}
+
+        return acall if asynchronous else call
 
     graph = StateGraph(BareState)
     for name in NODES:
@@ -92,13 +101,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         connection = sqlite3.connect(Path(folder) / "bare.sqlite", check_same_thread=False)
         tune_for_durable_writes(connection)  # the same SQLite settings hybridcrew uses
-        bare, durable = bare_graph(), bare_graph(SqliteSaver(connection))
+        bare = bare_graph()
+        durable = bare_graph(SqliteCheckpoints(connection), asynchronous=True)
         crew = hybridcrew_crew(Path(folder) / "crew")
         threads = itertools.count()
+        loop = run_loop()  # where hybridcrew's runs execute; the async graph runs there too
 
         def durable_run() -> None:
-            durable.invoke({"task": TASK, "results": []},
-                           {"configurable": {"thread_id": str(next(threads))}})
+            loop.run(durable.ainvoke({"task": TASK, "results": []}, {"configurable": {
+                "thread_id": str(next(threads))}}, durability="sync"))
 
         def crew_run() -> None:
             outcome = crew.start(TASK)
@@ -119,18 +130,20 @@ def main() -> None:
         bare_ms, durable_ms, crew_ms = (statistics.median(samples[k]) for k in runners)
     nodes = len(NODES)
     per_node = (crew_ms - bare_ms) / nodes
-    checkpoints = (durable_ms - bare_ms) / nodes
+    langgraph = (durable_ms - bare_ms) / nodes
     print(f"machine: {describe()}")
     print(f"runs: {args.runs} interleaved rounds, median wall time per run of {nodes} agent "
           "nodes")
-    print(f"bare LangGraph:                   {bare_ms:7.2f} ms  ({bare_ms / nodes:.2f} ms/node)")
-    print(f"bare LangGraph + SQLite checkpoints: {durable_ms:4.2f} ms  "
+    print(f"bare LangGraph (invoke):                 {bare_ms:6.2f} ms  "
+          f"({bare_ms / nodes:.2f} ms/node)")
+    print(f"bare LangGraph, async, SQLite checkpoints: {durable_ms:4.2f} ms  "
           f"({durable_ms / nodes:.2f} ms/node)")
-    print(f"hybridcrew:                       {crew_ms:7.2f} ms  ({crew_ms / nodes:.2f} ms/node)")
+    print(f"hybridcrew:                              {crew_ms:6.2f} ms  "
+          f"({crew_ms / nodes:.2f} ms/node)")
     print(f"added per node:  {per_node:.2f} ms  (ratio {crew_ms / bare_ms:.1f}x); of which "
-          f"LangGraph's own SQLite checkpointing {checkpoints:.2f} ms, hybridcrew's routing, "
-          f"validation, accounting and events {per_node - checkpoints:.2f} ms")
-    print(f"target <= 2 ms added per node: {'met' if per_node <= 2.0 else 'NOT met'}")
+          f"LangGraph's durable async execution {langgraph:.2f} ms, hybridcrew's routing, "
+          f"validation, accounting and events {per_node - langgraph:.2f} ms")
+    print(f"target <= 1 ms added per node: {'met' if per_node <= 1.0 else 'NOT met'}")
 
 
 if __name__ == "__main__":
