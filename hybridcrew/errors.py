@@ -107,6 +107,12 @@ class AuthFailed(ProviderError):
     kind = "auth"
 
 
+class Unsupported(ProviderError):
+    """The model cannot do what the call asks (tools, JSON mode); another model may."""
+
+    kind = "unsupported"
+
+
 class BadRequest(ProviderError):
     """HTTP 400/404/413/422: the request itself is wrong; another model would not help."""
 
@@ -117,8 +123,10 @@ class BadRequest(ProviderError):
 class StepBlocked(HybridCrewError):
     """No candidate model may run this step (privacy, budget, health, capacity)."""
 
-    def __init__(self, decision: Decision) -> None:
+    def __init__(self, decision: Decision, call_id: str | None = None) -> None:
         self.decision = decision
+        self.call_id = call_id
+        """The id of the recorded decision, for a call through a compatible endpoint."""
         why = "; ".join(f"{r.model}: {r.why}" for r in decision.rejected) or "no candidates"
         super().__init__(f"step for agent '{decision.agent}' is blocked: {why}")
 
@@ -135,6 +143,7 @@ class AllCandidatesFailed(HybridCrewError):
 
 ERROR_KINDS: dict[str, type[ProviderError]] = {
     cls.kind: cls
-    for cls in (RateLimited, Overloaded, Unavailable, ProviderTimeout, AuthFailed, BadRequest)
+    for cls in (RateLimited, Overloaded, Unavailable, ProviderTimeout, AuthFailed, Unsupported,
+                BadRequest)
 }
 """The typed provider errors by their ``kind`` name (used by the scripted model and metrics)."""

@@ -23,6 +23,7 @@ from hybridcrew.platform.crew import Crew
 from hybridcrew.platform.keys import has_active_keys
 from hybridcrew.platform.metrics import Metrics
 from hybridcrew.platform.outcomes import RunStateError
+from hybridcrew.platform.proxy import Proxy
 from hybridcrew.platform.recovery import Recovery
 from hybridcrew.platform.runloop import RunLoop, run_loop
 from hybridcrew.platform.store import RunRow, Store
@@ -46,6 +47,7 @@ class RunService:
         self.config, self.settings = config, settings
         self.crew = Crew(config, settings, store)
         self.store = self.crew.store
+        self.proxy = Proxy(self.crew)  # calls through the OpenAI/Anthropic-compatible endpoints
         self.notifier = EventNotifier()
         self.crew.events.listeners.append(self.notifier.publish)
         self.feeds = RunFeeds(self.store, self.notifier, settings.event_poll_s)

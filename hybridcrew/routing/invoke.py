@@ -78,7 +78,7 @@ class ModelPool:
              schema: type[BaseModel] | None = None, on_queued: OnQueued | None = None
              ) -> CallResult:
         """Invoke one model (through its endpoint's slot gate); outcomes feed its breaker."""
-        call = _Call(self, name, max_tokens, on_queued)
+        call = Call(self, name, max_tokens, on_queued)
         with self.gate.slot(call.endpoint, call.queued):
             started = time.perf_counter()
             try:
@@ -91,7 +91,7 @@ class ModelPool:
                     schema: type[BaseModel] | None = None, on_queued: OnQueued | None = None
                     ) -> CallResult:
         """:meth:`call` for a step on the event loop."""
-        call = _Call(self, name, max_tokens, on_queued)
+        call = Call(self, name, max_tokens, on_queued)
         async with self.gate.aslot(call.endpoint, call.queued):
             started = time.perf_counter()
             try:
@@ -102,7 +102,7 @@ class ModelPool:
             return call.result(reply, time.perf_counter() - started)
 
 
-class _Call:
+class Call:
     """One call to a catalog model: what it needs, and how its outcome is accounted."""
 
     def __init__(self, pool: ModelPool, name: str, max_tokens: int, on_queued: OnQueued | None

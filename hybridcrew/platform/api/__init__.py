@@ -11,7 +11,16 @@ from hybridcrew import __version__
 from hybridcrew.platform.api.access_log import install_access_log_filter
 from hybridcrew.platform.api.errors import install_error_handlers
 from hybridcrew.platform.api.limits import BodyLimit
-from hybridcrew.platform.api.routes import agents, events, health, memory, models, runs
+from hybridcrew.platform.api.routes import (
+    agents,
+    decisions,
+    events,
+    health,
+    memory,
+    models,
+    openai,
+    runs,
+)
 from hybridcrew.platform.service import RunService
 from hybridcrew.platform.store import Store
 from hybridcrew.routing.config import LoadedConfig, load_config
@@ -36,7 +45,7 @@ def create_app(settings: Settings, config: LoadedConfig | None = None,
                               "local models. Authenticate with `Authorization: Bearer <key>`.")
     app.state.service = service
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
-    for module in (runs, events, agents, models, memory, health):
+    for module in (runs, events, agents, models, decisions, openai, memory, health):
         app.include_router(module.router)
     install_error_handlers(app, service.known_names())
     install_access_log_filter()

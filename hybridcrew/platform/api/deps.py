@@ -54,6 +54,34 @@ async def get_caller(request: Request, service: ServiceDep,
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
+async def get_tool_caller(request: Request, service: ServiceDep,
+                          credentials: Annotated[HTTPAuthorizationCredentials | None,
+                                                 Depends(_bearer)]) -> Caller:
+    """The caller of a compatible endpoint, as an operator at least.
+
+    Its key comes as ``Authorization: Bearer`` (OpenAI clients) or ``x-api-key`` (Anthropic
+    clients). With no key configured, loopback clients are served whatever key they send:
+    those SDKs insist on sending one.
+    """
+    token = credentials.credentials if credentials else request.headers.get("x-api-key")
+    required = service.auth_known_required()
+    if required is None:
+        required = await to_thread.run_sync(service.auth_required)
+    if not required:
+        return await get_caller(request, service, None)
+    if not token:
+        raise AuthError("this gateway needs an API key: send 'Authorization: Bearer hc_...' or "
+                        "'x-api-key: hc_...'")
+    caller = await to_thread.run_sync(authenticate, service.store, token)
+    if not caller.can("operator"):
+        raise Forbidden("operator", caller.role)
+    return caller
+
+
+ToolCaller = Annotated[Caller, Depends(get_tool_caller)]
+"""Who calls a model through a compatible endpoint (operator or admin)."""
+
+
 def role(needed: Role) -> object:
     """A dependency that admits callers with at least role ``needed``."""
 

@@ -21,7 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from hybridcrew.errors import ConfigError, HybridCrewError
+from hybridcrew.errors import AllCandidatesFailed, ConfigError, HybridCrewError, StepBlocked
 from hybridcrew.platform.keys import AuthError
 from hybridcrew.platform.outcomes import RunStateError
 from hybridcrew.platform.store import RunNotFound
@@ -66,6 +66,7 @@ _STATUS: list[tuple[type[Exception], int, str]] = [
     (RunStateError, 409, "conflict"),
     (ConfigError, 422, "invalid"),
     (TooManyStreams, 429, "too_many_streams"),
+    (AllCandidatesFailed, 502, "upstream_failed"),
     (ServiceUnavailable, 503, "unavailable"),
 ]
 
@@ -93,9 +94,39 @@ class Redactor:
                            message)
 
 
-def _answer(status: int, error: str, detail: Any, headers: dict[str, str] | None = None
-            ) -> JSONResponse:
+# Why a call was blocked → its status: privacy is a refusal, money is payment, the rest capacity.
+_BLOCKED = {"privacy": (403, "blocked_by_privacy"), "budget": (402, "over_budget")}
+OPENAI_PREFIX = "/openai/"
+
+
+def _answer(status: int, error: str, detail: Any, headers: dict[str, str] | None = None,
+            request: Request | None = None) -> JSONResponse:
+    if request is not None and request.url.path.startswith(OPENAI_PREFIX):
+        return _openai_answer(status, error, detail, headers)
     return JSONResponse({"error": error, "detail": detail}, status_code=status, headers=headers)
+
+
+def _openai_answer(status: int, error: str, detail: Any, headers: dict[str, str] | None
+                   ) -> JSONResponse:
+    """OpenAI's error body, which its SDKs and the tools built on them show to their users."""
+    if isinstance(detail, dict):
+        message = str(detail.get("message", detail))
+    elif isinstance(detail, list):
+        message = "; ".join(f"{d['field']}: {d['problem']}" for d in detail)
+    else:
+        message = str(detail)
+    kind = "invalid_request_error" if status in {400, 404, 422} else error
+    return JSONResponse({"error": {"message": message, "type": kind, "param": None,
+                                   "code": error}}, status_code=status, headers=headers)
+
+
+def _blocked(request: Request, exc: StepBlocked) -> JSONResponse:
+    whys = [r.why for r in exc.decision.rejected] or ["no_candidates"]
+    status, error = _BLOCKED.get(max(set(whys), key=whys.count), (503, "no_model_available"))
+    headers = {"x-hybridcrew-reasons": ",".join(sorted(set(whys)))}
+    if exc.call_id is not None:
+        headers["x-hybridcrew-decision-id"] = exc.call_id
+    return _answer(status, error, _redactor(request).text(str(exc)), headers, request)
 
 
 def _redactor(request: Request) -> Redactor:
@@ -104,13 +135,15 @@ def _redactor(request: Request) -> Redactor:
 
 
 async def _domain(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, StepBlocked):
+        return _blocked(request, exc)
     for kind, status, error in _STATUS:
         if isinstance(exc, kind):
             detail: Any = _redactor(request).text(str(exc))
             if isinstance(exc, ConfigError):
                 detail = _config_detail(_redactor(request), exc)
             headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None  # noqa: PLR2004
-            return _answer(status, error, detail, headers)
+            return _answer(status, error, detail, headers, request)
     return await _unexpected(request, exc)
 
 
@@ -137,17 +170,18 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
         field = redactor.path(loc) + (f".{redactor.segment(last, '<unknown>')}"
                                       if last is not None else "")
         fields.append({"field": field, "problem": redactor.text(str(err["msg"]))})
-    return _answer(422, "invalid_request", fields)
+    return _answer(422, "invalid_request", fields, request=request)
 
 
-async def _http(_: Request, exc: Exception) -> JSONResponse:
+async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)  # registered for that class only
     if exc.status_code == 400:  # noqa: PLR2004 - FastAPI's "error parsing the body"
         return _answer(422, "invalid_request", [
-            {"field": "body", "problem": "the body is not valid JSON in UTF-8"}])
+            {"field": "body", "problem": "the body is not valid JSON in UTF-8"}],
+            request=request)
     names = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
     return _answer(exc.status_code, names.get(exc.status_code, "error"), exc.detail,
-                   dict(exc.headers) if exc.headers else None)
+                   dict(exc.headers) if exc.headers else None, request)
 
 
 async def _store_fault(request: Request, exc: Exception) -> JSONResponse:
@@ -156,12 +190,13 @@ async def _store_fault(request: Request, exc: Exception) -> JSONResponse:
         return await _unexpected(request, exc)
     log.error("store fault: %s (%s)", reason, type(exc).__name__)
     return _answer(503, "unavailable", f"the store cannot be used: {reason}",
-                   {"Retry-After": "5"})
+                   {"Retry-After": "5"}, request)
 
 
-async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
-    return _answer(500, "internal", "internal error; the gateway's log has the details")
+    return _answer(500, "internal", "internal error; the gateway's log has the details",
+                   request=request)
 
 
 def install_error_handlers(app: FastAPI, known_names: Iterable[str]) -> None:

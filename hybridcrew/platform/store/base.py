@@ -164,6 +164,20 @@ class Store(ABC):
     def decision(self, run_id: str, step_key: str) -> DecisionRecord | None:
         """The recorded decision of a step, if any."""
 
+    @abstractmethod
+    def record_decision(self, run_id: str, step_key: str, decision: DecisionRecord) -> None:
+        """Keep a decision no event carries (a proxied call's); the first write wins."""
+
+    # -- conversations through the compatible endpoints ----------------------------------------
+
+    @abstractmethod
+    def conversation_taint(self, tenant: str, conversation: str) -> int:
+        """The highest sensitivity a conversation has carried so far (0 when unknown)."""
+
+    @abstractmethod
+    def taint_conversation(self, tenant: str, conversation: str, level: int) -> None:
+        """Raise a conversation's sensitivity to at least ``level``; it never goes down."""
+
     # -- budgets ----------------------------------------------------------------------------------
 
     @abstractmethod

@@ -76,6 +76,11 @@ return 1
 """
 _KEPT_S = 30 * 24 * 3600
 """How long a kept step waits for its judgement in Redis."""
+_RAISE = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1]) end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+"""
 _SPEND = """
 if ARGV[3] ~= '' and redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 1 then return 1 end
 local spent = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -126,6 +131,7 @@ class RedisStore(Store):
         self._in_use = self.r.register_script(_IN_USE)
         self._renew = self.r.register_script(_RENEW)
         self._judge = self.r.register_script(_JUDGE)
+        self._raise = self.r.register_script(_RAISE)
 
     # -- runs --------------------------------------------------------------------------------
 
@@ -216,6 +222,24 @@ class RedisStore(Store):
         """The recorded decision of a step, if any."""
         raw = cast(str | None, self.r.hget(f"{self.p}decisions:{run_id}", step_key))
         return cast(DecisionRecord, json.loads(raw)) if raw else None
+
+    def record_decision(self, run_id: str, step_key: str, decision: DecisionRecord) -> None:
+        """Keep a decision no event carries; the first write wins."""
+        self.r.hsetnx(f"{self.p}decisions:{run_id}", step_key, json.dumps(decision))
+
+    # -- conversations -------------------------------------------------------------------------
+
+    def conversation_taint(self, tenant: str, conversation: str) -> int:
+        """The highest sensitivity the conversation has carried (0 when unknown)."""
+        return int(cast(str | None, self.r.get(self._conversation(tenant, conversation)))
+                   or 0)
+
+    def taint_conversation(self, tenant: str, conversation: str, level: int) -> None:
+        """Raise the conversation's sensitivity to at least ``level`` (kept 30 days)."""
+        self._raise(keys=[self._conversation(tenant, conversation)], args=[level, _KEPT_S])
+
+    def _conversation(self, tenant: str, conversation: str) -> str:
+        return f"{self.p}conversation:{tenant}:{conversation}"
 
     # -- budgets ----------------------------------------------------------------------------------
 

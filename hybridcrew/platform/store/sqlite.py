@@ -210,6 +210,28 @@ class SqliteStore(Store):
                         (run_id, step_key))
         return cast(DecisionRecord, json.loads(row[0])) if row else None
 
+    def record_decision(self, run_id: str, step_key: str, decision: DecisionRecord) -> None:
+        """Keep a decision no event carries; the first write wins."""
+        with self._tx() as db:
+            db.execute("INSERT OR IGNORE INTO decisions VALUES (?, ?, ?)",
+                       (run_id, step_key, json.dumps(decision)))
+
+    # -- conversations -------------------------------------------------------------------------
+
+    def conversation_taint(self, tenant: str, conversation: str) -> int:
+        """The highest sensitivity the conversation has carried (0 when unknown)."""
+        row = self._one("SELECT taint FROM conversations WHERE tenant=? AND conversation=?",
+                        (tenant, conversation))
+        return int(row[0]) if row else 0
+
+    def taint_conversation(self, tenant: str, conversation: str, level: int) -> None:
+        """Raise the conversation's sensitivity to at least ``level``."""
+        with self._tx() as db:
+            db.execute("INSERT INTO conversations VALUES (?, ?, ?, ?) ON CONFLICT(tenant, "
+                       "conversation) DO UPDATE SET taint=MAX(taint, excluded.taint), "
+                       "updated_at=excluded.updated_at", (tenant, conversation, level,
+                                                          time.time()))
+
     # -- budgets ----------------------------------------------------------------------------------
 
     def spend(self, scope: str, amount_usd: float, cap_usd: float | None = None,

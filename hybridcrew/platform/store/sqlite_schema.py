@@ -48,6 +48,10 @@ CREATE TABLE IF NOT EXISTS api_keys (
     id TEXT PRIMARY KEY, digest TEXT NOT NULL, tenant TEXT NOT NULL, role TEXT NOT NULL,
     name TEXT NOT NULL, created_at REAL NOT NULL, revoked_at REAL
 );
+CREATE TABLE IF NOT EXISTS conversations (
+    tenant TEXT NOT NULL, conversation TEXT NOT NULL, taint INTEGER NOT NULL,
+    updated_at REAL NOT NULL, PRIMARY KEY (tenant, conversation)
+);
 CREATE TABLE IF NOT EXISTS slots (
     name TEXT NOT NULL, holder TEXT NOT NULL, expires REAL NOT NULL, PRIMARY KEY (name, holder)
 );

@@ -140,6 +140,8 @@ class ModelProvider(ABC):
     location: ClassVar[Location]
     structured_method: ClassVar[str] = "json_schema"
     """The ``method`` of langchain's ``with_structured_output`` for this provider."""
+    json_mode_kwargs: ClassVar[dict[str, Any] | None] = None
+    """Call options that ask this provider's model for a JSON object; None: it has no JSON mode."""
 
     @abstractmethod
     def chat_model(self, entry: CatalogEntry, settings: Settings, max_tokens: int

@@ -49,6 +49,7 @@ class EmbeddedProvider(ModelProvider):
 
     name = "embedded"
     location = "local"
+    json_mode_kwargs = {"response_format": {"type": "json_object"}}  # noqa: RUF012 - ClassVar
 
     def model_path(self, entry: CatalogEntry, settings: Settings) -> Path:
         """The GGUF to load, assembling the packaged one on first use."""

@@ -48,6 +48,7 @@ class OllamaProvider(ModelProvider):
 
     name = "ollama"
     location = "local"
+    json_mode_kwargs = {"format": "json"}  # noqa: RUF012 - ClassVar
 
     def endpoint(self, entry: CatalogEntry, settings: Settings) -> str:
         """One breaker per Ollama server."""

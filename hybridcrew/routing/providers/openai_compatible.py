@@ -33,6 +33,7 @@ class OpenAICompatibleProvider(ModelProvider):
 
     name = "openai_compatible"
     location = "local"
+    json_mode_kwargs = {"response_format": {"type": "json_object"}}  # noqa: RUF012 - ClassVar
 
     def base_url(self, entry: CatalogEntry, settings: Settings) -> str:
         """The model's endpoint (ending in /v1), else ``HYBRIDCREW_OPENAI_COMPATIBLE_URL``."""

@@ -4,7 +4,9 @@ Not a real model. It exists for tests, demos and benchmarks (like langgraph's fa
 and it is clearly named so nobody mistakes its output for a model's. Options:
 
 - ``rules``: ``[{match: "text in the prompt", reply: "..."}]``; the first matching rule answers.
-  Replies that depend only on the prompt stay the same when a run resumes in a new process.
+  Replies that depend only on the prompt stay the same when a run resumes in a new process. A
+  rule with ``tool_call: {name: ..., arguments: {...}}`` instead of ``reply`` calls that tool,
+  when the last message is the user's (so the turn after the tool's result gets a reply).
 - ``replies``: answers in order, cycling (when no rule matches).
 - ``failures``: error kinds for calls 0, 1, ... (``null`` = succeed), e.g. ``[rate_limited]``.
 - ``latency_s``: seconds each call takes.
@@ -27,9 +29,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolCall
 from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, Field, PrivateAttr
 
 from hybridcrew.errors import ERROR_KINDS, ConfigError
@@ -66,7 +70,7 @@ class ScriptedChatModel(BaseChatModel):
     """A chat model that plays a script. See the module docstring for the options."""
 
     model_name: str = "scripted"
-    rules: list[dict[str, str]] = Field(default_factory=list)
+    rules: list[dict[str, Any]] = Field(default_factory=list)
     replies: list[str] = Field(default_factory=list)
     latency_s: float = 0.0
     failures: list[str | None] = Field(default_factory=list)
@@ -116,26 +120,41 @@ class ScriptedChatModel(BaseChatModel):
             raise ERROR_KINDS[failure](provider="scripted", model=self.model_name,
                                        detail=f"scripted failure on call {index}")
         prompt = "\n".join(str(m.content) for m in messages)
-        reply = self._reply(index, prompt, _SCHEMA.get())
+        user_turn = bool(messages) and isinstance(messages[-1], HumanMessage)
+        tool_call = self._tool_call(index, prompt) if user_turn else None
+        reply = "" if tool_call else self._reply(index, prompt, _SCHEMA.get())
         input_tokens = count_tokens(prompt)
-        output_tokens = min(count_tokens(reply), self.max_tokens)
+        output_tokens = min(count_tokens(reply or json.dumps(tool_call)), self.max_tokens)
         message = AIMessage(
-            content=reply,
+            content=reply, tool_calls=[tool_call] if tool_call else [],
             usage_metadata={"input_tokens": input_tokens, "output_tokens": output_tokens,
                             "total_tokens": input_tokens + output_tokens},
             response_metadata={"model_name": self.model_name, "call_index": index},
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
 
+    def _tool_call(self, index: int, prompt: str) -> ToolCall | None:
+        for rule in self.rules:
+            call = rule.get("tool_call")
+            if isinstance(call, dict) and rule["match"] in prompt:
+                return ToolCall(name=str(call["name"]), args=dict(call.get("arguments", {})),
+                                id=f"call_scripted_{index}")
+        return None
+
     def _reply(self, index: int, prompt: str, schema: dict[str, Any] | None) -> str:
         for rule in self.rules:
-            if rule["match"] in prompt:
-                return rule["reply"]
+            if "reply" in rule and rule["match"] in prompt:
+                return str(rule["reply"])
         if self.replies:
             return self.replies[index % len(self.replies)]
         if schema is not None:
             return json.dumps(example_for(schema, schema))
         return f"[scripted reply {index + 1}]"
+
+    def bind_tools(self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any
+                   ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Accept tools (the script decides whether to call one)."""
+        return self.bind(tools=[convert_to_openai_tool(t) for t in tools], **kwargs)
 
     def _log(self, index: int, messages: Sequence[BaseMessage]) -> None:
         if self.call_log is None:
@@ -173,6 +192,7 @@ class ScriptedProvider(ModelProvider):
 
     name = "scripted"
     location = "local"
+    json_mode_kwargs = {}  # noqa: RUF012 - ClassVar; the script decides what it answers
 
     def chat_model(self, entry: CatalogEntry, settings: Settings, max_tokens: int
                    ) -> BaseChatModel:

@@ -108,6 +108,21 @@ def test_writes_in_a_transaction_are_all_there_after_it(store: Store) -> None:
     assert store.judged_total() == 1
 
 
+def test_a_decision_kept_without_an_event_is_found_and_first_wins(store: Store) -> None:
+    store.record_decision("proxy:acme", "d1", {"model": "first"})
+    store.record_decision("proxy:acme", "d1", {"model": "second"})
+    assert store.decision("proxy:acme", "d1") == {"model": "first"}
+    assert store.decision("proxy:other", "d1") is None
+
+
+def test_a_conversation_taint_only_goes_up_and_is_per_tenant(store: Store) -> None:
+    assert store.conversation_taint("acme", "c1") == 0
+    store.taint_conversation("acme", "c1", 3)
+    store.taint_conversation("acme", "c1", 1)
+    assert store.conversation_taint("acme", "c1") == 3
+    assert store.conversation_taint("other", "c1") == 0
+
+
 def test_concurrent_spenders_never_pass_the_cap(open_store: Callable[[], Store]) -> None:
     clients = [open_store(), open_store()]
     accepted: list[bool] = []

@@ -1,0 +1,160 @@
+"""Calls that other tools send through hybridcrew: their messages, tools and options, as asked.
+
+A crew step builds its own prompt and validates its own output; a proxied call (the OpenAI- and
+Anthropic-compatible endpoints) passes the caller's conversation, tool definitions, JSON mode
+and output limit through to whichever model the router chose, and falls back only across the
+decision's own cleared fallbacks, as steps do. Streaming falls back only before its first
+chunk: after that, the caller has part of one model's answer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import Any, cast
+
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.runnables import Runnable
+
+from hybridcrew.errors import AllCandidatesFailed, ProviderError, StepBlocked, Unsupported
+from hybridcrew.routing.decision import Decision
+from hybridcrew.routing.invoke import Call, CallResult, ModelPool
+from hybridcrew.routing.providers.base import Reply
+
+
+@dataclass(frozen=True)
+class ChatOptions:
+    """What a caller asks of a call besides its messages."""
+
+    tools: tuple[dict[str, Any], ...] = ()
+    """Tool definitions in OpenAI's function format (``{"type": "function", "function": …}``)."""
+    tool_choice: str | dict[str, Any] | None = None
+    json_mode: bool = False
+    stop: tuple[str, ...] = ()
+
+
+def bound(call: Call, options: ChatOptions) -> Runnable[Any, BaseMessage]:
+    """The call's chat model with the caller's tools and JSON mode bound to it."""
+    model = call.chat_model()
+    runnable: Runnable[Any, BaseMessage] = model
+    if options.tools:
+        try:
+            choice: dict[str, Any] = {} if options.tool_choice is None else {
+                "tool_choice": options.tool_choice}
+            runnable = model.bind_tools(list(options.tools), **choice)
+        except NotImplementedError:
+            raise Unsupported(provider=call.entry.provider, model=call.entry.spec.model,
+                              detail="this model cannot call tools") from None
+    if options.json_mode:
+        kwargs = call.provider.json_mode_kwargs
+        if kwargs is None:
+            raise Unsupported(provider=call.entry.provider, model=call.entry.spec.model,
+                              detail="this model has no JSON mode")
+        runnable = runnable.bind(**kwargs)
+    if options.stop:
+        runnable = runnable.bind(stop=list(options.stop))
+    return runnable
+
+
+async def achat(pool: ModelPool, decision: Decision, messages: Sequence[BaseMessage],
+                options: ChatOptions) -> CallResult:
+    """Call the decided model (then its cleared fallbacks, on retryable errors)."""
+    errors: list[ProviderError] = []
+    for name in _candidates(decision):
+        call = Call(pool, name, decision.output_tokens, None)
+        try:
+            runnable = bound(call, options)
+            async with pool.gate.aslot(call.endpoint):
+                started = time.perf_counter()
+                try:
+                    message = await runnable.ainvoke(list(messages))
+                except Exception as exc:
+                    raise call.failed(exc) from exc
+                result = call.result(_reply(message), time.perf_counter() - started)
+        except ProviderError as exc:
+            errors.append(exc)
+            if not exc.retryable:
+                break
+            continue
+        return dataclasses.replace(result, attempts=tuple(errors))
+    raise AllCandidatesFailed(decision.agent, errors)
+
+
+class Streamed:
+    """A streaming call: iterate for its chunks; once they are all read, ``result`` is set."""
+
+    def __init__(self, call: Call, first: AIMessage | None, rest: AsyncIterator[Any],
+                 held: AsyncExitStack, *, started: float, attempts: tuple[ProviderError, ...]
+                 ) -> None:
+        self.model, self.location = call.name, call.entry.location
+        self.result: CallResult | None = None
+        self._call, self._first, self._rest, self._held = call, first, rest, held
+        self._started, self._attempts = started, attempts
+
+    async def __aiter__(self) -> AsyncIterator[AIMessage]:
+        """The chunks as the model sends them (its slot is held until the last)."""
+        whole = self._first
+        try:
+            if whole is not None:
+                yield whole
+            async for chunk in self._rest:
+                # Chunks add up (text, tool-call fragments, usage) to the whole message.
+                whole = chunk if whole is None else cast(AIMessage, whole + chunk)
+                yield chunk
+        except Exception as exc:
+            raise self._call.failed(exc) from exc
+        finally:
+            await self._held.aclose()
+        message = AIMessage(content="") if whole is None else AIMessage(
+            content=whole.content, tool_calls=whole.tool_calls,
+            usage_metadata=whole.usage_metadata, response_metadata=whole.response_metadata)
+        self.result = dataclasses.replace(
+            self._call.result(_reply(message), time.perf_counter() - self._started),
+            attempts=self._attempts)
+
+
+async def astream(pool: ModelPool, decision: Decision, messages: Sequence[BaseMessage],
+                  options: ChatOptions) -> Streamed:
+    """Start streaming from the decided model; fall back while nothing has been streamed.
+
+    The first chunk is read here, so a model that fails at once (refused, down, rate-limited)
+    gives way to the next cleared fallback before the caller has seen anything.
+    """
+    errors: list[ProviderError] = []
+    for name in _candidates(decision):
+        call = Call(pool, name, decision.output_tokens, None)
+        held = AsyncExitStack()
+        try:
+            runnable = bound(call, options)
+            await held.enter_async_context(pool.gate.aslot(call.endpoint))
+            started = time.perf_counter()
+            rest = aiter(runnable.astream(list(messages)))
+            try:
+                first = await anext(rest, None)
+            except Exception as exc:
+                raise call.failed(exc) from exc
+        except ProviderError as exc:
+            await held.aclose()
+            errors.append(exc)
+            if not exc.retryable:
+                break
+            continue
+        except BaseException:
+            await held.aclose()
+            raise
+        return Streamed(call, cast(AIMessage | None, first), rest, held, started=started,
+                        attempts=tuple(errors))
+    raise AllCandidatesFailed(decision.agent, errors)
+
+
+def _candidates(decision: Decision) -> tuple[str, ...]:
+    if decision.model is None:
+        raise StepBlocked(decision)
+    return (decision.model, *decision.fallbacks)
+
+
+def _reply(message: BaseMessage) -> Reply:
+    return Reply(message if isinstance(message, AIMessage) else AIMessage(message.text))
