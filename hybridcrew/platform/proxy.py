@@ -53,6 +53,12 @@ class RoutedCall:
     options: ChatOptions
     tenant: str
 
+    def headers(self, model: str, location: str) -> dict[str, str]:
+        """What the response says about the call: who served it, where, why, its decision."""
+        return {"x-hybridcrew-model": model, "x-hybridcrew-location": location,
+                "x-hybridcrew-reasons": ",".join(self.decision.reasons),
+                "x-hybridcrew-decision-id": self.id}
+
 
 def conversation_key(messages: Sequence[BaseMessage]) -> str:
     """What the turns of one conversation share: its first system and first user message."""
@@ -80,7 +86,10 @@ class Proxy:
         self._runtimes: dict[str, RoutingRuntime] = {}
 
     def names(self) -> list[str]:
-        """What a call may name as its model: agents, ``auto``, configured models."""
+        """What a call may name as its model: agents, ``auto``, configured models.
+
+        A configured model's provider id (``claude-sonnet-4-6``) pins it too.
+        """
         config = self.crew.config
         return list(dict.fromkeys([*config.agents, AUTO, *config.catalog]))
 
@@ -126,6 +135,10 @@ class Proxy:
             return model
         if PINNED + model in config.agents:
             return PINNED + model
+        # A provider's own model id (what Claude Code sends) pins the entry that serves it.
+        served = [name for name, e in config.catalog.items() if e.spec.model == model]
+        if served:
+            return PINNED + served[0]
         raise ConfigError.single("request", "model", "no agent, 'auto' or configured model "
                                  "has that name", choose_from(model, self.names()))
 

@@ -31,7 +31,8 @@ class ChatOptions:
 
     tools: tuple[dict[str, Any], ...] = ()
     """Tool definitions in OpenAI's function format (``{"type": "function", "function": …}``)."""
-    tool_choice: str | dict[str, Any] | None = None
+    tool_choice: str | None = None
+    """``auto``, ``any`` (a tool must be called), ``none``, or one tool's name."""
     json_mode: bool = False
     stop: tuple[str, ...] = ()
 

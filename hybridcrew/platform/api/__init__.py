@@ -13,6 +13,7 @@ from hybridcrew.platform.api.errors import install_error_handlers
 from hybridcrew.platform.api.limits import BodyLimit
 from hybridcrew.platform.api.routes import (
     agents,
+    anthropic,
     decisions,
     events,
     health,
@@ -45,7 +46,8 @@ def create_app(settings: Settings, config: LoadedConfig | None = None,
                               "local models. Authenticate with `Authorization: Bearer <key>`.")
     app.state.service = service
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
-    for module in (runs, events, agents, models, decisions, openai, memory, health):
+    for module in (runs, events, agents, models, decisions, openai, anthropic, memory,
+                   health):
         app.include_router(module.router)
     install_error_handlers(app, service.known_names())
     install_access_log_filter()

@@ -97,27 +97,44 @@ class Redactor:
 # Why a call was blocked → its status: privacy is a refusal, money is payment, the rest capacity.
 _BLOCKED = {"privacy": (403, "blocked_by_privacy"), "budget": (402, "over_budget")}
 OPENAI_PREFIX = "/openai/"
+ANTHROPIC_PREFIX = "/v1/messages"
+_ANTHROPIC_TYPES = {400: "invalid_request_error", 401: "authentication_error",
+                    402: "billing_error", 403: "permission_error", 404: "not_found_error",
+                    413: "request_too_large", 422: "invalid_request_error",
+                    429: "rate_limit_error", 503: "overloaded_error"}
 
 
 def _answer(status: int, error: str, detail: Any, headers: dict[str, str] | None = None,
             request: Request | None = None) -> JSONResponse:
     if request is not None and request.url.path.startswith(OPENAI_PREFIX):
         return _openai_answer(status, error, detail, headers)
+    if request is not None and request.url.path.startswith(ANTHROPIC_PREFIX):
+        return _anthropic_answer(status, detail, headers)
     return JSONResponse({"error": error, "detail": detail}, status_code=status, headers=headers)
+
+
+def _message(detail: Any) -> str:
+    if isinstance(detail, dict):
+        return str(detail.get("message", detail))
+    if isinstance(detail, list):
+        return "; ".join(f"{d['field']}: {d['problem']}" for d in detail)
+    return str(detail)
 
 
 def _openai_answer(status: int, error: str, detail: Any, headers: dict[str, str] | None
                    ) -> JSONResponse:
     """OpenAI's error body, which its SDKs and the tools built on them show to their users."""
-    if isinstance(detail, dict):
-        message = str(detail.get("message", detail))
-    elif isinstance(detail, list):
-        message = "; ".join(f"{d['field']}: {d['problem']}" for d in detail)
-    else:
-        message = str(detail)
     kind = "invalid_request_error" if status in {400, 404, 422} else error
-    return JSONResponse({"error": {"message": message, "type": kind, "param": None,
+    return JSONResponse({"error": {"message": _message(detail), "type": kind, "param": None,
                                    "code": error}}, status_code=status, headers=headers)
+
+
+def _anthropic_answer(status: int, detail: Any, headers: dict[str, str] | None
+                      ) -> JSONResponse:
+    """Anthropic's error body (the anthropic SDK and Claude Code read its type and message)."""
+    kind = _ANTHROPIC_TYPES.get(status, "api_error")
+    return JSONResponse({"type": "error", "error": {"type": kind, "message": _message(detail)}},
+                        status_code=status, headers=headers)
 
 
 def _blocked(request: Request, exc: StepBlocked) -> JSONResponse:

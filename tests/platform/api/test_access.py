@@ -15,7 +15,10 @@ from tests.support.crew import crew_config
 from tests.support.gateway import gateway, wait_status
 
 RUN = "{run}"
-# Every endpoint under /v1, the least role it needs, and a request that role may make.
+DECISION = "{decision}"
+CHAT = {"model": "author", "messages": [{"role": "user", "content": "hi"}]}
+# Every endpoint under /v1 and /openai/v1, the least role it needs, and a request that role
+# may make.
 MATRIX: list[tuple[str, str, Role, dict[str, object] | None]] = [
     ("GET", "/v1/runs", "viewer", None),
     ("POST", "/v1/runs", "operator", {"task": "Add a health endpoint"}),
@@ -31,6 +34,11 @@ MATRIX: list[tuple[str, str, Role, dict[str, object] | None]] = [
     ("POST", "/v1/route/explain", "viewer", {"agent": "backend", "prompt": "hello"}),
     ("POST", "/v1/memory", "operator", {"text": "Rate limits are per API key."}),
     ("POST", "/v1/memory/search", "viewer", {"query": "rate limits"}),
+    ("GET", f"/v1/decisions/{DECISION}", "viewer", None),
+    ("POST", "/v1/messages", "operator", {**CHAT, "max_tokens": 16}),
+    ("POST", "/v1/messages/count_tokens", "operator", CHAT),
+    ("GET", "/openai/v1/models", "operator", None),
+    ("POST", "/openai/v1/chat/completions", "operator", CHAT),
 ]
 RANK = {"viewer": 0, "operator": 1, "admin": 2}
 
@@ -68,6 +76,12 @@ def _call(http: httpx.Client, method: str, path: str, body: dict[str, object] | 
         return answer.status_code, answer.json()
 
 
+def _acme_decision(setup: Setup) -> str:
+    with _client(setup, "acme-operator") as http:
+        answer = http.post("/openai/v1/chat/completions", json=CHAT)
+    return answer.headers["x-hybridcrew-decision-id"]
+
+
 def _acme_run(setup: Setup, approval: bool) -> str:
     with _client(setup, "acme-operator") as http:
         run_id: str = http.post("/v1/runs", json={"task": "Add rate limiting",
@@ -79,9 +93,10 @@ def _acme_run(setup: Setup, approval: bool) -> str:
 def test_the_matrix_covers_every_endpoint(setup: Setup) -> None:
     spec = httpx.get(f"{setup.base}/openapi.json").json()
     served = {(method.upper(), path) for path, item in spec["paths"].items()
-              for method in item if path.startswith("/v1/")}
+              for method in item if path.startswith(("/v1/", "/openai/v1/"))}
     listed = {(m, p.replace("{run}", "{run_id}").replace("/backend", "/{name}")
-               .replace("plan.md", "{path}")) for m, p, _, _ in MATRIX}
+               .replace("plan.md", "{path}").replace(DECISION, "{decision_id}"))
+              for m, p, _, _ in MATRIX}
     assert served == listed
 
 
@@ -92,11 +107,12 @@ def test_roles(setup: Setup, method: str, path: str, needed: Role,
     for role in ("viewer", "operator", "admin"):
         # Each role gets its own run: waiting for approval where the endpoint acts on one.
         run_id = _acme_run(setup, approval=path.endswith(("resume", "cancel")))
+        path = path.replace(DECISION, _acme_decision(setup)) if DECISION in path else path
         with _client(setup, f"acme-{role}") as http:
             status, answer = _call(http, method, path.replace(RUN, run_id), body)
         if RANK[role] < RANK[needed]:
             assert status == 403, (role, answer)
-            assert f"needs the {needed} role" in str(answer["detail"])
+            assert f"needs the {needed} role" in str(answer)  # (in each API's error shape)
         else:
             assert status < 400, (role, answer)
 

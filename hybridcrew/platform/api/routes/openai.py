@@ -59,8 +59,15 @@ class ChatCompletionRequest(BaseModel):
         """What passes through besides the messages."""
         kind = (self.response_format or {}).get("type")
         stop = [self.stop] if isinstance(self.stop, str) else list(self.stop or [])
-        return ChatOptions(tools=tuple(self.tools or ()), tool_choice=self.tool_choice,
+        return ChatOptions(tools=tuple(self.tools or ()), tool_choice=_choice(self.tool_choice),
                            json_mode=kind in {"json_object", "json_schema"}, stop=tuple(stop))
+
+
+def _choice(choice: str | dict[str, Any] | None) -> str | None:
+    """OpenAI's ``tool_choice`` as langchain's ``bind_tools`` takes it for every provider."""
+    if isinstance(choice, dict):
+        return str(choice.get("function", {}).get("name") or "") or None
+    return "any" if choice == "required" else choice
 
 
 class ModelCard(BaseModel):
@@ -79,13 +86,30 @@ class ModelList(BaseModel):
     data: list[ModelCard]
 
 
+class Completion(BaseModel):
+    """OpenAI's chat completion: one choice (message, tool calls, finish reason) and usage."""
+
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str = Field(description="the configured model that served the call")
+    choices: list[dict[str, Any]]
+    usage: dict[str, int]
+
+
+_STREAM = {"text/event-stream": {"schema": {
+    "type": "string", "description": "with stream: true, chat.completion.chunk objects as "
+    "`data:` lines, then `data: [DONE]`"}}}
+
+
 @router.get("/models", response_model=ModelList)
 async def list_models(_: ToolCaller, service: ServiceDep) -> ModelList:
     """Agents, ``auto`` and configured models, as OpenAI lists models."""
     return ModelList(data=[ModelCard(id=name) for name in service.proxy.names()])
 
 
-@router.post("/chat/completions", response_model=None)
+@router.post("/chat/completions", response_model=None,
+             responses={200: {"model": Completion, "content": _STREAM}})
 async def chat_completions(
     body: ChatCompletionRequest, caller: ToolCaller, service: ServiceDep,
     conversation: Annotated[str | None, Header(alias=CONVERSATION_HEADER, max_length=200)
@@ -108,16 +132,10 @@ async def chat_completions(
         usage = bool(body.stream_options and body.stream_options.include_usage)
         return StreamingResponse(_sse(service.proxy, routed, streamed, usage),
                                  media_type="text/event-stream",
-                                 headers=_headers(routed, streamed.model, streamed.location))
+                                 headers=routed.headers(streamed.model, streamed.location))
     result = await service.proxy.call(routed)
     return JSONResponse(_completion(routed, result),
-                        headers=_headers(routed, result.model, result.location))
-
-
-def _headers(routed: RoutedCall, model: str, location: str) -> dict[str, str]:
-    return {"x-hybridcrew-model": model, "x-hybridcrew-location": location,
-            "x-hybridcrew-reasons": ",".join(routed.decision.reasons),
-            "x-hybridcrew-decision-id": routed.id}
+                        headers=routed.headers(result.model, result.location))
 
 
 def _tool_calls(message: AIMessage) -> list[dict[str, Any]]:
