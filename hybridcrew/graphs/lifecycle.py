@@ -52,6 +52,8 @@ class EventKind(StrEnum):
     RUN_FAILED = "run_failed"
     RUN_BLOCKED = "run_blocked"
     RUN_CANCELLED = "run_cancelled"
+    CALL_FINISHED = "call_finished"
+    """A call through a compatible endpoint was served (logged under ``proxy:<tenant>``)."""
 
 
 ENDING_EVENT: dict[RunStatus, EventKind] = {

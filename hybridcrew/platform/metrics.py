@@ -30,6 +30,8 @@ from hybridcrew.routing.breaker import BreakerState
 from hybridcrew.routing.decision import PRIVACY
 from hybridcrew.routing.runtime import RoutingRuntime
 
+CREW, PROXY = "crew", "proxy"
+"""The ``source`` label: a run's step, or a call through a compatible endpoint."""
 log = logging.getLogger(__name__)
 _MAX_PAUSED = 1000
 _STEP_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
@@ -42,8 +44,9 @@ class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         r = self.registry
+        # source: "crew" for a run's steps, "proxy" for calls through the compatible endpoints.
         self.decisions = Counter("hybridcrew_routing_decisions", "Routing decisions",
-                                 ["agent", "model", "location", "reason"], registry=r)
+                                 ["agent", "model", "location", "reason", "source"], registry=r)
         self.blocked = Counter("hybridcrew_steps_blocked", "Steps no model could run",
                                ["agent", "reason"], registry=r)
         self.fallbacks = Counter("hybridcrew_fallbacks", "Calls that moved to another model "
@@ -51,14 +54,14 @@ class Metrics:
         self.provider_errors = Counter("hybridcrew_provider_errors", "Provider errors by class",
                                        ["provider", "model", "kind"], registry=r)
         self.tokens = Counter("hybridcrew_tokens", "Tokens in and out",
-                              ["agent", "model", "direction"], registry=r)
+                              ["agent", "model", "direction", "source"], registry=r)
         self.cost = Counter("hybridcrew_cost_usd", "Spend in USD",
-                            ["agent", "model", "tenant"], registry=r)
+                            ["agent", "model", "tenant", "source"], registry=r)
         self.cloud_cost = Counter("hybridcrew_all_cloud_cost_usd", "What the same steps would "
                                   "have cost on the cloud reference model",
-                                  ["agent", "tenant"], registry=r)
-        self.steps = Counter("hybridcrew_steps", "Executed steps",
-                             ["agent", "model", "location"], registry=r)
+                                  ["agent", "tenant", "source"], registry=r)
+        self.steps = Counter("hybridcrew_steps", "Executed steps and served proxy calls",
+                             ["agent", "model", "location", "source"], registry=r)
         self.privacy_forced = Counter("hybridcrew_steps_privacy_forced", "Steps that ran on a "
                                       "model cleared for their data after privacy rejected "
                                       "others", ["agent", "sensitivity"], registry=r)
@@ -155,6 +158,7 @@ class Metrics:
             EventKind.RUN_BLOCKED: self._on_run_blocked,
             EventKind.RUN_CANCELLED: functools.partial(self._stopped,
                                                        status=RunStatus.CANCELLED),
+            EventKind.CALL_FINISHED: self._on_call_finished,
         }
 
     def _on_run_started(self, event: Event) -> None:
@@ -193,18 +197,27 @@ class Metrics:
             return  # counted when it was decided
         reasons = data.get("reasons") or ["unknown"]
         self.decisions.labels(data["agent"], data.get("model") or "none",
-                              data.get("location") or "none", reasons[0]).inc()
+                              data.get("location") or "none", reasons[0], CREW).inc()
         if data.get("model") and PRIVACY in data.get("rejected_for", ()):
             self.privacy_forced.labels(data["agent"], data["sensitivity"]).inc()
 
     def _on_step_finished(self, event: Event) -> None:
-        s: dict[str, Any] = event.data
-        tenant = self._tenant(event.run_id)
-        self.steps.labels(s["agent"], s["model"], s["location"]).inc()
-        self.tokens.labels(s["agent"], s["model"], "input").inc(s["input_tokens"])
-        self.tokens.labels(s["agent"], s["model"], "output").inc(s["output_tokens"])
-        self.cost.labels(s["agent"], s["model"], tenant).inc(s["cost_usd"])
-        self.cloud_cost.labels(s["agent"], tenant).inc(s["cloud_cost_usd"])
+        self._served(event.data, self._tenant(event.run_id), CREW)
+
+    def _on_call_finished(self, event: Event) -> None:
+        data = event.data
+        reasons = data.get("reasons") or ["unknown"]
+        self.decisions.labels(data["agent"], data["model"], data["location"], reasons[0],
+                              PROXY).inc()
+        self._served(data, data["tenant"], PROXY)
+
+    def _served(self, s: dict[str, Any], tenant: str, source: str) -> None:
+        """A step or a call that a model served: its tokens, cost, time and errors."""
+        self.steps.labels(s["agent"], s["model"], s["location"], source).inc()
+        self.tokens.labels(s["agent"], s["model"], "input", source).inc(s["input_tokens"])
+        self.tokens.labels(s["agent"], s["model"], "output", source).inc(s["output_tokens"])
+        self.cost.labels(s["agent"], s["model"], tenant, source).inc(s["cost_usd"])
+        self.cloud_cost.labels(s["agent"], tenant, source).inc(s["cloud_cost_usd"])
         self.step_seconds.labels(s["agent"], s["location"]).observe(s["seconds"])
         for error in s.get("errors", []):
             self.provider_errors.labels(error["provider"], error["model"], error["kind"]).inc()

@@ -23,6 +23,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from hybridcrew.agents.spec import AgentSpec
 from hybridcrew.documents import choose_from
 from hybridcrew.errors import ConfigError, StepBlocked
+from hybridcrew.graphs.lifecycle import EventKind
 from hybridcrew.graphs.ports import daily_scope
 from hybridcrew.platform.crew import Crew
 from hybridcrew.routing.chat import ChatOptions, Streamed, achat, astream
@@ -126,9 +127,26 @@ class Proxy:
                              routed.options)
 
     def account(self, routed: RoutedCall, result: CallResult) -> None:
-        """Charge the tenant's day for the call, once."""
+        """Charge the tenant's day for the call (once) and log it: metrics, live feeds.
+
+        The log is the tenant's ``proxy:<tenant>`` event stream; its ``call_finished`` events
+        carry tokens, cost and what the call would have cost on the cloud reference model.
+        """
         if result.cost_usd > 0:
             self.store.spend(daily_scope(routed.tenant), result.cost_usd, charge_id=routed.id)
+        decision = routed.decision
+        reference = self.crew.config.catalog.get(decision.cloud_reference or "")
+        cloud_cost = result.cost_usd if result.location == "cloud" or reference is None \
+            else reference.spec.cost_usd(result.input_tokens, result.output_tokens)
+        self.crew.events.emit(
+            PROXY_RUNS + routed.tenant, EventKind.CALL_FINISHED, None, decision_id=routed.id,
+            tenant=routed.tenant, agent=decision.agent, model=result.model,
+            provider=result.provider, location=result.location, reasons=list(decision.reasons),
+            sensitivity=decision.sensitivity.label, input_tokens=result.input_tokens,
+            output_tokens=result.output_tokens, cost_usd=result.cost_usd,
+            cloud_cost_usd=cloud_cost, seconds=round(result.latency_s, 3),
+            errors=[{"model": e.model, "provider": e.provider, "kind": e.kind}
+                    for e in result.attempts])
 
     def _agent(self, model: str, config: LoadedConfig) -> str:
         if model in config.agents:

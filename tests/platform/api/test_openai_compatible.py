@@ -21,6 +21,7 @@ from hybridcrew.settings import load_settings
 from tests.support.configs import model
 from tests.support.crew import scripted
 from tests.support.gateway import gateway
+from tests.support.metrics import samples, total
 from tests.support.replay import ReplayServer, recorded
 
 ANTHROPIC_KEY = "sk-ant-api03-" + "k" * 40
@@ -207,3 +208,33 @@ def test_keys_tenants_and_roles_apply(claude: ReplayServer, tmp_path: Any) -> No
                             headers={"Authorization": f"Bearer {other}"})
     assert own.status_code == 200
     assert foreign.status_code == 404
+
+
+def test_calls_are_accounted_by_source_and_the_tenants_day_budget_applies(
+        claude: ReplayServer) -> None:
+    config = _config(claude.url) | {"routing": {"budgets": {"daily_usd": 0.0005}}}
+    claude_cost = (42 * 3.0 + 23 * 15.0) / 1e6  # the recorded usage at Claude's price
+    with gateway(config, anthropic_api_key=ANTHROPIC_KEY) as url:
+        client = _client(url)
+        ask = [{"role": "user", "content": "Plan rate limiting."}]
+        # 16 output tokens: Claude's estimate fits the day's budget once, not twice.
+        first = client.chat.completions.with_raw_response.create(model="assistant",
+                                                                 messages=ask, max_tokens=16)
+        assert first.headers["x-hybridcrew-model"] == "claude"
+        # Today's spend leaves too little for Claude: auto stays local, pinned Claude is refused.
+        second = client.chat.completions.with_raw_response.create(model="assistant",
+                                                                  messages=ask, max_tokens=16)
+        assert second.headers["x-hybridcrew-model"] == "local"
+        with pytest.raises(openai.APIStatusError) as refused:
+            client.chat.completions.create(model="claude", messages=ask, max_tokens=16)
+        assert refused.value.status_code == 402
+        assert "budget" in refused.value.message
+        found = samples(httpx.get(f"{url}/metrics").text)
+    assert total(found, "hybridcrew_cost_usd_total", source="proxy",
+                 tenant="default") == pytest.approx(claude_cost)
+    assert total(found, "hybridcrew_all_cloud_cost_usd_total", source="proxy") >= claude_cost
+    assert total(found, "hybridcrew_steps_total", source="proxy") == 2
+    assert total(found, "hybridcrew_tokens_total", source="proxy", model="claude",
+                 direction="output") == 23
+    assert total(found, "hybridcrew_routing_decisions_total", source="proxy") == 2
+    assert total(found, "hybridcrew_cost_usd_total", source="crew") == 0
