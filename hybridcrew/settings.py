@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     api_port: int = Field(8000, ge=1, le=65535, description="the gateway's port")
     gateway_workers: int = Field(4, gt=0, description="runs executing at once in the gateway")
     max_request_bytes: int = Field(1_000_000, gt=0, description="larger request bodies get 413")
+    proxy_requests_per_minute: int = Field(
+        0, ge=0, description="calls per minute each API key may make through the OpenAI- and "
+        "Anthropic-compatible endpoints (0: no limit)")
+    proxy_tokens_per_minute: int = Field(
+        0, ge=0, description="tokens (in + out) per minute each API key may use through them "
+        "(0: no limit)")
     event_poll_s: float = Field(
         0.5, gt=0, description="how often SSE streams look for events written by other hosts")
 

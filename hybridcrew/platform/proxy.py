@@ -26,6 +26,8 @@ from hybridcrew.errors import ConfigError, StepBlocked
 from hybridcrew.graphs.lifecycle import EventKind
 from hybridcrew.graphs.ports import daily_scope
 from hybridcrew.platform.crew import Crew
+from hybridcrew.platform.keys import Caller
+from hybridcrew.platform.ratelimits import RateLimits
 from hybridcrew.routing.chat import ChatOptions, Streamed, achat, astream
 from hybridcrew.routing.config import LoadedConfig, with_assignments
 from hybridcrew.routing.decision import Decision
@@ -53,6 +55,8 @@ class RoutedCall:
     messages: list[BaseMessage]
     options: ChatOptions
     tenant: str
+    key: str
+    """Whose rate limits the call counts against: the API key's id (or its tenant's)."""
 
     def headers(self, model: str, location: str) -> dict[str, str]:
         """What the response says about the call: who served it, where, why, its decision."""
@@ -84,6 +88,9 @@ class Proxy:
 
     def __init__(self, crew: Crew) -> None:
         self.crew, self.store = crew, crew.store
+        settings = crew.settings
+        self.limits = RateLimits(crew.store, settings.proxy_requests_per_minute,
+                                 settings.proxy_tokens_per_minute)
         self._runtimes: dict[str, RoutingRuntime] = {}
 
     def names(self) -> list[str]:
@@ -94,25 +101,32 @@ class Proxy:
         config = self.crew.config
         return list(dict.fromkeys([*config.agents, AUTO, *config.catalog]))
 
-    def route(self, tenant: str, model: str, messages: list[BaseMessage], options: ChatOptions,
-              *, max_tokens: int | None, conversation: str | None) -> RoutedCall:
-        """Decide where the call runs, or raise :class:`StepBlocked` saying why it cannot."""
+    def route(self, caller: Caller, model: str, messages: list[BaseMessage],
+              options: ChatOptions, *, max_tokens: int | None, conversation: str | None
+              ) -> RoutedCall:
+        """Decide where the call runs, or say why it cannot.
+
+        :class:`RateLimitExceeded` when the caller's key has used its minute,
+        :class:`StepBlocked` when no model may serve the call (the decision is kept).
+        """
+        tenant, key = caller.tenant, caller.key_id or f"tenant:{caller.tenant}"
+        self.limits.admit(key)
         runtime = self._runtime()
         agent = self._agent(model, runtime.config)
-        key = conversation or conversation_key(messages)
-        taint = Sensitivity(self.store.conversation_taint(tenant, key))
+        thread = conversation or conversation_key(messages)
+        taint = Sensitivity(self.store.conversation_taint(tenant, thread))
         request = RouteRequest(
             agent=agent, parts=outbound_parts(messages, options), step="chat", taint=taint,
             output_tokens=max_tokens or None, daily_spent_usd=self.store.spent(
                 daily_scope(tenant)))
         decision = runtime.decide(request)
         if decision.sensitivity > taint:  # later turns stay on models cleared for it
-            self.store.taint_conversation(tenant, key, int(decision.sensitivity))
+            self.store.taint_conversation(tenant, thread, int(decision.sensitivity))
         call_id = "dec_" + secrets.token_hex(12)
         self.store.record_decision(PROXY_RUNS + tenant, call_id, decision.to_dict())
         if decision.blocked:
             raise StepBlocked(decision, call_id)
-        return RoutedCall(call_id, decision, messages, options, tenant)
+        return RoutedCall(call_id, decision, messages, options, tenant, key)
 
     async def call(self, routed: RoutedCall) -> CallResult:
         """Run the call (falling back across the decision's cleared fallbacks) and account."""
@@ -134,6 +148,7 @@ class Proxy:
         """
         if result.cost_usd > 0:
             self.store.spend(daily_scope(routed.tenant), result.cost_usd, charge_id=routed.id)
+        self.limits.used(routed.key, result.input_tokens + result.output_tokens)
         decision = routed.decision
         reference = self.crew.config.catalog.get(decision.cloud_reference or "")
         cloud_cost = result.cost_usd if result.location == "cloud" or reference is None \

@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException
 from hybridcrew.errors import AllCandidatesFailed, ConfigError, HybridCrewError, StepBlocked
 from hybridcrew.platform.keys import AuthError
 from hybridcrew.platform.outcomes import RunStateError
+from hybridcrew.platform.ratelimits import RateLimitExceeded
 from hybridcrew.platform.store import RunNotFound
 from hybridcrew.platform.store.faults import DRIVER_ERRORS
 
@@ -66,6 +67,7 @@ _STATUS: list[tuple[type[Exception], int, str]] = [
     (RunStateError, 409, "conflict"),
     (ConfigError, 422, "invalid"),
     (TooManyStreams, 429, "too_many_streams"),
+    (RateLimitExceeded, 429, "rate_limited"),
     (AllCandidatesFailed, 502, "upstream_failed"),
     (ServiceUnavailable, 503, "unavailable"),
 ]
@@ -160,6 +162,8 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
             if isinstance(exc, ConfigError):
                 detail = _config_detail(_redactor(request), exc)
             headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None  # noqa: PLR2004
+            if isinstance(exc, RateLimitExceeded):
+                headers = {"Retry-After": str(exc.retry_after_s)}
             return _answer(status, error, detail, headers, request)
     return await _unexpected(request, exc)
 

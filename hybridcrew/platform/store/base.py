@@ -257,6 +257,16 @@ class Store(ABC):
     def revoke_key(self, key_id: str, at: float) -> bool:
         """Revoke a key; False if there is no such key."""
 
+    # -- rate limits ----------------------------------------------------------------------------
+
+    @abstractmethod
+    def add_to_window(self, name: str, window: int, amount: int) -> int:
+        """Add ``amount`` to counter ``name`` in time window ``window``; the window's new total.
+
+        Windows are numbered by the caller (e.g. the minute since the epoch); a counter is
+        kept at least until the next window ends, then forgotten.
+        """
+
     # -- local model slots ------------------------------------------------------------------------
 
     @abstractmethod

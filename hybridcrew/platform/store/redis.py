@@ -75,6 +75,8 @@ redis.call('EXPIRE', KEYS[1], ARGV[4])
 return 1
 """
 _KEPT_S = 30 * 24 * 3600
+_RATE_KEPT_S = 180
+"""Rate windows are minutes: a counter outlives its window and the next one."""
 """How long a kept step waits for its judgement in Redis."""
 _RAISE = """
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -226,6 +228,16 @@ class RedisStore(Store):
     def record_decision(self, run_id: str, step_key: str, decision: DecisionRecord) -> None:
         """Keep a decision no event carries; the first write wins."""
         self.r.hsetnx(f"{self.p}decisions:{run_id}", step_key, json.dumps(decision))
+
+    # -- rate limits ---------------------------------------------------------------------------
+
+    def add_to_window(self, name: str, window: int, amount: int) -> int:
+        """``INCRBY`` the window's counter; it expires after two windows' worth of its number."""
+        key = f"{self.p}rate:{name}:{window}"
+        pipe = self.r.pipeline()
+        pipe.incrby(key, amount)
+        pipe.expire(key, _RATE_KEPT_S)
+        return int(pipe.execute()[0])
 
     # -- conversations -------------------------------------------------------------------------
 

@@ -216,6 +216,18 @@ class SqliteStore(Store):
             db.execute("INSERT OR IGNORE INTO decisions VALUES (?, ?, ?)",
                        (run_id, step_key, json.dumps(decision)))
 
+    # -- rate limits ---------------------------------------------------------------------------
+
+    def add_to_window(self, name: str, window: int, amount: int) -> int:
+        """Add to the window's counter (older windows of every counter are dropped)."""
+        with self._tx() as db:
+            db.execute("DELETE FROM rate_windows WHERE window < ?", (window - 1,))
+            (total,) = db.execute(
+                "INSERT INTO rate_windows VALUES (?, ?, ?) ON CONFLICT(name, window) DO UPDATE "
+                "SET total=total+excluded.total RETURNING total", (name, window, amount)
+            ).fetchone()
+        return int(total)
+
     # -- conversations -------------------------------------------------------------------------
 
     def conversation_taint(self, tenant: str, conversation: str) -> int:

@@ -52,6 +52,10 @@ CREATE TABLE IF NOT EXISTS conversations (
     tenant TEXT NOT NULL, conversation TEXT NOT NULL, taint INTEGER NOT NULL,
     updated_at REAL NOT NULL, PRIMARY KEY (tenant, conversation)
 );
+CREATE TABLE IF NOT EXISTS rate_windows (
+    name TEXT NOT NULL, window INTEGER NOT NULL, total INTEGER NOT NULL,
+    PRIMARY KEY (name, window)
+);
 CREATE TABLE IF NOT EXISTS slots (
     name TEXT NOT NULL, holder TEXT NOT NULL, expires REAL NOT NULL, PRIMARY KEY (name, holder)
 );

@@ -238,3 +238,25 @@ def test_calls_are_accounted_by_source_and_the_tenants_day_budget_applies(
                  direction="output") == 23
     assert total(found, "hybridcrew_routing_decisions_total", source="proxy") == 2
     assert total(found, "hybridcrew_cost_usd_total", source="crew") == 0
+
+
+def test_per_key_limits_answer_429_with_retry_after(claude: ReplayServer) -> None:
+    ask = [{"role": "user", "content": "hi"}]
+    with gateway(_config(claude.url), anthropic_api_key=ANTHROPIC_KEY,
+                 proxy_requests_per_minute=2) as url:
+        client = _client(url)
+        for _ in range(2):
+            client.chat.completions.create(model="local", messages=ask)
+        with pytest.raises(openai.RateLimitError) as limited:
+            client.chat.completions.create(model="local", messages=ask)
+    assert 1 <= int(limited.value.response.headers["retry-after"]) <= 60
+    assert "2 requests per minute" in limited.value.message
+    with gateway(_config(claude.url), anthropic_api_key=ANTHROPIC_KEY,
+                 proxy_tokens_per_minute=1) as url:
+        _client(url).chat.completions.create(model="local", messages=ask)
+        answer = httpx.post(f"{url}/v1/messages", json={"model": "local", "max_tokens": 8,
+                                                         "messages": ask})
+    assert answer.status_code == 429
+    assert answer.json()["error"]["type"] == "rate_limit_error"
+    assert "tokens per minute" in answer.json()["error"]["message"]
+    assert int(answer.headers["retry-after"]) >= 1

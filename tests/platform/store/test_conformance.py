@@ -123,6 +123,16 @@ def test_a_conversation_taint_only_goes_up_and_is_per_tenant(store: Store) -> No
     assert store.conversation_taint("other", "c1") == 0
 
 
+def test_rate_windows_count_per_name_and_window(open_store: Callable[[], Store]) -> None:
+    clients = [open_store(), open_store()]
+    totals: list[int] = []
+    _parallel(4, lambda i: totals.extend(clients[i % 2].add_to_window("rpm:k1", 100, 1)
+                                         for _ in range(5)))
+    assert sorted(totals) == list(range(1, 21)), "every addition sees its own total"
+    assert clients[0].add_to_window("rpm:k1", 101, 7) == 7, "a new window starts at zero"
+    assert clients[1].add_to_window("rpm:k2", 101, 3) == 3
+
+
 def test_concurrent_spenders_never_pass_the_cap(open_store: Callable[[], Store]) -> None:
     clients = [open_store(), open_store()]
     accepted: list[bool] = []

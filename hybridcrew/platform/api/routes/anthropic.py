@@ -120,7 +120,7 @@ async def create_message(
                             ] = None,
 ) -> JSONResponse | StreamingResponse:
     """Route the call, run it on the chosen model, answer as Anthropic's API does."""
-    routed = service.proxy.route(caller.tenant, body.model, body.langchain_messages(),
+    routed = service.proxy.route(caller, body.model, body.langchain_messages(),
                                  body.options(), max_tokens=body.max_tokens,
                                  conversation=conversation)
     if body.stream:

@@ -124,7 +124,7 @@ async def chat_completions(
         raise ConfigError.single("request", "messages", "a message is not in OpenAI's chat "
                                  "format", "send {role, content} objects; roles: system, "
                                  "user, assistant, tool") from None
-    routed = service.proxy.route(caller.tenant, body.model, messages, body.options(),
+    routed = service.proxy.route(caller, body.model, messages, body.options(),
                                  max_tokens=body.max_completion_tokens or body.max_tokens,
                                  conversation=conversation)
     if body.stream:
