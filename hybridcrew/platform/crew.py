@@ -91,7 +91,7 @@ class Crew:
         self._loaded: dict[str, _Loaded] = {}
         self._memory = memory
         self._memory_wanted = memory is not None or settings.memory
-        self._memory_tried = not self._memory_wanted
+        self._memory_tried = memory is not None or not settings.memory
         self._memory_lock = threading.Lock()
 
     @property
