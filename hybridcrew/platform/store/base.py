@@ -20,6 +20,7 @@ from anyio import to_thread
 from hybridcrew.errors import HybridCrewError
 from hybridcrew.graphs.lifecycle import Event, EventKind, RunStatus
 from hybridcrew.graphs.ports import DEFAULT_TENANT, JudgedStep, RecordedDecision, StepText
+from hybridcrew.platform.store.webhooks import WebhookLog
 from hybridcrew.routing.decision import DecisionRecord
 
 LEASE_PREFIX = "run-lease:"
@@ -86,7 +87,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-class Store(ABC):
+class Store(WebhookLog, ABC):
     """Every backend keeps these promises; the conformance suite checks them."""
 
     local_reads: ClassVar[bool] = False

@@ -32,6 +32,7 @@ from hybridcrew.graphs.ports import (
     StepText,
 )
 from hybridcrew.platform.store.base import LEASE_PREFIX, ApiKey, Role, RunNotFound, RunRow, Store
+from hybridcrew.platform.store.redis_webhooks import RedisWebhookLog
 from hybridcrew.routing.decision import DecisionRecord
 
 
@@ -121,7 +122,7 @@ return redis.call('ZCOUNT', KEYS[1], '(' .. (tonumber(t[1]) + tonumber(t[2]) / 1
 """
 
 
-class RedisStore(Store):
+class RedisStore(RedisWebhookLog, Store):
     """The shared backend (``HYBRIDCREW_REDIS_URL``)."""
 
     def __init__(self, url: str, prefix: str = "hc:") -> None:
@@ -134,6 +135,12 @@ class RedisStore(Store):
         self._renew = self.r.register_script(_RENEW)
         self._judge = self.r.register_script(_JUDGE)
         self._raise = self.r.register_script(_RAISE)
+        self._scripts: dict[str, Any] = {}
+
+    def _script(self, name: str, source: str) -> Any:
+        if name not in self._scripts:
+            self._scripts[name] = self.r.register_script(source)
+        return self._scripts[name]
 
     # -- runs --------------------------------------------------------------------------------
 

@@ -38,11 +38,12 @@ from hybridcrew.platform.store.sqlite_schema import (
     run_row,
     tune_for_durable_writes,
 )
+from hybridcrew.platform.store.sqlite_webhooks import SqliteWebhookLog
 from hybridcrew.routing.decision import DecisionRecord
 
 BUSY_TIMEOUT_S = 10.0
 """How long a write waits for another process's lock before it fails (a 503, not a hang)."""
-class SqliteStore(Store):
+class SqliteStore(SqliteWebhookLog, Store):
     """The embedded backend."""
 
     local_reads = True

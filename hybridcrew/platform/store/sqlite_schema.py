@@ -56,6 +56,17 @@ CREATE TABLE IF NOT EXISTS rate_windows (
     name TEXT NOT NULL, window INTEGER NOT NULL, total INTEGER NOT NULL,
     PRIMARY KEY (name, window)
 );
+CREATE TABLE IF NOT EXISTS webhooks (
+    id TEXT PRIMARY KEY, tenant TEXT NOT NULL, url TEXT NOT NULL, events TEXT NOT NULL,
+    secret TEXT NOT NULL, created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    id TEXT PRIMARY KEY, webhook_id TEXT NOT NULL, tenant TEXT NOT NULL, event TEXT NOT NULL,
+    body TEXT NOT NULL, created_at REAL NOT NULL, status TEXT NOT NULL, next_at REAL NOT NULL,
+    claimed_by TEXT NOT NULL, claim_until REAL NOT NULL, attempts TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, next_at);
+CREATE INDEX IF NOT EXISTS deliveries_of ON deliveries (webhook_id, created_at);
 CREATE TABLE IF NOT EXISTS slots (
     name TEXT NOT NULL, holder TEXT NOT NULL, expires REAL NOT NULL, PRIMARY KEY (name, holder)
 );
