@@ -70,6 +70,13 @@ class Settings(BaseSettings):
     proxy_requests_per_minute: int = Field(
         0, ge=0, description="calls per minute each API key may make through the OpenAI- and "
         "Anthropic-compatible endpoints (0: no limit)")
+    webhook_timeout_s: float = Field(
+        10.0, gt=0, description="a webhook receiver that has not answered by then is retried")
+    webhook_first_retry_s: float = Field(
+        5.0, gt=0, description="the first webhook retry waits this long; each next one twice "
+        "as long (at most 10 minutes)")
+    webhook_retry_hours: float = Field(
+        24.0, gt=0, description="how long a webhook delivery is retried before it is given up")
     proxy_tokens_per_minute: int = Field(
         0, ge=0, description="tokens (in + out) per minute each API key may use through them "
         "(0: no limit)")

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Any, Protocol
 
 from hybridcrew.graphs.lifecycle import ENDING_EVENT, Event, EventKind, RunStatus
 from hybridcrew.graphs.ports import RecordedDecision, RunLog
 
 Listener = Callable[[Event], None]
+
+
+class Recorder(Protocol):
+    """Writes something of its own with an event, in the event's transaction."""
+
+    def active(self) -> bool:
+        """Whether it may write anything now (cheap: asked before every event)."""
+
+    def record(self, event: Event) -> None:
+        """Write what the event calls for (inside its transaction)."""
 
 
 class EventSink:
@@ -19,6 +29,8 @@ class EventSink:
     def __init__(self, log: RunLog) -> None:
         self.log = log
         self.listeners: list[Listener] = []
+        self.recorders: list[Recorder] = []
+        """Told of each event inside its transaction: what they write commits with it."""
         self._held = threading.local()  # events of this thread's open transaction
 
     @contextmanager
@@ -45,8 +57,10 @@ class EventSink:
              data: dict[str, Any] | None = None,
              decision: RecordedDecision | None = None, **fields: Any) -> None:
         """Persist an event (``data`` and ``fields`` merged) and tell every listener."""
-        event = self.log.append_event(run_id, kind, node, {**(data or {}), **fields}, decision)
-        self._told(event)
+        with self._unit():
+            event = self.log.append_event(run_id, kind, node, {**(data or {}), **fields},
+                                          decision)
+            self._appended(event)
 
     def end(self, run_id: str, status: RunStatus, summary: dict[str, Any],
             data: dict[str, Any]) -> bool:
@@ -54,11 +68,21 @@ class EventSink:
 
         False when the run had ended already (e.g. cancelled while its last step ran).
         """
-        event = self.log.end_run(run_id, status, summary, ENDING_EVENT[status], data)
-        if event is None:
-            return False
-        self._told(event)
+        with self._unit():
+            event = self.log.end_run(run_id, status, summary, ENDING_EVENT[status], data)
+            if event is None:
+                return False
+            self._appended(event)
         return True
+
+    def _unit(self) -> AbstractContextManager[None]:
+        # With an active recorder, an event and what it writes are one transaction.
+        return self.transaction() if any(r.active() for r in self.recorders) else nullcontext()
+
+    def _appended(self, event: Event) -> None:
+        for recorder in self.recorders:
+            recorder.record(event)
+        self._told(event)
 
     def _told(self, event: Event) -> None:
         held: list[Event] | None = getattr(self._held, "events", None)

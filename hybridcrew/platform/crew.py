@@ -43,6 +43,7 @@ from hybridcrew.platform.runloop import run_loop
 from hybridcrew.platform.store import RunRow, Store, open_store
 from hybridcrew.platform.store.base import RunOptions
 from hybridcrew.platform.store.faults import Faults
+from hybridcrew.platform.webhooks import Webhooks
 from hybridcrew.routing.config import LoadedConfig, with_assignments
 from hybridcrew.routing.runtime import RoutingRuntime
 from hybridcrew.sensitivity import Sensitivity
@@ -69,6 +70,11 @@ class Crew:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = store or open_store(settings)
         self.events = EventSink(self.store)
+        # Run events of subscribed kinds are queued for webhooks with the event itself.
+        self.webhooks = Webhooks(self.store, timeout_s=settings.webhook_timeout_s,
+                                 first_retry_s=settings.webhook_first_retry_s,
+                                 retry_hours=settings.webhook_retry_hours)
+        self.events.recorders.append(self.webhooks)
         self.checkpointer = open_checkpointer(settings)
         # With Redis, local-model slots are shared by every worker (one GPU box, many workers).
         self.runtime = RoutingRuntime(config, settings,

@@ -71,6 +71,7 @@ class RunService:
         self._driving: dict[str, Future[None]] = {}
         self._lock = threading.Lock()
         self._keys_checked = (0.0, False)
+        self._sender: asyncio.Task[None] | None = None  # sends webhook deliveries
         # Runs whose executor died are taken over here; with Redis, workers do it.
         self.recovery = Recovery(self.crew, self._take_over, self.metrics,
                                  ours=lambda run_id: run_id in self._driving)
@@ -83,6 +84,8 @@ class RunService:
         """
         with suppress(RuntimeError):  # (no running loop: keep the process's run loop)
             self.runs = RunLoop(asyncio.get_running_loop())
+            self._sender = asyncio.get_running_loop().create_task(
+                self.crew.webhooks.run(), name="webhook-deliveries")
         self.crew.runtime.signals.start()
         if self.queue is None:
             self.crew.leases.on_beat.append(self._scan)
@@ -112,6 +115,8 @@ class RunService:
     async def aclose(self) -> None:
         """:meth:`close` on the loop the runs execute on (they go on while it waits)."""
         self.crew.stopping.set()
+        if self._sender is not None:  # queued deliveries wait in the store for the next start
+            self._sender.cancel()
         with self._lock:
             driving = [asyncio.wrap_future(f) for f in self._driving.values()]
         if driving:

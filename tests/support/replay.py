@@ -44,6 +44,7 @@ class Seen:
     path: str
     headers: dict[str, str]
     body: Any
+    raw: bytes = b""
 
 
 class ReplayServer:
@@ -105,7 +106,8 @@ class ReplayServer:
                 except ValueError:
                     body = raw
                 server.seen.append(Seen(self.command, path,
-                                        {k.lower(): v for k, v in self.headers.items()}, body))
+                                        {k.lower(): v for k, v in self.headers.items()}, body,
+                                        raw))
                 reply = server._next(self.command, path)
                 if reply.delay_s:
                     time.sleep(reply.delay_s)

@@ -21,6 +21,7 @@ from hybridcrew.platform.api.routes import (
     models,
     openai,
     runs,
+    webhooks,
 )
 from hybridcrew.platform.service import RunService
 from hybridcrew.platform.store import Store
@@ -46,8 +47,8 @@ def create_app(settings: Settings, config: LoadedConfig | None = None,
                               "local models. Authenticate with `Authorization: Bearer <key>`.")
     app.state.service = service
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
-    for module in (runs, events, agents, models, decisions, openai, anthropic, memory,
-                   health):
+    for module in (runs, events, agents, models, decisions, openai, anthropic, webhooks,
+                   memory, health):
         app.include_router(module.router)
     install_error_handlers(app, service.known_names())
     install_access_log_filter()

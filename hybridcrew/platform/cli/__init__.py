@@ -8,11 +8,13 @@ from hybridcrew.platform.cli.backends import register as _register_backends
 from hybridcrew.platform.cli.route import route_app
 from hybridcrew.platform.cli.run import register as _register_runs
 from hybridcrew.platform.cli.serve import register as _register_serve
+from hybridcrew.platform.cli.webhooks import register as _register_webhooks
 
 app.add_typer(route_app, name="route")
 _register_backends(app)
 _register_runs(app)
 _register_serve(app)
+_register_webhooks(app)
 
 
 def main() -> None:

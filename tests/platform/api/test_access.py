@@ -16,6 +16,7 @@ from tests.support.gateway import gateway, wait_status
 
 RUN = "{run}"
 DECISION = "{decision}"
+HOOK = "{hook}"
 CHAT = {"model": "author", "messages": [{"role": "user", "content": "hi"}]}
 # Every endpoint under /v1 and /openai/v1, the least role it needs, and a request that role
 # may make.
@@ -35,6 +36,10 @@ MATRIX: list[tuple[str, str, Role, dict[str, object] | None]] = [
     ("POST", "/v1/memory", "operator", {"text": "Rate limits are per API key."}),
     ("POST", "/v1/memory/search", "viewer", {"query": "rate limits"}),
     ("GET", f"/v1/decisions/{DECISION}", "viewer", None),
+    ("POST", "/v1/webhooks", "admin", {"url": "http://127.0.0.1:9/x", "events": ["*"]}),
+    ("GET", "/v1/webhooks", "admin", None),
+    ("DELETE", f"/v1/webhooks/{HOOK}", "admin", None),
+    ("GET", f"/v1/webhooks/{HOOK}/deliveries", "admin", None),
     ("POST", "/v1/messages", "operator", {**CHAT, "max_tokens": 16}),
     ("POST", "/v1/messages/count_tokens", "operator", CHAT),
     ("GET", "/openai/v1/models", "operator", None),
@@ -70,10 +75,18 @@ def _call(http: httpx.Client, method: str, path: str, body: dict[str, object] | 
     """Status and JSON body; an event stream of a waiting run stays open, so only its head is
     read."""
     with http.stream(method, path, json=body) as answer:
-        if answer.headers["content-type"] != "application/json":
+        if answer.headers.get("content-type") != "application/json":
             return answer.status_code, {}
         answer.read()
         return answer.status_code, answer.json()
+
+
+def _acme_hook(setup: Setup) -> str:
+    with _client(setup, "acme-admin") as http:
+        answer = http.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/x",
+                                                 "events": ["run_finished"]})
+    hook_id: str = answer.json()["id"]
+    return hook_id
 
 
 def _acme_decision(setup: Setup) -> str:
@@ -95,7 +108,8 @@ def test_the_matrix_covers_every_endpoint(setup: Setup) -> None:
     served = {(method.upper(), path) for path, item in spec["paths"].items()
               for method in item if path.startswith(("/v1/", "/openai/v1/"))}
     listed = {(m, p.replace("{run}", "{run_id}").replace("/backend", "/{name}")
-               .replace("plan.md", "{path}").replace(DECISION, "{decision_id}"))
+               .replace("plan.md", "{path}").replace(DECISION, "{decision_id}")
+               .replace(HOOK, "{webhook_id}"))
               for m, p, _, _ in MATRIX}
     assert served == listed
 
@@ -108,6 +122,7 @@ def test_roles(setup: Setup, method: str, path: str, needed: Role,
         # Each role gets its own run: waiting for approval where the endpoint acts on one.
         run_id = _acme_run(setup, approval=path.endswith(("resume", "cancel")))
         path = path.replace(DECISION, _acme_decision(setup)) if DECISION in path else path
+        path = path.replace(HOOK, _acme_hook(setup)) if HOOK in path else path
         with _client(setup, f"acme-{role}") as http:
             status, answer = _call(http, method, path.replace(RUN, run_id), body)
         if RANK[role] < RANK[needed]:
