@@ -11,7 +11,7 @@ from hybridcrew.platform.cli import app
 from tests.support.crew import crew_config
 from tests.support.gateway import gateway, wait_status
 from tests.support.processes import until
-from tests.support.replay import Reply, ReplayServer
+from tests.support.replay import ReplayServer, Reply
 
 runner = CliRunner()
 

@@ -16,7 +16,7 @@ from tests.platform.api.test_webhooks import SECRET, _subscribe
 from tests.support.crew import crew_config
 from tests.support.gateway import gateway, wait_status
 from tests.support.processes import until
-from tests.support.replay import Reply, ReplayServer, Seen
+from tests.support.replay import ReplayServer, Reply, Seen
 
 README = Path(__file__).resolve().parents[3] / "README.md"
 MARKER = "<!-- n8n webhook check:"
@@ -41,7 +41,7 @@ def _snippet() -> str:
 def _check(seen: Seen, raw: bytes, secret: str = SECRET) -> str:
     payload = json.dumps({"headers": seen.headers, "raw": base64.b64encode(raw).decode(),
                           "secret": secret})
-    done = subprocess.run(["node", "-e", HARNESS % _snippet()], input=payload,  # noqa: S607
+    done = subprocess.run(["node", "-e", HARNESS % _snippet()], input=payload,
                           capture_output=True, text=True, timeout=30, check=True)
     return done.stdout.strip()
 
