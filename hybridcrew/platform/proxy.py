@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -42,6 +43,7 @@ PINNED = "model:"
 PROXY_RUNS = "proxy:"
 """Decision records of proxied calls are kept under ``proxy:<tenant>``."""
 CONVERSATION_HEADER = "x-hybridcrew-conversation"
+ASSIGNMENTS_FRESH_S = 2.0
 DEFAULT_OUTPUT_TOKENS = 1024
 
 
@@ -92,6 +94,7 @@ class Proxy:
         self.limits = RateLimits(crew.store, settings.proxy_requests_per_minute,
                                  settings.proxy_tokens_per_minute)
         self._runtimes: dict[str, RoutingRuntime] = {}
+        self._assignments = (-1e9, "{}")  # (read at, JSON of the persisted assignments)
 
     def names(self) -> list[str]:
         """What a call may name as its model: agents, ``auto``, configured models.
@@ -115,10 +118,15 @@ class Proxy:
         agent = self._agent(model, runtime.config)
         thread = conversation or conversation_key(messages)
         taint = Sensitivity(self.store.conversation_taint(tenant, thread))
+        # Today's spend only matters when a candidate costs something (one read less if not).
+        paid = any(runtime.config.catalog[m].spec.price.input or
+                   runtime.config.catalog[m].spec.price.output
+                   for m in runtime.config.agents[agent].model_names()
+                   if m in runtime.config.catalog)
         request = RouteRequest(
             agent=agent, parts=outbound_parts(messages, options), step="chat", taint=taint,
-            output_tokens=max_tokens or None, daily_spent_usd=self.store.spent(
-                daily_scope(tenant)))
+            output_tokens=max_tokens or None,
+            daily_spent_usd=self.store.spent(daily_scope(tenant)) if paid else 0.0)
         decision = runtime.decide(request)
         if decision.sensitivity > taint:  # later turns stay on models cleared for it
             self.store.taint_conversation(tenant, thread, int(decision.sensitivity))
@@ -176,10 +184,18 @@ class Proxy:
                                  "has that name", choose_from(model, self.names()))
 
     def _runtime(self) -> RoutingRuntime:
-        """The routing runtime with persisted assignments applied, plus auto and pinned agents."""
-        assignments = self.store.assignments()
-        cache = json.dumps(assignments, sort_keys=True)
+        """The routing runtime with persisted assignments applied, plus auto and pinned agents.
+
+        Assignments are re-read at most every ``ASSIGNMENTS_FRESH_S``: a change through
+        ``PUT /v1/agents`` reaches proxied calls within that time.
+        """
+        read_at, cache = self._assignments
+        if time.monotonic() - read_at > ASSIGNMENTS_FRESH_S:
+            assignments = self.store.assignments()
+            cache = json.dumps(assignments, sort_keys=True)
+            self._assignments = (time.monotonic(), cache)
         if cache not in self._runtimes:
+            assignments = json.loads(cache)
             config = self.crew.config
             merged = with_assignments(config, assignments, "assignments") if assignments \
                 else config
