@@ -156,6 +156,25 @@ class RunStoppedData(TypedDict, total=False):
     reason: str
 
 
+class CallFinishedData(TypedDict):
+    """``call_finished``: a call through a compatible endpoint was served and accounted."""
+
+    decision_id: str
+    tenant: str
+    agent: str
+    model: str
+    provider: str
+    location: str
+    reasons: list[str]
+    sensitivity: str
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    cloud_cost_usd: float
+    seconds: float
+    errors: list[dict[str, str]]
+
+
 EVENT_PAYLOADS: dict[EventKind, type[Any]] = {
     EventKind.RUN_STARTED: RunStartedData,
     EventKind.RUN_RESUMED: RunStartedData,
@@ -171,5 +190,6 @@ EVENT_PAYLOADS: dict[EventKind, type[Any]] = {
     EventKind.RUN_FAILED: RunStoppedData,
     EventKind.RUN_BLOCKED: RunStoppedData,
     EventKind.RUN_CANCELLED: RunStoppedData,
+    EventKind.CALL_FINISHED: CallFinishedData,
 }
 """The payload shape of every kind (documentation for readers; JSON on the wire)."""

@@ -16,7 +16,7 @@ import hashlib
 import json
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
@@ -135,6 +135,29 @@ class Proxy:
         if decision.blocked:
             raise StepBlocked(decision, call_id)
         return RoutedCall(call_id, decision, messages, options, tenant, key)
+
+    async def serve(self, caller: Caller, model: str, messages: list[BaseMessage],
+                    options: ChatOptions, *, max_tokens: int | None, conversation: str | None
+                    ) -> tuple[RoutedCall, CallResult]:
+        """Route the call, run it, account it (on the run loop, with the runs)."""
+        routed = self.route(caller, model, messages, options, max_tokens=max_tokens,
+                            conversation=conversation)
+        return routed, await self.call(routed)
+
+    async def open_stream(self, caller: Caller, model: str, messages: list[BaseMessage],
+                          options: ChatOptions, *, max_tokens: int | None,
+                          conversation: str | None) -> tuple[RoutedCall, Streamed]:
+        """Route the call and start streaming it; read it with :meth:`chunks`."""
+        routed = self.route(caller, model, messages, options, max_tokens=max_tokens,
+                            conversation=conversation)
+        return routed, await self.stream(routed)
+
+    async def chunks(self, routed: RoutedCall, streamed: Streamed) -> AsyncIterator[AIMessage]:
+        """The streamed call's chunks; it is accounted once the last has been read."""
+        async for chunk in streamed:
+            yield chunk
+        assert streamed.result is not None  # set once every chunk was read
+        self.account(routed, streamed.result)
 
     async def call(self, routed: RoutedCall) -> CallResult:
         """Run the call (falling back across the decision's cleared fallbacks) and account."""

@@ -12,7 +12,6 @@ import logging
 import threading
 import time
 from concurrent.futures import Future, wait
-from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from hybridcrew.agents.repos import RepoSpec
@@ -25,7 +24,7 @@ from hybridcrew.platform.metrics import Metrics
 from hybridcrew.platform.outcomes import RunStateError
 from hybridcrew.platform.proxy import Proxy
 from hybridcrew.platform.recovery import Recovery
-from hybridcrew.platform.runloop import RunLoop, run_loop
+from hybridcrew.platform.runloop import run_loop
 from hybridcrew.platform.store import RunRow, Store
 from hybridcrew.platform.streams import EventNotifier, RunFeeds, StreamSlots
 from hybridcrew.routing.config import CrewConfig, LoadedConfig
@@ -71,21 +70,19 @@ class RunService:
         self._driving: dict[str, Future[None]] = {}
         self._lock = threading.Lock()
         self._keys_checked = (0.0, False)
-        self._sender: asyncio.Task[None] | None = None  # sends webhook deliveries
+        self._sender: Future[None] | None = None  # sends webhook deliveries
         # Runs whose executor died are taken over here; with Redis, workers do it.
         self.recovery = Recovery(self.crew, self._take_over, self.metrics,
                                  ours=lambda run_id: run_id in self._driving)
 
     def start(self) -> None:
-        """Refresh routing signals, and take over orphaned runs now and at every heartbeat.
+        """Refresh signals, send webhooks, take over orphaned runs now and at every heartbeat.
 
-        Called on the server's event loop, runs execute on that loop: a step hands nothing to
-        another thread, and its events reach the streams on the same loop.
+        Runs (and webhook deliveries) execute on the run loop's own thread, not on the loop
+        that serves HTTP: their store writes are synchronous, and a write that waits for a lock
+        another process holds must not stall every request (the request answers 503 instead).
         """
-        with suppress(RuntimeError):  # (no running loop: keep the process's run loop)
-            self.runs = RunLoop(asyncio.get_running_loop())
-            self._sender = asyncio.get_running_loop().create_task(
-                self.crew.webhooks.run(), name="webhook-deliveries")
+        self._sender = self.runs.submit(self.crew.webhooks.run())
         self.crew.runtime.signals.start()
         if self.queue is None:
             self.crew.leases.on_beat.append(self._scan)
@@ -113,7 +110,7 @@ class RunService:
         self._stopped()
 
     async def aclose(self) -> None:
-        """:meth:`close` on the loop the runs execute on (they go on while it waits)."""
+        """:meth:`close` from the server's event loop (it goes on serving while runs end)."""
         self.crew.stopping.set()
         if self._sender is not None:  # queued deliveries wait in the store for the next start
             self._sender.cancel()

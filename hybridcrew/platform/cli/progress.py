@@ -49,6 +49,8 @@ RENDERINGS: dict[EventKind, Callable[[dict[str, Any]], str]] = {
     EventKind.RUN_FAILED: lambda d: f"failed: {d.get('error', '')}",
     EventKind.RUN_BLOCKED: lambda d: f"blocked: {d.get('error', '')}",
     EventKind.RUN_CANCELLED: lambda d: "cancelled",
+    EventKind.CALL_FINISHED: lambda d: f"call served by {d['model']} ({d['location']}), "
+    f"{d['input_tokens']}+{d['output_tokens']} tokens, ${d['cost_usd']:.4f}",
 }
 """One line per kind of event: the live view's caption and ``hybridcrew runs events``."""
 

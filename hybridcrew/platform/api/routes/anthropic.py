@@ -28,7 +28,7 @@ from langchain_core.messages import (
 from pydantic import BaseModel, ConfigDict, Field
 
 from hybridcrew.platform.api.deps import ServiceDep, ToolCaller
-from hybridcrew.platform.proxy import CONVERSATION_HEADER, Proxy, RoutedCall
+from hybridcrew.platform.proxy import CONVERSATION_HEADER, RoutedCall
 from hybridcrew.routing.chat import ChatOptions, Streamed
 from hybridcrew.routing.estimate import estimate_tokens
 from hybridcrew.routing.invoke import CallResult
@@ -120,15 +120,19 @@ async def create_message(
                             ] = None,
 ) -> JSONResponse | StreamingResponse:
     """Route the call, run it on the chosen model, answer as Anthropic's API does."""
-    routed = service.proxy.route(caller, body.model, body.langchain_messages(),
-                                 body.options(), max_tokens=body.max_tokens,
-                                 conversation=conversation)
+    # Calls run on the run loop, with the runs: model clients live there (see runloop).
+    proxy, runs = service.proxy, service.runs
     if body.stream:
-        streamed = await service.proxy.stream(routed)
-        return StreamingResponse(_events(service.proxy, routed, streamed),
+        routed, streamed = await runs.call(proxy.open_stream(
+            caller, body.model, body.langchain_messages(), body.options(),
+            max_tokens=body.max_tokens, conversation=conversation))
+        chunks = runs.relay(proxy.chunks(routed, streamed))
+        return StreamingResponse(_events(routed, streamed, chunks),
                                  media_type="text/event-stream",
                                  headers=routed.headers(streamed.model, streamed.location))
-    result = await service.proxy.call(routed)
+    routed, result = await runs.call(proxy.serve(
+        caller, body.model, body.langchain_messages(), body.options(),
+        max_tokens=body.max_tokens, conversation=conversation))
     return JSONResponse(_message(routed, result.model, result.message, result),
                         headers=routed.headers(result.model, result.location))
 
@@ -189,19 +193,19 @@ def _event(kind: str, **data: Any) -> bytes:
     return f"event: {kind}\ndata: {json.dumps({'type': kind, **data})}\n\n".encode()
 
 
-async def _events(proxy: Proxy, routed: RoutedCall, streamed: Streamed) -> AsyncIterator[bytes]:
+async def _events(routed: RoutedCall, streamed: Streamed, chunks: AsyncIterator[AIMessage]
+                  ) -> AsyncIterator[bytes]:
     """The chunks as Anthropic's streaming events."""
     start = _message(routed, streamed.model, AIMessage(content=""), None)
     yield _event("message_start", message={**start, "content": [], "stop_reason": None})
     blocks = _Blocks()
-    async for chunk in streamed:
+    async for chunk in chunks:
         for frame in blocks.add(chunk):
             yield frame
     for frame in blocks.close():
         yield frame
     result = streamed.result
     assert result is not None  # set once every chunk was read
-    proxy.account(routed, result)
     yield _event("message_delta", delta={"stop_reason": "tool_use" if blocks.tools else
                                          "end_turn", "stop_sequence": None},
                  usage={"input_tokens": result.input_tokens,

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hybridcrew.errors import ConfigError
 from hybridcrew.platform.api.deps import ServiceDep, ToolCaller
-from hybridcrew.platform.proxy import CONVERSATION_HEADER, Proxy, RoutedCall
+from hybridcrew.platform.proxy import CONVERSATION_HEADER, RoutedCall
 from hybridcrew.routing.chat import ChatOptions, Streamed
 from hybridcrew.routing.invoke import CallResult
 
@@ -124,16 +124,21 @@ async def chat_completions(
         raise ConfigError.single("request", "messages", "a message is not in OpenAI's chat "
                                  "format", "send {role, content} objects; roles: system, "
                                  "user, assistant, tool") from None
-    routed = service.proxy.route(caller, body.model, messages, body.options(),
-                                 max_tokens=body.max_completion_tokens or body.max_tokens,
-                                 conversation=conversation)
+    # Calls run on the run loop, with the runs: model clients live there (see runloop).
+    proxy, runs = service.proxy, service.runs
+    limit = body.max_completion_tokens or body.max_tokens
     if body.stream:
-        streamed = await service.proxy.stream(routed)
+        routed, streamed = await runs.call(proxy.open_stream(
+            caller, body.model, messages, body.options(), max_tokens=limit,
+            conversation=conversation))
         usage = bool(body.stream_options and body.stream_options.include_usage)
-        return StreamingResponse(_sse(service.proxy, routed, streamed, usage),
+        chunks = runs.relay(proxy.chunks(routed, streamed))
+        return StreamingResponse(_sse(routed, streamed, chunks, usage),
                                  media_type="text/event-stream",
                                  headers=routed.headers(streamed.model, streamed.location))
-    result = await service.proxy.call(routed)
+    routed, result = await runs.call(proxy.serve(
+        caller, body.model, messages, body.options(), max_tokens=limit,
+        conversation=conversation))
     return JSONResponse(_completion(routed, result),
                         headers=routed.headers(result.model, result.location))
 
@@ -161,8 +166,8 @@ def _completion(routed: RoutedCall, result: CallResult) -> dict[str, Any]:
             "usage": _usage(result)}
 
 
-async def _sse(proxy: Proxy, routed: RoutedCall, streamed: Streamed, usage: bool
-               ) -> AsyncIterator[bytes]:
+async def _sse(routed: RoutedCall, streamed: Streamed, chunks: AsyncIterator[AIMessage],
+               usage: bool) -> AsyncIterator[bytes]:
     """The chunks as OpenAI streams them, then ``[DONE]``."""
     base = {"id": "chatcmpl-" + routed.id, "object": "chat.completion.chunk",
             "created": int(time.time()), "model": streamed.model}
@@ -173,14 +178,13 @@ async def _sse(proxy: Proxy, routed: RoutedCall, streamed: Streamed, usage: bool
 
     yield frame({"role": "assistant", "content": ""})
     called = False
-    async for chunk in streamed:
+    async for chunk in chunks:
         delta = _delta(chunk)
         called = called or "tool_calls" in delta
         if delta:
             yield frame(delta)
     result = streamed.result
     assert result is not None  # set once every chunk was read
-    proxy.account(routed, result)
     yield frame({}, "tool_calls" if called else "stop")
     if usage:
         yield f"data: {json.dumps(base | {'choices': [], 'usage': _usage(result)})}\n\n".encode()
