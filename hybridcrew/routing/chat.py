@@ -19,9 +19,9 @@ from typing import Any, cast
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import Runnable
 
-from hybridcrew.errors import AllCandidatesFailed, ProviderError, StepBlocked, Unsupported
+from hybridcrew.errors import ProviderError, Unsupported
 from hybridcrew.routing.decision import Decision
-from hybridcrew.routing.invoke import Call, CallResult, ModelPool
+from hybridcrew.routing.invoke import Call, CallResult, ModelPool, first_served
 from hybridcrew.routing.providers.base import Reply
 
 
@@ -63,25 +63,20 @@ def bound(call: Call, options: ChatOptions) -> Runnable[Any, BaseMessage]:
 async def achat(pool: ModelPool, decision: Decision, messages: Sequence[BaseMessage],
                 options: ChatOptions) -> CallResult:
     """Call the decided model (then its cleared fallbacks, on retryable errors)."""
-    errors: list[ProviderError] = []
-    for name in _candidates(decision):
+
+    async def attempt(name: str) -> CallResult:
         call = Call(pool, name, decision.output_tokens, None)
-        try:
-            runnable = bound(call, options)
-            async with pool.gate.aslot(call.endpoint):
-                started = time.perf_counter()
-                try:
-                    message = await runnable.ainvoke(list(messages))
-                except Exception as exc:
-                    raise call.failed(exc) from exc
-                result = call.result(_reply(message), time.perf_counter() - started)
-        except ProviderError as exc:
-            errors.append(exc)
-            if not exc.retryable:
-                break
-            continue
-        return dataclasses.replace(result, attempts=tuple(errors))
-    raise AllCandidatesFailed(decision.agent, errors)
+        runnable = bound(call, options)
+        async with pool.gate.aslot(call.endpoint):
+            started = time.perf_counter()
+            try:
+                message = await runnable.ainvoke(list(messages))
+            except Exception as exc:
+                raise call.failed(exc) from exc
+            return call.result(_reply(message), time.perf_counter() - started)
+
+    result, errors = await first_served(decision, attempt)
+    return dataclasses.replace(result, attempts=errors)
 
 
 class Streamed:
@@ -93,7 +88,7 @@ class Streamed:
         self.model, self.location = call.name, call.entry.location
         self.result: CallResult | None = None
         self._call, self._first, self._rest, self._held = call, first, rest, held
-        self._started, self._attempts = started, attempts
+        self._started, self.attempts = started, attempts
 
     async def __aiter__(self) -> AsyncIterator[AIMessage]:
         """The chunks as the model sends them (its slot is held until the last)."""
@@ -114,7 +109,7 @@ class Streamed:
             usage_metadata=whole.usage_metadata, response_metadata=whole.response_metadata)
         self.result = dataclasses.replace(
             self._call.result(_reply(message), time.perf_counter() - self._started),
-            attempts=self._attempts)
+            attempts=self.attempts)
 
 
 async def astream(pool: ModelPool, decision: Decision, messages: Sequence[BaseMessage],
@@ -124,8 +119,8 @@ async def astream(pool: ModelPool, decision: Decision, messages: Sequence[BaseMe
     The first chunk is read here, so a model that fails at once (refused, down, rate-limited)
     gives way to the next cleared fallback before the caller has seen anything.
     """
-    errors: list[ProviderError] = []
-    for name in _candidates(decision):
+
+    async def attempt(name: str) -> Streamed:
         call = Call(pool, name, decision.output_tokens, None)
         held = AsyncExitStack()
         try:
@@ -137,24 +132,15 @@ async def astream(pool: ModelPool, decision: Decision, messages: Sequence[BaseMe
                 first = await anext(rest, None)
             except Exception as exc:
                 raise call.failed(exc) from exc
-        except ProviderError as exc:
-            await held.aclose()
-            errors.append(exc)
-            if not exc.retryable:
-                break
-            continue
         except BaseException:
             await held.aclose()
             raise
         return Streamed(call, cast(AIMessage | None, first), rest, held, started=started,
-                        attempts=tuple(errors))
-    raise AllCandidatesFailed(decision.agent, errors)
+                        attempts=())
 
-
-def _candidates(decision: Decision) -> tuple[str, ...]:
-    if decision.model is None:
-        raise StepBlocked(decision)
-    return (decision.model, *decision.fallbacks)
+    streamed, errors = await first_served(decision, attempt)
+    streamed.attempts = errors
+    return streamed
 
 
 def _reply(message: BaseMessage) -> Reply:

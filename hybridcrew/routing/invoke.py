@@ -9,8 +9,9 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
@@ -25,6 +26,7 @@ from hybridcrew.routing.providers.base import Reply
 from hybridcrew.routing.providers.registry import PROVIDERS
 from hybridcrew.settings import Settings
 
+T = TypeVar("T")
 OnQueued = Callable[[str], None]
 """Called with the model name when a call has to wait for a local slot."""
 
@@ -165,16 +167,26 @@ async def ainvoke_with_fallback(pool: ModelPool, decision: Decision,
                                 schema: type[BaseModel] | None = None,
                                 on_queued: OnQueued | None = None) -> CallResult:
     """:func:`invoke_with_fallback` for a step on the event loop."""
+    result, errors = await first_served(decision, lambda name: pool.acall(
+        name, messages, decision.output_tokens, schema, on_queued))
+    return dataclasses.replace(result, attempts=errors)
+
+
+async def first_served(decision: Decision, attempt: Callable[[str], Awaitable[T]]
+                       ) -> tuple[T, tuple[ProviderError, ...]]:
+    """Try ``attempt`` on the decided model, then on each cleared fallback.
+
+    Moves on while errors are retryable; returns what the first success gave and the errors
+    before it.
+    """
     if decision.model is None:
         raise StepBlocked(decision)
     errors: list[ProviderError] = []
     for name in (decision.model, *decision.fallbacks):
         try:
-            result = await pool.acall(name, messages, decision.output_tokens, schema, on_queued)
+            return await attempt(name), tuple(errors)
         except ProviderError as exc:
             errors.append(exc)
             if not exc.retryable:
                 break
-            continue
-        return dataclasses.replace(result, attempts=tuple(errors))
     raise AllCandidatesFailed(decision.agent, errors)
