@@ -238,7 +238,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds per server")
     parser.add_argument("--round-seconds", type=float, default=10.0)
     args = parser.parse_args()
-    if not Path(args.langgraph).exists() and shutil.which(args.langgraph) is None:
+    # Absolute: langgraph dev runs in a project folder of its own.
+    given = Path(args.langgraph)
+    cli = str(given.resolve()) if given.exists() else shutil.which(args.langgraph)
+    if cli is None:
         sys.exit("langgraph dev not found: install langgraph-cli[inmem] (see the docstring) "
                  "and pass --langgraph PATH")
     with tempfile.TemporaryDirectory() as folder:
@@ -246,7 +249,7 @@ def main() -> None:
         (root / "lg").mkdir()
         ours_port, theirs_port = free_port(), free_port()
         gateway = serve(write_config(root, 0.0), root / "data", ours_port, args.jobs)
-        langgraph = start_langgraph(args.langgraph, root / "lg", theirs_port, args.jobs)
+        langgraph = start_langgraph(cli, root / "lg", theirs_port, args.jobs)
         gc.collect()
         gc.freeze()  # the load generator's collections would count as server latency
         servers = {"hybridcrew": (ours_port, gateway.pid),
