@@ -32,6 +32,7 @@ from hybridcrew.graphs.ports import (
     StepText,
 )
 from hybridcrew.platform.store.base import LEASE_PREFIX, ApiKey, Role, RunNotFound, RunRow, Store
+from hybridcrew.platform.store.redis_proxy import RedisProxyLog
 from hybridcrew.platform.store.redis_webhooks import RedisWebhookLog
 from hybridcrew.routing.decision import DecisionRecord
 
@@ -76,14 +77,7 @@ redis.call('EXPIRE', KEYS[1], ARGV[4])
 return 1
 """
 _KEPT_S = 30 * 24 * 3600
-_RATE_KEPT_S = 180
-"""Rate windows are minutes: a counter outlives its window and the next one."""
 """How long a kept step waits for its judgement in Redis."""
-_RAISE = """
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1]) end
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-"""
 _SPEND = """
 if ARGV[3] ~= '' and redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 1 then return 1 end
 local spent = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -122,7 +116,7 @@ return redis.call('ZCOUNT', KEYS[1], '(' .. (tonumber(t[1]) + tonumber(t[2]) / 1
 """
 
 
-class RedisStore(RedisWebhookLog, Store):
+class RedisStore(RedisProxyLog, RedisWebhookLog, Store):
     """The shared backend (``HYBRIDCREW_REDIS_URL``)."""
 
     def __init__(self, url: str, prefix: str = "hc:") -> None:
@@ -134,7 +128,6 @@ class RedisStore(RedisWebhookLog, Store):
         self._in_use = self.r.register_script(_IN_USE)
         self._renew = self.r.register_script(_RENEW)
         self._judge = self.r.register_script(_JUDGE)
-        self._raise = self.r.register_script(_RAISE)
         self._scripts: dict[str, Any] = {}
 
     def _script(self, name: str, source: str) -> Any:
@@ -235,30 +228,6 @@ class RedisStore(RedisWebhookLog, Store):
     def record_decision(self, run_id: str, step_key: str, decision: DecisionRecord) -> None:
         """Keep a decision no event carries; the first write wins."""
         self.r.hsetnx(f"{self.p}decisions:{run_id}", step_key, json.dumps(decision))
-
-    # -- rate limits ---------------------------------------------------------------------------
-
-    def add_to_window(self, name: str, window: int, amount: int) -> int:
-        """``INCRBY`` the window's counter; it expires after two windows' worth of its number."""
-        key = f"{self.p}rate:{name}:{window}"
-        pipe = self.r.pipeline()
-        pipe.incrby(key, amount)
-        pipe.expire(key, _RATE_KEPT_S)
-        return int(pipe.execute()[0])
-
-    # -- conversations -------------------------------------------------------------------------
-
-    def conversation_taint(self, tenant: str, conversation: str) -> int:
-        """The highest sensitivity the conversation has carried (0 when unknown)."""
-        return int(cast(str | None, self.r.get(self._conversation(tenant, conversation)))
-                   or 0)
-
-    def taint_conversation(self, tenant: str, conversation: str, level: int) -> None:
-        """Raise the conversation's sensitivity to at least ``level`` (kept 30 days)."""
-        self._raise(keys=[self._conversation(tenant, conversation)], args=[level, _KEPT_S])
-
-    def _conversation(self, tenant: str, conversation: str) -> str:
-        return f"{self.p}conversation:{tenant}:{conversation}"
 
     # -- budgets ----------------------------------------------------------------------------------
 

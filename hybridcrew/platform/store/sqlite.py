@@ -29,6 +29,7 @@ from hybridcrew.graphs.ports import (
     StepText,
 )
 from hybridcrew.platform.store.base import LEASE_PREFIX, ApiKey, RunNotFound, RunRow, Store
+from hybridcrew.platform.store.sqlite_proxy import SqliteProxyLog
 from hybridcrew.platform.store.sqlite_schema import (
     ACTIVE,
     APPEND,
@@ -43,7 +44,7 @@ from hybridcrew.routing.decision import DecisionRecord
 
 BUSY_TIMEOUT_S = 10.0
 """How long a write waits for another process's lock before it fails (a 503, not a hang)."""
-class SqliteStore(SqliteWebhookLog, Store):
+class SqliteStore(SqliteProxyLog, SqliteWebhookLog, Store):
     """The embedded backend."""
 
     local_reads = True
@@ -216,34 +217,6 @@ class SqliteStore(SqliteWebhookLog, Store):
         with self._tx() as db:
             db.execute("INSERT OR IGNORE INTO decisions VALUES (?, ?, ?)",
                        (run_id, step_key, json.dumps(decision)))
-
-    # -- rate limits ---------------------------------------------------------------------------
-
-    def add_to_window(self, name: str, window: int, amount: int) -> int:
-        """Add to the window's counter (older windows of every counter are dropped)."""
-        with self._tx() as db:
-            db.execute("DELETE FROM rate_windows WHERE window < ?", (window - 1,))
-            (total,) = db.execute(
-                "INSERT INTO rate_windows VALUES (?, ?, ?) ON CONFLICT(name, window) DO UPDATE "
-                "SET total=total+excluded.total RETURNING total", (name, window, amount)
-            ).fetchone()
-        return int(total)
-
-    # -- conversations -------------------------------------------------------------------------
-
-    def conversation_taint(self, tenant: str, conversation: str) -> int:
-        """The highest sensitivity the conversation has carried (0 when unknown)."""
-        row = self._one("SELECT taint FROM conversations WHERE tenant=? AND conversation=?",
-                        (tenant, conversation))
-        return int(row[0]) if row else 0
-
-    def taint_conversation(self, tenant: str, conversation: str, level: int) -> None:
-        """Raise the conversation's sensitivity to at least ``level``."""
-        with self._tx() as db:
-            db.execute("INSERT INTO conversations VALUES (?, ?, ?, ?) ON CONFLICT(tenant, "
-                       "conversation) DO UPDATE SET taint=MAX(taint, excluded.taint), "
-                       "updated_at=excluded.updated_at", (tenant, conversation, level,
-                                                          time.time()))
 
     # -- budgets ----------------------------------------------------------------------------------
 
