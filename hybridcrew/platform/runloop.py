@@ -70,7 +70,6 @@ class RunLoop:
             unwound.wait(CANCEL_GRACE_S)
             raise
 
-
     async def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Run ``coroutine`` on this loop and await its result from another loop."""
         return await asyncio.wrap_future(self.submit(coroutine))

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import threading
 import time
-from concurrent.futures import Future, wait
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from hybridcrew.agents.repos import RepoSpec
@@ -96,22 +96,16 @@ class RunService:
         except Exception as exc:  # noqa: BLE001 - the next heartbeat scans again; say why
             log.warning("recovery scan failed: %s", self.crew.faults.record(exc) or exc)
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
         """Shut down gracefully: no new step starts; steps in flight get the grace period.
+
+        Awaited on the server's event loop, which goes on serving while runs end.
 
         Runs stopped here keep their checkpoint and lose their lease, so another process (or
         this one, restarted) resumes them; runs still in flight after the grace period are taken
         over once their lease lapses.
         """
         self.crew.stopping.set()  # runs waiting for a slot give their lease back at once
-        with self._lock:
-            driving = list(self._driving.values())
-        wait(driving, timeout=self.settings.shutdown_grace_s)
-        self._stopped()
-
-    async def aclose(self) -> None:
-        """:meth:`close` from the server's event loop (it goes on serving while runs end)."""
-        self.crew.stopping.set()
         if self._sender is not None:  # queued deliveries wait in the store for the next start
             self._sender.cancel()
         with self._lock:
