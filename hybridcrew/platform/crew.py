@@ -7,7 +7,6 @@ error was fixed. Completed steps never run again and their cost is never counted
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import logging
@@ -16,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
@@ -28,17 +27,16 @@ from hybridcrew.graphs.events import EventSink
 from hybridcrew.graphs.library import BUILTIN, load_workflow
 from hybridcrew.graphs.lifecycle import ACTIVE_STATUSES, EventKind, RunStatus
 from hybridcrew.graphs.ports import DEFAULT_TENANT
-from hybridcrew.graphs.recall import recall, remember
-from hybridcrew.graphs.state import CrewState, RecalledItem
 from hybridcrew.graphs.steps import CrewContext, ExecutionStopped, RunCancelled
 from hybridcrew.graphs.workflow import WorkflowSpec
 from hybridcrew.platform.checkpoints import open_checkpointer
 from hybridcrew.platform.learning import relearn
 from hybridcrew.platform.leases import Leases
-from hybridcrew.platform.memory import VectorMemory, open_memory
+from hybridcrew.platform.memory import VectorMemory
 from hybridcrew.platform.memory.vector_cache import vector_cache
 from hybridcrew.platform.outcomes import AskHuman, RunOutcome, RunStateError
 from hybridcrew.platform.repos.workspace import RepoWorkspaces, open_checkout
+from hybridcrew.platform.run_memory import RunMemory
 from hybridcrew.platform.runloop import run_loop
 from hybridcrew.platform.store import RunRow, Store, open_store
 from hybridcrew.platform.store.base import RunOptions
@@ -95,24 +93,12 @@ class Crew:
         self.workspaces = RepoWorkspaces(settings.data_dir, vectors,
                                          require_isolation=settings.sandbox == "require")
         self._loaded: dict[str, _Loaded] = {}
-        self._memory = memory
-        self._memory_wanted = memory is not None or settings.memory
-        self._memory_tried = memory is not None or not settings.memory
-        self._memory_lock = threading.Lock()
+        self.run_memory = RunMemory(settings, memory)
 
     @property
     def memory(self) -> VectorMemory | None:
         """Long-term memory, opened on first use; None when off or unavailable (logged)."""
-        with self._memory_lock:
-            if not self._memory_tried:
-                self._memory_tried = True
-                try:
-                    self._memory = open_memory(self.settings)
-                except Exception as exc:  # noqa: BLE001 - runs go on without memory, say why
-                    log.warning("memory unavailable (%s: %s); runs go on without it. Local "
-                                "mode serves one process: for gateways and workers together "
-                                "set HYBRIDCREW_QDRANT_URL", type(exc).__name__, exc)
-        return self._memory
+        return self.run_memory.memory
 
     def workflow(self, name: str, assignments: dict[str, dict[str, Any]] | None = None
                  ) -> _Loaded:
@@ -219,7 +205,7 @@ class Crew:
         pending = _pending(snapshot)
         if not snapshot.next and snapshot.values.get("report") is not None:
             # Its executor died after the last step, before marking it finished: do that now.
-            await self._remember(loaded, snapshot.values)
+            await self.run_memory.remember(loaded.spec, snapshot.values)
             return self._finish(run_id, row.folder, snapshot.values)
         if pending is not None and reply is None:
             reply = answer(pending) if answer else None
@@ -248,7 +234,7 @@ class Crew:
             loaded.context.resuming.add(run_id)
         payload: Any = Command(resume=reply) if reply is not None else None
         if not snapshot.values:  # queued, or killed before its first checkpoint: start it
-            payload = _initial_state(row) | {"memory": await self._recall(row)}
+            payload = _initial_state(row) | {"memory": await self.run_memory.recall(row)}
         return await self._drive(run_id, loaded, payload, answer, row.folder)
 
     def execute(self, run_id: str, reply: dict[str, str] | None = None) -> RunOutcome | None:
@@ -332,7 +318,7 @@ class Crew:
                 return self._stop(run_id, folder, RunStatus.FAILED, str(exc))
             interrupts = result.get("__interrupt__") or []
             if not interrupts:
-                await self._remember(loaded, result)
+                await self.run_memory.remember(loaded.spec, result)
                 return self._finish(run_id, folder, result)
             question = dict(interrupts[0].value)
             reply = answer(question) if answer else None
@@ -350,36 +336,6 @@ class Crew:
         self.events.emit(run_id, EventKind.WAITING, question.get("node"), data=question)
         return RunOutcome(run_id, RunStatus.WAITING, folder, steps=state.get("steps", []),
                           pending=question)
-
-    async def _recall(self, row: RunRow) -> list[RecalledItem]:
-        if not self._memory_wanted or not self.settings.memory_items:
-            return []
-        # Embedding the task (and opening memory, the first time) is CPU work: off the loop.
-        return await asyncio.get_running_loop().run_in_executor(None, self._recall_now, row)
-
-    def _recall_now(self, row: RunRow) -> list[RecalledItem]:
-        memory = self.memory
-        if memory is None:
-            return []
-        try:
-            return recall(memory, row.task, row.tenant, row.id, self.settings.memory_items)
-        except Exception:  # memory helps a run; it must not stop one
-            log.exception("recall for run %s failed; it goes on without memory", row.id)
-            return []
-
-    async def _remember(self, loaded: _Loaded, result: dict[str, Any]) -> None:
-        if self._memory_wanted:  # embeds the run's artifacts: off the loop
-            await asyncio.get_running_loop().run_in_executor(
-                None, self._remember_now, loaded, result)
-
-    def _remember_now(self, loaded: _Loaded, result: dict[str, Any]) -> None:
-        memory = self.memory
-        if memory is None:
-            return
-        try:
-            remember(memory, loaded.spec, cast(CrewState, result))
-        except Exception:  # the run is done; only later runs lose this memory
-            log.exception("could not remember run %s", result.get("run_id"))
 
     def _finish(self, run_id: str, folder: str, result: dict[str, Any]) -> RunOutcome:
         report = result["report"]
