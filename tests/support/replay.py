@@ -19,20 +19,29 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 @dataclass
 class Reply:
-    """One recorded response: status, JSON body (or NDJSON lines), headers, and a delay."""
+    """One recorded response: status, body (JSON, NDJSON lines or SSE events), headers, delay."""
 
     status: int = 200
     body: Any = None
     ndjson: list[Any] | None = None
+    sse: list[tuple[str, Any]] | None = None
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
 
 
-def recorded(provider: str, name: str, **overrides: Any) -> Reply:
-    """Load ``tests/fixtures/<provider>/<name>.json`` (documented shape + where it comes from)."""
-    data = json.loads((FIXTURES / provider / f"{name}.json").read_text())
+def recorded(provider: str, name: str, fill: dict[str, str] | None = None, **overrides: Any
+             ) -> Reply:
+    """Load ``tests/fixtures/<provider>/<name>.json`` (documented shape + where it comes from).
+
+    ``fill`` replaces ``{placeholder}`` strings a fixture leaves to the test (a file's path).
+    """
+    text = (FIXTURES / provider / f"{name}.json").read_text()
+    for key, value in (fill or {}).items():
+        text = text.replace("{" + key + "}", json.dumps(value)[1:-1])
+    data = json.loads(text)
+    sse = [(event, payload) for event, payload in data["sse"]] if "sse" in data else None
     fields = {"status": data.get("status", 200), "body": data.get("body"),
-              "ndjson": data.get("ndjson"), "headers": data.get("headers", {})}
+              "ndjson": data.get("ndjson"), "sse": sse, "headers": data.get("headers", {})}
     return Reply(**{**fields, **overrides})
 
 
@@ -111,7 +120,11 @@ class ReplayServer:
                 reply = server._next(self.command, path)
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
-                if reply.ndjson is not None:
+                if reply.sse is not None:
+                    payload = b"".join(f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
+                                       for event, data in reply.sse)
+                    ctype = "text/event-stream"
+                elif reply.ndjson is not None:
                     payload = b"".join(json.dumps(x).encode() + b"\n" for x in reply.ndjson)
                     ctype = "application/x-ndjson"
                 else:

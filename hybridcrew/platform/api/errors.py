@@ -98,6 +98,9 @@ class Redactor:
 
 # Why a call was blocked → its status: privacy is a refusal, money is payment, the rest capacity.
 _BLOCKED = {"privacy": (403, "blocked_by_privacy"), "budget": (402, "over_budget")}
+# A prompt too long for every candidate is the request's fault, and retrying cannot help (a 503
+# makes clients such as Claude Code retry for minutes); APIs call it a bad request.
+_TOO_LONG = (400, "context_length_exceeded")
 OPENAI_PREFIX = "/openai/"
 ANTHROPIC_PREFIX = "/v1/messages"
 _ANTHROPIC_TYPES = {400: "invalid_request_error", 401: "authentication_error",
@@ -142,6 +145,8 @@ def _anthropic_answer(status: int, detail: Any, headers: dict[str, str] | None
 def _blocked(request: Request, exc: StepBlocked) -> JSONResponse:
     whys = [r.why for r in exc.decision.rejected] or ["no_candidates"]
     status, error = _BLOCKED.get(max(set(whys), key=whys.count), (503, "no_model_available"))
+    if set(whys) == {"context_window"}:
+        status, error = _TOO_LONG
     headers = {"x-hybridcrew-reasons": ",".join(sorted(set(whys)))}
     if exc.call_id is not None:
         headers["x-hybridcrew-decision-id"] = exc.call_id

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import anthropic
 import httpx
+import openai
 import pytest
 from langchain_anthropic import ChatAnthropic
 
@@ -107,3 +108,30 @@ def test_langchain_chat_anthropic_works_against_the_gateway(base: str) -> None:
         "It is 18 degrees and sunny in Paris.")
     message = chat.bind_tools([WEATHER]).invoke("What is the weather in Paris?")
     assert message.tool_calls[0]["args"] == {"city": "Paris"}
+
+
+def test_a_streamed_call_served_by_claude_streams_through() -> None:
+    with ReplayServer() as claude:
+        claude.route("GET", "/v1/models", recorded("anthropic", "models"))
+        claude.route("POST", "/v1/messages", recorded("anthropic", "message_stream"),
+                     recorded("anthropic", "tool_use_stream", fill={
+                         "tool_name": "get_weather", "argument": "city", "value": "Paris"}),
+                     recorded("anthropic", "message_stream"))
+        with gateway(_config(claude.url), anthropic_api_key=ANTHROPIC_KEY) as base:
+            client = _client(base)
+            with client.messages.stream(model="claude", max_tokens=256, messages=ASK) as stream:
+                assert stream.get_final_text() == CLAUDE_TEXT
+                assert stream.get_final_message().usage.output_tokens == 23
+            with client.messages.stream(model="claude", max_tokens=256, tools=[WEATHER],
+                                        messages=ASK) as stream:
+                final = stream.get_final_message()
+            openai_stream = openai.OpenAI(base_url=f"{base}/openai/v1", api_key="unused",
+                                          max_retries=0).chat.completions.create(
+                model="claude", messages=ASK, stream=True)
+            streamed = "".join(c.choices[0].delta.content or "" for c in openai_stream
+                               if c.choices)
+        assert [c.body["stream"] for c in claude.calls("POST", "/v1/messages")] == [True] * 3
+    (use,) = [b for b in final.content if b.type == "tool_use"]
+    assert (final.stop_reason, use.name, use.input) == ("tool_use", "get_weather",
+                                                        {"city": "Paris"})
+    assert streamed == CLAUDE_TEXT

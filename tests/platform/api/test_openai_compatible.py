@@ -127,6 +127,18 @@ def test_a_call_no_model_may_serve_is_refused_with_the_reason(base: str) -> None
     assert [r["why"] for r in record["rejected"]] == ["privacy"]
 
 
+def test_a_prompt_too_long_for_every_model_is_a_bad_request_not_a_retry(base: str) -> None:
+    # Both models have 8,192-token windows: a 503 would have clients retry what cannot succeed.
+    huge = [{"role": "user", "content": "word " * 40_000}]
+    with pytest.raises(openai.BadRequestError) as refused:
+        _client(base).chat.completions.create(model="assistant", messages=huge)
+    assert refused.value.code == "context_length_exceeded"
+    assert refused.value.response.headers["x-hybridcrew-reasons"] == "context_window"
+    answer = httpx.post(f"{base}/v1/messages", json={"model": "assistant", "max_tokens": 64,
+                                                      "messages": huge})
+    assert (answer.status_code, answer.json()["error"]["type"]) == (400, "invalid_request_error")
+
+
 def test_tools_round_trip_plain_and_streaming(base: str) -> None:
     client = _client(base)
     ask = [{"role": "user", "content": "What is the weather in Paris?"}]
