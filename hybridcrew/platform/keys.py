@@ -12,11 +12,11 @@ import ipaddress
 import re
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from hybridcrew.errors import ConfigError, HybridCrewError
 from hybridcrew.graphs.ports import DEFAULT_TENANT
-from hybridcrew.platform.store import ROLES, ApiKey, Role, Store
+from hybridcrew.platform.store import ROLES, ApiKey, KeyLimits, Role, Store
 
 _FORMAT = re.compile(r"^hc_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 _TENANT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -34,22 +34,26 @@ class Caller:
     tenant: str
     role: Role
     key_id: str | None = None
+    limits: KeyLimits = field(default_factory=KeyLimits)
+    """The key's own rate limits on the compatible endpoints."""
 
     def can(self, role: Role) -> bool:
         """Roles nest: an admin may do what an operator may, an operator what a viewer may."""
         return _RANK[self.role] >= _RANK[role]
 
 
-def create_key(store: Store, tenant: str, role: str, name: str = "") -> tuple[ApiKey, str]:
+def create_key(store: Store, tenant: str, role: str, name: str = "",
+               limits: KeyLimits | None = None) -> tuple[ApiKey, str]:
     """Create and store a key; returns it with its token (shown once, never stored)."""
     if not _TENANT.match(tenant):
-        raise ConfigError.single("keys", "--tenant", f"invalid tenant '{tenant}'",
+        raise ConfigError.single("keys", "--tenant", "not a valid tenant name",
                                  "use lowercase letters, digits, '-' or '_' (at most 63)")
     if role not in ROLES:
-        raise ConfigError.single("keys", "--role", f"unknown role '{role}'",
+        raise ConfigError.single("keys", "--role", "not a known role",
                                  f"use one of: {', '.join(ROLES)}")
     key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
-    key = ApiKey(key_id, _digest(secret), tenant, role, name, time.time())
+    key = ApiKey(key_id, _digest(secret), tenant, role, name, time.time(),
+                 limits=limits or KeyLimits())
     store.add_key(key)
     return key, f"hc_{key_id}_{secret}"
 
@@ -89,7 +93,7 @@ def authenticate(store: Store, token: str) -> Caller:
         raise AuthError("unknown API key")
     if key.revoked_at is not None:
         raise AuthError(f"API key {key.id} was revoked")
-    return Caller(key.tenant, key.role, key.id)
+    return Caller(key.tenant, key.role, key.id, key.limits)
 
 
 def has_active_keys(store: Store) -> bool:

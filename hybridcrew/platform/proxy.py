@@ -59,6 +59,8 @@ class RoutedCall:
     tenant: str
     key: str
     """Whose rate limits the call counts against: the API key's id (or its tenant's)."""
+    counts_tokens: bool
+    """Whether the key's tokens per minute are limited (then its tokens are counted)."""
 
     def headers(self, model: str, location: str) -> dict[str, str]:
         """What the response says about the call: who served it, where, why, its decision."""
@@ -113,7 +115,7 @@ class Proxy:
         :class:`StepBlocked` when no model may serve the call (the decision is kept).
         """
         tenant, key = caller.tenant, caller.key_id or f"tenant:{caller.tenant}"
-        self.limits.admit(key)
+        counts_tokens = self.limits.admit(key, caller.limits)
         runtime = self._runtime()
         agent = self._agent(model, runtime.config)
         thread = conversation or conversation_key(messages)
@@ -134,7 +136,7 @@ class Proxy:
         self.store.record_decision(PROXY_RUNS + tenant, call_id, decision.to_dict())
         if decision.blocked:
             raise StepBlocked(decision, call_id)
-        return RoutedCall(call_id, decision, messages, options, tenant, key)
+        return RoutedCall(call_id, decision, messages, options, tenant, key, counts_tokens)
 
     async def serve(self, caller: Caller, model: str, messages: list[BaseMessage],
                     options: ChatOptions, *, max_tokens: int | None, conversation: str | None
@@ -179,7 +181,8 @@ class Proxy:
         """
         if result.cost_usd > 0:
             self.store.spend(daily_scope(routed.tenant), result.cost_usd, charge_id=routed.id)
-        self.limits.used(routed.key, result.input_tokens + result.output_tokens)
+        if routed.counts_tokens:
+            self.limits.used(routed.key, result.input_tokens + result.output_tokens)
         decision = routed.decision
         reference = self.crew.config.catalog.get(decision.cloud_reference or "")
         cloud_cost = result.cost_usd if result.location == "cloud" or reference is None \

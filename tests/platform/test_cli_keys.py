@@ -43,15 +43,35 @@ def test_create_list_and_revoke_a_key() -> None:
     assert json.loads(_cli("keys", "list", "--json")[1])[0]["revoked"] is True
 
 
+def test_a_key_gets_its_own_rate_limits_at_creation_and_later() -> None:
+    code, out = _cli("keys", "create", "--tenant", "acme", "--requests-per-minute", "30",
+                     "--json")
+    assert code == 0, out
+    key_id = json.loads(out)["id"]
+    listed = json.loads(_cli("keys", "list", "--json")[1])[0]
+    assert (listed["requests_per_minute"], listed["tokens_per_minute"]) == (30, None)
+    code, out = _cli("keys", "limit", key_id, "--tokens-per-minute", "0")
+    assert code == 0, out
+    assert "gateway's requests/min, no tokens limit" in out
+    caller = authenticate(open_store(load_settings()), json.loads(
+        _cli("keys", "create", "--tenant", "acme", "--json")[1])["token"])
+    assert caller.limits.requests_per_minute is None  # the gateway's limit applies
+    code, out = _cli("keys", "limit", key_id, "--requests-per-minute", "-1")
+    assert code == 2
+    assert "--requests-per-minute" in out
+
+
 def test_bad_key_options_say_how_to_fix_them() -> None:
     code, out = _cli("keys", "create", "--tenant", "Acme Corp")
     assert code == 2
-    assert "invalid tenant 'Acme Corp'" in out
+    assert "--tenant: not a valid tenant name" in out
+    assert "Acme Corp" not in out
     code, out = _cli("keys", "create", "--tenant", "acme", "--role", "root")
     assert code == 2
     assert "use one of: admin, operator, viewer" in out
+    assert "root" not in out
     code, out = _cli("keys", "revoke", "nope")
-    assert (code, "no key 'nope'" in out) == (2, True)
+    assert (code, "KEY_ID: no such key" in out) == (2, True)
 
 
 def test_serve_refuses_a_public_address_without_keys() -> None:

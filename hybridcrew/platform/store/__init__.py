@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hybridcrew.platform.store.base import ROLES, ApiKey, Role, RunNotFound, RunRow, Store
+from hybridcrew.platform.store.base import (
+    ROLES,
+    ApiKey,
+    KeyLimits,
+    Role,
+    RunNotFound,
+    RunRow,
+    Store,
+)
 from hybridcrew.platform.store.sqlite import SqliteStore
 from hybridcrew.settings import Settings
 
-__all__ = ["ROLES", "ApiKey", "Role", "RunNotFound", "RunRow", "SqliteStore", "Store",
+__all__ = ["ROLES", "ApiKey", "KeyLimits", "Role", "RunNotFound", "RunRow", "SqliteStore", "Store",
            "open_store"]
 
 

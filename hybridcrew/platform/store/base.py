@@ -71,6 +71,14 @@ class RunRow:
 
 
 @dataclass(frozen=True)
+class KeyLimits:
+    """A key's own rate limits on the compatible endpoints; ``None`` keeps the gateway's."""
+
+    requests_per_minute: int | None = None
+    tokens_per_minute: int | None = None
+
+
+@dataclass(frozen=True)
 class ApiKey:
     """An API key as stored: only the SHA-256 of its secret part is kept."""
 
@@ -81,6 +89,7 @@ class ApiKey:
     name: str
     created_at: float
     revoked_at: float | None = None
+    limits: KeyLimits = KeyLimits()
 
 
 P = ParamSpec("P")
@@ -257,6 +266,10 @@ class Store(WebhookLog, ABC):
     @abstractmethod
     def revoke_key(self, key_id: str, at: float) -> bool:
         """Revoke a key; False if there is no such key."""
+
+    @abstractmethod
+    def set_key_limits(self, key_id: str, limits: KeyLimits) -> bool:
+        """Replace a key's own rate limits; False if there is no such key."""
 
     # -- rate limits ----------------------------------------------------------------------------
 

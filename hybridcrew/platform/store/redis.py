@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any, cast
 
 import redis
+from redis.typing import EncodableT, FieldT
 
 from hybridcrew.graphs.lifecycle import (
     ACTIVE_STATUSES,
@@ -27,7 +28,15 @@ from hybridcrew.graphs.lifecycle import (
 from hybridcrew.graphs.ports import (
     RecordedDecision,
 )
-from hybridcrew.platform.store.base import LEASE_PREFIX, ApiKey, Role, RunNotFound, RunRow, Store
+from hybridcrew.platform.store.base import (
+    LEASE_PREFIX,
+    ApiKey,
+    KeyLimits,
+    Role,
+    RunNotFound,
+    RunRow,
+    Store,
+)
 from hybridcrew.platform.store.redis_feedback import RedisFeedbackLog
 from hybridcrew.platform.store.redis_proxy import RedisProxyLog
 from hybridcrew.platform.store.redis_webhooks import RedisWebhookLog
@@ -244,7 +253,8 @@ class RedisStore(RedisFeedbackLog, RedisProxyLog, RedisWebhookLog, Store):
         pipe.hset(f"{self.p}key:{key.id}", mapping={
             "id": key.id, "digest": key.digest, "tenant": key.tenant, "role": key.role,
             "name": key.name, "created_at": repr(key.created_at),
-            "revoked_at": "" if key.revoked_at is None else repr(key.revoked_at)})
+            "revoked_at": "" if key.revoked_at is None else repr(key.revoked_at),
+            **_limit_fields(key.limits)})
         pipe.zadd(f"{self.p}keys", {key.id: key.created_at})
         pipe.execute()
 
@@ -268,6 +278,13 @@ class RedisStore(RedisFeedbackLog, RedisProxyLog, RedisWebhookLog, Store):
             return False
         if key.revoked_at is None:
             self.r.hset(f"{self.p}key:{key_id}", "revoked_at", repr(at))
+        return True
+
+    def set_key_limits(self, key_id: str, limits: KeyLimits) -> bool:
+        """Replace a key's own rate limits."""
+        if not self.r.exists(f"{self.p}key:{key_id}"):
+            return False
+        self.r.hset(f"{self.p}key:{key_id}", mapping=_limit_fields(limits))
         return True
 
     # -- local model slots ------------------------------------------------------------------------
@@ -332,5 +349,14 @@ def _run(f: dict[str, str]) -> RunRow:
 
 
 def _key(f: dict[str, str]) -> ApiKey:
+    rpm, tpm = f.get("requests_per_minute"), f.get("tokens_per_minute")
     return ApiKey(f["id"], f["digest"], f["tenant"], cast(Role, f["role"]), f["name"],
-                  float(f["created_at"]), float(f["revoked_at"]) if f["revoked_at"] else None)
+                  float(f["created_at"]), float(f["revoked_at"]) if f["revoked_at"] else None,
+                  KeyLimits(int(rpm) if rpm else None, int(tpm) if tpm else None))
+
+
+def _limit_fields(limits: KeyLimits) -> dict[FieldT, EncodableT]:
+    """A key's limits as hash fields ("" when it keeps the gateway's)."""
+    return {name: "" if value is None else str(value)
+            for name, value in (("requests_per_minute", limits.requests_per_minute),
+                                ("tokens_per_minute", limits.tokens_per_minute))}

@@ -28,14 +28,14 @@ from hybridcrew.graphs.ports import (
     RecordedDecision,
     StepText,
 )
-from hybridcrew.platform.store.base import LEASE_PREFIX, ApiKey, RunNotFound, RunRow, Store
+from hybridcrew.platform.store.base import LEASE_PREFIX, RunNotFound, RunRow, Store
+from hybridcrew.platform.store.sqlite_keys import SqliteKeyRing
 from hybridcrew.platform.store.sqlite_proxy import SqliteProxyLog
 from hybridcrew.platform.store.sqlite_schema import (
     ACTIVE,
     APPEND,
     SCHEMA,
     SET_STATUS,
-    key_row,
     run_row,
     tune_for_durable_writes,
 )
@@ -44,7 +44,7 @@ from hybridcrew.routing.decision import DecisionRecord
 
 BUSY_TIMEOUT_S = 10.0
 """How long a write waits for another process's lock before it fails (a 503, not a hang)."""
-class SqliteStore(SqliteProxyLog, SqliteWebhookLog, Store):
+class SqliteStore(SqliteKeyRing, SqliteProxyLog, SqliteWebhookLog, Store):
     """The embedded backend."""
 
     local_reads = True
@@ -59,6 +59,10 @@ class SqliteStore(SqliteProxyLog, SqliteWebhookLog, Store):
         if "tenant" not in columns:  # a store written before tenants existed
             self._conn.execute("ALTER TABLE runs ADD COLUMN tenant TEXT NOT NULL DEFAULT "
                                "'default'")
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(api_keys)")}
+        for limit in ("requests_per_minute", "tokens_per_minute"):  # before per-key limits
+            if limit not in columns:
+                self._conn.execute(f"ALTER TABLE api_keys ADD COLUMN {limit} INTEGER")
         self._conn.execute("CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, "
                            "created_at)")
         self._conn.execute("CREATE INDEX IF NOT EXISTS runs_by_tenant ON runs (tenant, "
@@ -301,33 +305,6 @@ class SqliteStore(SqliteProxyLog, SqliteWebhookLog, Store):
     def assignments(self) -> dict[str, dict[str, Any]]:
         """Every persisted override."""
         return {a: json.loads(v) for a, v in self._all("SELECT * FROM assignments")}
-
-    # -- API keys ------------------------------------------------------------------------------
-
-    def add_key(self, key: ApiKey) -> None:
-        """Store a new key."""
-        with self._tx() as db:
-            db.execute("INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       (key.id, key.digest, key.tenant, key.role, key.name, key.created_at,
-                        key.revoked_at))
-
-    def get_key(self, key_id: str) -> ApiKey | None:
-        """A key by id."""
-        row = self._one("SELECT * FROM api_keys WHERE id=?", (key_id,))
-        return key_row(row) if row else None
-
-    def list_keys(self, tenant: str | None = None) -> list[ApiKey]:
-        """Keys, oldest first."""
-        return [key_row(r) for r in self._all(
-            "SELECT * FROM api_keys WHERE (? IS NULL OR tenant=?) ORDER BY created_at, id",
-            (tenant, tenant))]
-
-    def revoke_key(self, key_id: str, at: float) -> bool:
-        """Revoke a key."""
-        with self._tx() as db:
-            cursor = db.execute("UPDATE api_keys SET revoked_at=COALESCE(revoked_at, ?) "
-                                "WHERE id=?", (at, key_id))
-        return cursor.rowcount > 0
 
     # -- local model slots ------------------------------------------------------------------------
 

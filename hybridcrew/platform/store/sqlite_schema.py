@@ -11,7 +11,7 @@ import sqlite3
 from typing import Any, cast
 
 from hybridcrew.graphs.lifecycle import ACTIVE_STATUSES, REOPENABLE_STATUSES, RunStatus
-from hybridcrew.platform.store.base import ApiKey, Role, RunRow
+from hybridcrew.platform.store.base import ApiKey, KeyLimits, Role, RunRow
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NU
 CREATE TABLE IF NOT EXISTS assignments (agent TEXT PRIMARY KEY, assignment TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS api_keys (
     id TEXT PRIMARY KEY, digest TEXT NOT NULL, tenant TEXT NOT NULL, role TEXT NOT NULL,
-    name TEXT NOT NULL, created_at REAL NOT NULL, revoked_at REAL
+    name TEXT NOT NULL, created_at REAL NOT NULL, revoked_at REAL,
+    requests_per_minute INTEGER, tokens_per_minute INTEGER
 );
 CREATE TABLE IF NOT EXISTS conversations (
     tenant TEXT NOT NULL, conversation TEXT NOT NULL, taint INTEGER NOT NULL,
@@ -105,4 +106,5 @@ def run_row(row: tuple[Any, ...]) -> RunRow:
 
 def key_row(row: tuple[Any, ...]) -> ApiKey:
     """An ``api_keys`` row as a value."""
-    return ApiKey(row[0], row[1], row[2], cast(Role, row[3]), row[4], row[5], row[6])
+    return ApiKey(row[0], row[1], row[2], cast(Role, row[3]), row[4], row[5], row[6],
+                  KeyLimits(row[7], row[8]))

@@ -7,6 +7,7 @@ documented responses), and the scripted model on our own hardware.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 from langchain_openai import ChatOpenAI
 
 from hybridcrew.platform.keys import create_key
+from hybridcrew.platform.store import KeyLimits
 from hybridcrew.platform.store.sqlite import SqliteStore
 from hybridcrew.settings import load_settings
 from tests.support.configs import model
@@ -252,8 +254,16 @@ def test_calls_are_accounted_by_source_and_the_tenants_day_budget_applies(
     assert total(found, "hybridcrew_cost_usd_total", source="crew") == 0
 
 
+def _early_in_a_minute(needed_s: float = 8) -> None:
+    """Wait for the next minute if this one ends within ``needed_s`` (limits count per minute)."""
+    left = 60 - time.time() % 60
+    if left < needed_s:
+        time.sleep(left + 0.05)
+
+
 def test_per_key_limits_answer_429_with_retry_after(claude: ReplayServer) -> None:
     ask = [{"role": "user", "content": "hi"}]
+    _early_in_a_minute()
     with gateway(_config(claude.url), anthropic_api_key=ANTHROPIC_KEY,
                  proxy_requests_per_minute=2) as url:
         client = _client(url)
@@ -263,6 +273,7 @@ def test_per_key_limits_answer_429_with_retry_after(claude: ReplayServer) -> Non
             client.chat.completions.create(model="local", messages=ask)
     assert 1 <= int(limited.value.response.headers["retry-after"]) <= 60
     assert "2 requests per minute" in limited.value.message
+    _early_in_a_minute()
     with gateway(_config(claude.url), anthropic_api_key=ANTHROPIC_KEY,
                  proxy_tokens_per_minute=1) as url:
         _client(url).chat.completions.create(model="local", messages=ask)
@@ -272,3 +283,23 @@ def test_per_key_limits_answer_429_with_retry_after(claude: ReplayServer) -> Non
     assert answer.json()["error"]["type"] == "rate_limit_error"
     assert "tokens per minute" in answer.json()["error"]["message"]
     assert int(answer.headers["retry-after"]) >= 1
+
+
+def test_a_key_s_own_limits_override_the_gateway_s(claude: ReplayServer, tmp_path: Any) -> None:
+    store = SqliteStore(tmp_path / "store.sqlite")
+    _, bot = create_key(store, "acme", "operator", "ci bot", KeyLimits(requests_per_minute=1))
+    _, person = create_key(store, "acme", "operator", "editor")
+    _, free = create_key(store, "acme", "operator", "batch", KeyLimits(requests_per_minute=0))
+    ask = [{"role": "user", "content": "hi"}]
+    _early_in_a_minute()
+    with gateway(_config(claude.url), store=store, anthropic_api_key=ANTHROPIC_KEY,
+                 proxy_requests_per_minute=2) as url:
+        def calls(key: str, n: int) -> int:
+            answers = [httpx.post(f"{url}/openai/v1/chat/completions", json={
+                "model": "local", "messages": ask}, headers={"Authorization": f"Bearer {key}"})
+                for _ in range(n)]
+            assert {a.status_code for a in answers} <= {200, 429}
+            return sum(a.status_code == 200 for a in answers)
+
+        # The bot's own limit (1), the gateway's for a key with none (2), none at all (0).
+        assert (calls(bot, 3), calls(person, 3), calls(free, 5)) == (1, 2, 5)

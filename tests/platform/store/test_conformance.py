@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from hybridcrew.graphs.ports import OUTCOME_CHARS, StepText
-from hybridcrew.platform.store import ApiKey, RunNotFound, RunRow, Store
+from hybridcrew.platform.store import ApiKey, KeyLimits, RunNotFound, RunRow, Store
 
 
 def _run(run_id: str, *, tenant: str = "acme", status: str = "queued", at: float = 1.0
@@ -198,6 +198,14 @@ def test_keys_are_listed_by_tenant_and_revoked_once(store: Store) -> None:
     assert store.get_key("k1").revoked_at == 30.0  # type: ignore[union-attr]
     assert not store.revoke_key("nope", at=1.0)
     assert store.get_key("nope") is None
+
+
+def test_a_key_keeps_its_own_rate_limits(store: Store) -> None:
+    store.add_key(ApiKey("k1", "d1", "acme", "operator", "aider", 10.0, limits=KeyLimits(60)))
+    assert store.get_key("k1").limits == KeyLimits(60, None)  # type: ignore[union-attr]
+    assert store.set_key_limits("k1", KeyLimits(None, 0))
+    assert store.list_keys()[0].limits == KeyLimits(None, 0)
+    assert not store.set_key_limits("nope", KeyLimits(1, 1))
 
 
 def test_slots_are_limited_released_and_expire(open_store: Callable[[], Store]) -> None:
