@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = Field(
         None, description="an admin key of tenant 'default' (hc_<id>_<secret>), registered when "
         "the gateway starts: a fresh deployment can listen beyond loopback")
+    mcp_key: SecretStr | None = Field(
+        None, description="the API key `hybridcrew mcp` (stdio) acts with: its tenant and role "
+        "apply; needed once any key exists")
     api_host: str = Field("127.0.0.1", description="where `hybridcrew serve` listens")
     api_port: int = Field(8000, ge=1, le=65535, description="the gateway's port")
     gateway_workers: int = Field(4, gt=0, description="runs executing at once in the gateway")

@@ -17,6 +17,7 @@ from hybridcrew.platform.api.routes import (
     decisions,
     events,
     health,
+    mcp,
     memory,
     models,
     openai,
@@ -35,20 +36,23 @@ def create_app(settings: Settings, config: LoadedConfig | None = None,
                store: Store | None = None) -> FastAPI:
     """The gateway for ``settings`` (and the configuration it names, unless given)."""
     service = RunService(config or load_config(settings.config), settings, store)
+    mcp_app, mcp_server = mcp.mcp_over_http(service, settings.api_host)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         service.start()
-        yield
+        async with mcp.running(mcp_server):
+            yield
         await service.aclose()
 
     app = FastAPI(title="hybridcrew", version=__version__, lifespan=lifespan,
                   description="A crew of software agents, routed per step between Claude and "
                               "local models. Authenticate with `Authorization: Bearer <key>`.")
     app.state.service = service
+    app.state.mcp_app = mcp_app
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     for module in (runs, events, agents, models, decisions, openai, anthropic, webhooks,
-                   memory, health):
+                   memory, mcp, health):
         app.include_router(module.router)
     install_error_handlers(app, service.known_names())
     install_access_log_filter()

@@ -18,8 +18,9 @@ from hybridcrew.agents.repos import RepoSpec
 from hybridcrew.errors import ConfigError
 from hybridcrew.graphs.library import BUILTIN, available_workflows
 from hybridcrew.graphs.lifecycle import RunStatus
+from hybridcrew.graphs.narration import describe
 from hybridcrew.platform.cli.app import console, friendly_errors, settings_and_config
-from hybridcrew.platform.cli.progress import LiveProgress, describe
+from hybridcrew.platform.cli.progress import LiveProgress
 from hybridcrew.platform.cli.summary import outcome_json, print_outcome
 from hybridcrew.platform.crew import Crew
 from hybridcrew.platform.outcomes import AskHuman, RunOutcome
