@@ -19,11 +19,12 @@ import httpx
 import pytest
 
 from hybridcrew.graphs.lifecycle import EventKind
+from hybridcrew.platform.keys import create_key
 from hybridcrew.platform.store.sqlite import SqliteStore
 from tests.platform.api.test_openai_compatible import ANTHROPIC_KEY, PRIVATE_KEY
 from tests.support.clients import AIDER, CLAUDE_CODE, installed
 from tests.support.configs import model
-from tests.support.crew import scripted
+from tests.support.crew import crew_config, scripted
 from tests.support.egress import Tripwire
 from tests.support.gateway import gateway
 from tests.support.replay import ReplayServer, recorded
@@ -120,3 +121,31 @@ def test_aider_edits_a_file_through_the_openai_compatible_endpoint(tmp_path: Pat
     assert "Applied edit to calc.py" in out
     assert "def subtract(a, b):\n    return a - b" in (repo / "calc.py").read_text()
     assert tripwire.tried == [], "Aider tried to reach beyond this machine"
+
+
+def test_claude_code_uses_the_gateway_as_its_mcp_server(tmp_path: Path) -> None:
+    """The README's MCP snippet: Claude Code lists the tenant's runs through /mcp."""
+    claude_code = installed(CLAUDE_CODE)
+    project, home = tmp_path / "project", tmp_path / "home"
+    project.mkdir(), home.mkdir()
+    store = SqliteStore(tmp_path / "store.sqlite")
+    _, key = create_key(store, "acme", "operator")
+    config = crew_config(extra_models={"helper": scripted("helper", rules=[
+        {"match": "List my hybridcrew runs",
+         "tool_call": {"name": "mcp__hybridcrew__list_runs", "arguments": {"limit": 5}}},
+        {"match": "Add rate limiting", "reply": "One run: Add rate limiting."},
+    ], context_window=200_000)}, agents={"assistant": {"role": "", "model": "helper"}})
+    with Tripwire() as tripwire, gateway(config, store) as base:
+        auth = {"Authorization": f"Bearer {key}"}
+        # The run's task reaches the model only as the MCP tool's result.
+        assert httpx.post(f"{base}/v1/runs", json={"task": "Add rate limiting"},
+                          headers=auth).status_code == 202
+        env = {"HOME": str(home), "ANTHROPIC_BASE_URL": base, "ANTHROPIC_AUTH_TOKEN": key,
+               "ANTHROPIC_MODEL": "assistant", "ANTHROPIC_DEFAULT_HAIKU_MODEL": "assistant",
+               "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", **tripwire.env()}
+        _run([str(claude_code), "mcp", "add", "--transport", "http", "hybridcrew",
+              f"{base}/mcp", "--header", f"Authorization: Bearer {key}"], project, env)
+        out = _run([str(claude_code), "-p", "List my hybridcrew runs", "--output-format",
+                    "json", "--allowedTools", "mcp__hybridcrew__list_runs"], project, env)
+    assert json.loads(out)["result"] == "One run: Add rate limiting."
+    assert tripwire.tried == [], "Claude Code tried to reach beyond this machine"
