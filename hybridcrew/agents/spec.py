@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from hybridcrew.agents.tools import ToolGrant
 from hybridcrew.documents import StrictModel
 from hybridcrew.sensitivity import Sensitivity, SensitivityField
 
@@ -23,6 +24,9 @@ class AgentSpec(StrictModel):
     budget_usd: float | None = Field(None, ge=0, description="spend cap per run for this agent")
     max_output_tokens: int = Field(1024, gt=0, description="output tokens per step")
     labels: list[str] = Field(default_factory=list, description="privacy labels, see routing")
+    tools: list[ToolGrant] = Field(default_factory=list,
+                                   description="MCP tools this agent may call in its steps")
+    max_tool_calls: int = Field(8, ge=1, le=100, description="tool calls one step may make")
 
     @property
     def is_auto(self) -> bool:

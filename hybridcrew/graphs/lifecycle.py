@@ -43,6 +43,7 @@ class EventKind(StrEnum):
     STEP_STARTED = "step_started"
     STEP_QUEUED = "step_queued"
     STEP_FINISHED = "step_finished"
+    TOOLS_CALLED = "tools_called"
     VERDICT = "verdict"
     CHECKS_RAN = "checks_ran"
     FEEDBACK = "feedback"
@@ -113,6 +114,30 @@ StepFinishedData = StepRecord
 """``step_finished``: the accounted step."""
 
 
+class ToolCallData(TypedDict):
+    """One tool call of a step: which, how long, whether it gave a result."""
+
+    server: str
+    tool: str
+    seconds: float
+    ok: bool
+
+
+class ToolsCalledData(TypedDict):
+    """``tools_called``: a step's model called tools; where the step's next call goes, and why.
+
+    The next call's decision record is kept under ``<key>#<round>``.
+    """
+
+    key: str
+    round: int
+    calls: list[ToolCallData]
+    model: str | None
+    location: str | None
+    reasons: list[str]
+    sensitivity: str
+
+
 class VerdictData(TypedDict):
     """``verdict``: a reviewer judged one part, evidence about the model that wrote it."""
 
@@ -181,6 +206,7 @@ EVENT_PAYLOADS: dict[EventKind, type[Any]] = {
     EventKind.STEP_STARTED: StepStartedData,
     EventKind.STEP_QUEUED: StepQueuedData,
     EventKind.STEP_FINISHED: StepFinishedData,
+    EventKind.TOOLS_CALLED: ToolsCalledData,
     EventKind.VERDICT: VerdictData,
     EventKind.CHECKS_RAN: ChecksRanData,
     EventKind.FEEDBACK: FeedbackData,

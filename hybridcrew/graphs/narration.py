@@ -24,6 +24,11 @@ RENDERINGS: dict[EventKind, Callable[[dict[str, Any]], str]] = {
     + (f", {REASON_LABELS.get(d['reasons'][0], d['reasons'][0])}" if d.get("reasons") else ""),
     EventKind.STEP_QUEUED: lambda d: f"{d['key']} waits for a slot on {d['model']}",
     EventKind.STEP_FINISHED: _step_finished,
+    EventKind.TOOLS_CALLED: lambda d: f"{d['key']} called "
+    + ", ".join(f"{c['tool']} ({c['seconds']:.1f}s{'' if c['ok'] else ', failed'})"
+                for c in d["calls"])
+    + f"; next call on {d.get('model') or 'no model'}"
+    + (f" ({d['location']})" if d.get("location") else ""),
     EventKind.VERDICT: lambda d: f"{d['part']} {'approved' if d['approved'] else 'rejected'} "
     f"(work of {d['model']})",
     EventKind.CHECKS_RAN: lambda d: f"checks {'pass' if d['ok'] else 'FAIL'}: "

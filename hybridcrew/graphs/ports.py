@@ -130,3 +130,42 @@ class Memory(Protocol):
 
     def search(self, query: str, where: SearchFilter, limit: int = 5) -> list[Hit]:
         """The items most similar to ``query`` that ``where`` admits, best first."""
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A tool an agent may call: one tool of one MCP server, as the model is shown it."""
+
+    server: str
+    name: str
+    description: str
+    input_schema: dict[str, Any]
+
+    @property
+    def qualified(self) -> str:
+        """The name the model calls it by (unique across servers)."""
+        return f"{self.server}__{self.name}"
+
+    def definition(self) -> dict[str, Any]:
+        """The tool in OpenAI's function format (every provider binds that)."""
+        return {"type": "function", "function": {
+            "name": self.qualified, "description": self.description,
+            "parameters": self.input_schema}}
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """What a tool call gave the model: its text, or why it failed (which the model reads)."""
+
+    text: str
+    ok: bool
+
+
+class ToolBox(Protocol):
+    """The tools agents may call; a call never raises and never outlives its server's timeout."""
+
+    async def tools_for(self, agent: str) -> list[Tool]:
+        """The tools granted to ``agent`` that its servers offer now."""
+
+    async def call(self, tool: Tool, arguments: dict[str, Any]) -> ToolResult:
+        """Call ``tool``; a failure, a timeout or arguments its schema refuses are a result."""

@@ -16,11 +16,10 @@ import asyncio
 import dataclasses
 import functools
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from langchain_core.messages import BaseMessage, HumanMessage
+from langchain_core.messages import BaseMessage
 from langgraph.types import interrupt
 from pydantic import BaseModel
 
@@ -28,23 +27,21 @@ from hybridcrew.agents.spec import AgentSpec
 from hybridcrew.errors import HybridCrewError
 from hybridcrew.graphs.events import EventSink
 from hybridcrew.graphs.lifecycle import EventKind
-from hybridcrew.graphs.ports import DEFAULT_TENANT, RunLog, StepText, daily_scope
+from hybridcrew.graphs.ports import DEFAULT_TENANT, RunLog, StepText, ToolBox, daily_scope
 from hybridcrew.graphs.prompts import build_prompt, with_memory
 from hybridcrew.graphs.repository import Section, edits_result, grounded_verdict, repo_sections
 from hybridcrew.graphs.schemas import plan_schema, to_state, verdict_schema
 from hybridcrew.graphs.state import CrewState, RecalledItem, StepOutcome, StepRecord
+from hybridcrew.graphs.tool_loop import ToolLoop
+from hybridcrew.graphs.validated import Accept, Validated
 from hybridcrew.graphs.workflow import WorkflowSpec
 from hybridcrew.graphs.workspace import CheckRecord, Edits, Workspace, Workspaces
 from hybridcrew.routing import decision as codes
 from hybridcrew.routing.decision import Decision
-from hybridcrew.routing.invoke import CallResult, ainvoke_with_fallback
+from hybridcrew.routing.invoke import CallResult
 from hybridcrew.routing.router import PromptPart, RouteRequest
 from hybridcrew.routing.runtime import RoutingRuntime
 from hybridcrew.sensitivity import Sensitivity
-
-UNAPPLIED = "edits not applied, the part is unchanged: "
-Accept = Callable[[BaseModel], str | None]
-"""A last check of a parsed reply: None when it is accepted, else what is wrong with it."""
 
 
 def _apply(workspace: Workspace | None, key: str, parsed: BaseModel) -> str | None:
@@ -68,14 +65,6 @@ def judged(state: CrewState, reviewer: str, verdict: dict[str, Any]) -> dict[str
 def _daily(state: CrewState) -> str:
     """The budget scope of the run's tenant today."""
     return daily_scope(state.get("tenant", DEFAULT_TENANT))
-
-
-class InvalidOutput(HybridCrewError):
-    """A step's output stayed invalid after a retry and an escalation."""
-
-    def __init__(self, node: str, model: str, reason: str) -> None:
-        self.node, self.model, self.reason = node, model, reason
-        super().__init__(f"step '{node}': {model} gave no valid output ({reason})")
 
 
 class RunCancelled(HybridCrewError):
@@ -117,6 +106,8 @@ class CrewContext:
     """The repositories of runs that have one."""
     repo_files: int = 5
     """Repository files offered to a step."""
+    toolbox: ToolBox | None = None
+    """The MCP tools agents may call (None: no agent has any)."""
 
 
 class AgentStep:
@@ -172,7 +163,9 @@ class AgentStep:
         edits = workspace is not None and self.node.kind == "implement"
         schema = Edits if edits else self.schema
         apply = functools.partial(_apply, workspace, key) if edits else None
-        calls, notes, unapplied = await self._execute(decision, messages, queued, schema, apply)
+        decision, parts, calls, notes, unapplied = await self._calls(
+            state, key, decision, messages=messages, parts=parts, queued=queued, schema=schema,
+            accept=apply)
         final = calls[-1]
         record = self._record(key=key, generation=generation, decision=decision, calls=calls,
                               notes=notes)
@@ -235,17 +228,8 @@ class AgentStep:
             recorded = self.ctx.run_log.decision(run_id, key)
             if recorded is not None:
                 return Decision.from_dict(recorded), {}, True
-        memory = state.get("memory") or []
-        spent = state.get("steps", [])
-        request = RouteRequest(
-            agent=self.node.agent, parts=parts, step=self.node.kind,
-            labels=tuple(state.get("labels", [])), taint=Sensitivity(state.get("taint", 0)),
-            run_spent_usd=sum(s["cost_usd"] for s in spent),
-            agent_spent_usd=sum(s["cost_usd"] for s in spent if s["agent"] == self.node.agent),
-            local_only=bool(state.get("local_only")), run_budget_usd=state.get("budget_usd"),
-            daily_spent_usd=self.ctx.run_log.spent(_daily(state)) if self.paid else 0.0,
-        )
-        decision, request = self._decide_with_memory(request, memory)
+        request = self._request(state, parts)
+        decision, request = self._decide_with_memory(request, state.get("memory") or [])
         update: dict[str, Any] = {}
         if self.ctx.budget_gate and not request.local_only:
             unbounded = self.ctx.runtime.decide(dataclasses.replace(request, ignore_budget=True))
@@ -255,6 +239,24 @@ class AgentStep:
                 gated, update = self._budget_gate(request, decision, unbounded)
                 decision = dataclasses.replace(gated, memory=decision.memory)
         return decision, update, False
+
+    def _request(self, state: CrewState, parts: tuple[PromptPart, ...]) -> RouteRequest:
+        spent = state.get("steps", [])
+        return RouteRequest(
+            agent=self.node.agent, parts=parts, step=self.node.kind,
+            labels=tuple(state.get("labels", [])), taint=Sensitivity(state.get("taint", 0)),
+            run_spent_usd=sum(s["cost_usd"] for s in spent),
+            agent_spent_usd=sum(s["cost_usd"] for s in spent if s["agent"] == self.node.agent),
+            local_only=bool(state.get("local_only")), run_budget_usd=state.get("budget_usd"),
+            daily_spent_usd=self.ctx.run_log.spent(_daily(state)) if self.paid else 0.0,
+        )
+
+    def _reroute(self, state: CrewState, included: list[RecalledItem],
+                 parts: tuple[PromptPart, ...]) -> Decision:
+        """The decision for a later call of the step: its parts so far and its memory."""
+        memory = tuple(PromptPart(i["text"], kind="memory",
+                                  sensitivity=Sensitivity(i["sensitivity"])) for i in included)
+        return self.ctx.runtime.decide(self._request(state, parts + memory))
 
     def _decide_with_memory(self, request: RouteRequest, offered: list[RecalledItem]
                             ) -> tuple[Decision, RouteRequest]:
@@ -307,62 +309,36 @@ class AgentStep:
 
     # -- execution and validation -------------------------------------------------------------
 
-    async def _execute(self, decision: Decision, messages: list[BaseMessage], queued: Any,
-                 schema: type[BaseModel] | None, accept: Accept | None
-                 ) -> tuple[list[CallResult], list[str], str | None]:
-        """Call, validate, retry once with what was wrong, then escalate to a stronger model.
+    async def _calls(self, state: CrewState, key: str, decision: Decision, *,
+                     messages: list[BaseMessage], parts: tuple[PromptPart, ...], queued: Any,
+                     schema: type[BaseModel] | None, accept: Accept | None
+                     ) -> tuple[Decision, tuple[PromptPart, ...], list[CallResult], list[str],
+                                str | None]:
+        """The step's model calls: tool rounds first when its agent has tools, then validated.
 
-        ``accept`` is a last check of a parsed reply (applying an author's edits): its error,
-        word for word, is what the retry tells the model. Returns the calls, notes on them, and
-        why well-formed edits stayed unapplied after every attempt (None when they applied).
+        Returns the last decision (tool results may have moved the step), the parts the step
+        sent, the calls, notes on them, and why edits stayed unapplied (None if they applied).
         """
-        pool = self.ctx.runtime.pool
-
-        def problem(result: CallResult) -> str | None:
-            if schema is None:
-                return None if result.text.strip() else "the reply was empty"
-            if result.invalid is not None or accept is None or result.parsed is None:
-                return result.invalid
-            return accept(result.parsed)
-
-        calls = [await ainvoke_with_fallback(pool, decision, messages, schema, queued)]
-        notes = [f"fell back from {e.model}: {e.kind}" for e in calls[0].attempts]
-        reason = problem(calls[-1])
-        if reason is None:
-            return calls, notes, None
-        notes.append(f"retried {calls[-1].model}: {reason}")
-        retry = [*messages, HumanMessage(
-            f"Your previous reply was not valid: {reason}. Reply again"
-            + (" with only JSON that matches the schema." if schema else "."))]
-        same = dataclasses.replace(decision, model=calls[-1].model, fallbacks=())
-        calls.append(await ainvoke_with_fallback(pool, same, retry, schema, queued))
-        reason = problem(calls[-1])
-        stronger = self._stronger(decision, calls[-1].model)
-        if reason is not None and stronger is not None:
-            notes.append(f"escalated to {stronger}: {reason}")
-            escalated = dataclasses.replace(decision, model=stronger, fallbacks=())
-            calls.append(await ainvoke_with_fallback(
-                pool, escalated, retry if accept else messages, schema, queued))
-            reason = problem(calls[-1])
-        if reason is not None and accept is not None and calls[-1].invalid is None:
-            # Well-formed edits that still do not apply: the part stays as it was, the
-            # reviewer sees that, and the review loop gives its author another round.
-            notes.append(f"{UNAPPLIED}{reason}")
-            return calls, notes, notes[-1]
-        if reason is not None:
-            raise InvalidOutput(self.name, calls[-1].model, reason)
-        return calls, notes, None
-
-    def _stronger(self, decision: Decision, current: str) -> str | None:
-        """The cleared fallback with the best prior for this role, if better than ``current``."""
-        catalog = self.ctx.runtime.config.catalog
-        role = self.node.agent
-
-        def prior(name: str) -> float:
-            return catalog[name].spec.prior_for(role)
-
-        better = [m for m in decision.fallbacks if prior(m) > prior(current)]
-        return max(better, key=prior) if better else None
+        toolbox = self.ctx.toolbox
+        # JSON steps (plans, verdicts, edits) answer without tools.
+        tools = await toolbox.tools_for(self.node.agent) if (
+            toolbox is not None and schema is None and self.agent.tools) else []
+        earlier: list[CallResult] = []
+        if toolbox is not None and tools:
+            rounds = await ToolLoop(
+                self.ctx.runtime.pool, self.ctx.events, toolbox, tools,
+                self.agent.max_tool_calls, state["run_id"], self.name, key,
+                functools.partial(self._reroute, state, self._included(state, decision)),
+            ).run(decision, messages, parts)
+            decision, messages, parts = rounds.decision, rounds.messages, rounds.parts
+            earlier = rounds.calls
+            if earlier[-1].text.strip():
+                return decision, parts, earlier, [], None
+        validated = Validated(self.ctx.runtime.pool, self.ctx.runtime.config.catalog,
+                              self.name, self.node.agent)
+        calls, notes, unapplied = await validated.call(decision, messages, queued, schema,
+                                                       accept)
+        return decision, parts, earlier + calls, notes, unapplied
 
     def _record(self, *, key: str, generation: int, decision: Decision,
                 calls: list[CallResult], notes: list[str]) -> StepRecord:

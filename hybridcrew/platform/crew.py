@@ -32,6 +32,7 @@ from hybridcrew.graphs.workflow import WorkflowSpec
 from hybridcrew.platform.checkpoints import open_checkpointer
 from hybridcrew.platform.learning import relearn
 from hybridcrew.platform.leases import Leases
+from hybridcrew.platform.mcp_tools import AgentTools, McpServers
 from hybridcrew.platform.memory import VectorMemory
 from hybridcrew.platform.memory.vector_cache import vector_cache
 from hybridcrew.platform.outcomes import AskHuman, RunOutcome, RunStateError
@@ -94,6 +95,11 @@ class Crew:
                                          require_isolation=settings.sandbox == "require")
         self._loaded: dict[str, _Loaded] = {}
         self.run_memory = RunMemory(settings, memory)
+        self.mcp = McpServers(config.document.mcp_servers)
+        if any(a.tools for a in config.agents.values()):  # reported now, not at the first step
+            problems = run_loop().run(self.mcp.check(config.agents))
+            if problems:
+                log.warning("%s", ConfigError(config.source, problems))
 
     @property
     def memory(self) -> VectorMemory | None:
@@ -110,10 +116,12 @@ class Crew:
                 merged = with_assignments(merged, assignments, "assignments")
             runtime = self.runtime.with_agents(merged) if merged is not self.config else (
                 self.runtime)
+            tools = AgentTools(self.mcp, merged.agents) if any(
+                a.tools for a in merged.agents.values()) else None
             ctx = CrewContext(runtime, self.store, self.events, self.budget_gate,
                               cancelled=self.cancelled, handed_over=self.handed_over,
                               stopping=self.stopping, workspaces=self.workspaces,
-                              repo_files=self.settings.repo_files)
+                              repo_files=self.settings.repo_files, toolbox=tools)
             if len(self._loaded) >= MAX_COMPILED:  # per-run assignments vary: keep it bounded
                 self._loaded.pop(next(iter(self._loaded)))  # runs in progress keep theirs
             self._loaded[cache_key] = _Loaded(spec, ctx, compile_workflow(spec, ctx,

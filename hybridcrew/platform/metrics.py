@@ -76,6 +76,10 @@ class Metrics:
                                 ["agent", "model", "verdict"], registry=r)
         self.checks = Counter("hybridcrew_repo_checks", "Repository check runs before a "
                               "review, by result", ["result"], registry=r)
+        self.tool_calls = Counter("hybridcrew_tool_calls", "MCP tool calls of agents' steps",
+                                  ["server", "tool", "outcome"], registry=r)
+        self.tool_seconds = Histogram("hybridcrew_tool_call_duration_seconds",
+                                      "Time per MCP tool call", ["server", "tool"], registry=r)
         self.feedback = Counter("hybridcrew_feedback", "Human feedback on runs",
                                 ["verdict"], registry=r)
         self.queue_depth = Gauge("hybridcrew_local_queue_depth", "Calls waiting for a local "
@@ -146,6 +150,7 @@ class Metrics:
             # Local queues are gauges read from the slot gate at each scrape.
             EventKind.STEP_QUEUED: _ignore,
             EventKind.STEP_FINISHED: self._on_step_finished,
+            EventKind.TOOLS_CALLED: self._on_tools_called,
             EventKind.VERDICT: self._on_verdict,
             EventKind.CHECKS_RAN: lambda e: self.checks.labels(
                 "pass" if e.data["ok"] else "fail").inc(),
@@ -222,6 +227,12 @@ class Metrics:
         for error in s.get("errors", []):
             self.provider_errors.labels(error["provider"], error["model"], error["kind"]).inc()
             self.fallbacks.labels(s["agent"], error["model"]).inc()
+
+    def _on_tools_called(self, event: Event) -> None:
+        for call in event.data["calls"]:
+            self.tool_calls.labels(call["server"], call["tool"],
+                                   "ok" if call["ok"] else "error").inc()
+            self.tool_seconds.labels(call["server"], call["tool"]).observe(call["seconds"])
 
     def _on_verdict(self, event: Event) -> None:
         data = event.data

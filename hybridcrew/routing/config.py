@@ -12,6 +12,7 @@ from pydantic import Field, ValidationError
 
 from hybridcrew.agents.repos import RepoSpec
 from hybridcrew.agents.spec import AgentSpec, Assignment
+from hybridcrew.agents.tools import McpServerSpec
 from hybridcrew.documents import (
     StrictModel,
     choose_from,
@@ -36,6 +37,8 @@ class CrewConfig(StrictModel):
     routing: RoutingPolicy = RoutingPolicy()
     repos: dict[str, RepoSpec] = Field(default_factory=dict,
                                        description="repositories runs may name, by name")
+    mcp_servers: dict[str, McpServerSpec] = Field(
+        default_factory=dict, description="MCP servers whose tools agents may call, by name")
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,12 @@ def _check_agent(name: str, agent: AgentSpec, config: CrewConfig) -> Iterator[Co
             "pin a model cleared for that level (a local one), use model: auto, "
             "or lower the agent's privacy",
         )
+    for i, grant in enumerate(agent.tools):
+        if grant.server not in config.mcp_servers:
+            yield ConfigProblem(f"{base}.tools[{i}].server",
+                                f"MCP server '{grant.server}' is not defined",
+                                choose_from(grant.server, config.mcp_servers,
+                                            "a server under mcp_servers:"))
     unknown_labels = [label for label in agent.labels if label not in config.routing.privacy.labels]
     for label in unknown_labels:
         yield ConfigProblem(f"{base}.labels", f"label '{label}' is not defined",

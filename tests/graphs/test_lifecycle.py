@@ -18,7 +18,7 @@ from hybridcrew.graphs.lifecycle import (
     EventKind,
     RunStatus,
 )
-from hybridcrew.platform.cli.progress import RENDERINGS, describe
+from hybridcrew.graphs.narration import RENDERINGS, describe
 from hybridcrew.platform.metrics import Metrics
 from tests.support.crew import APPROVE_ALL, REJECT_BACKEND, crew_config, make_crew
 
@@ -49,10 +49,12 @@ def test_a_run_reports_every_event_in_its_documented_shape() -> None:
     crew.feedback(outcome.run_id, good=True, comment="works")
     events = crew.store.events(outcome.run_id)
     # Checks run on repository runs only (tests/platform/repos); the other endings elsewhere;
-    # calls through the compatible endpoints are logged apart (tests/platform/api).
+    # calls through the compatible endpoints are logged apart (tests/platform/api); tool calls
+    # where agents have tools (tests/platform/test_mcp_tools.py).
     assert {e.kind for e in events} == set(EventKind) - {
         EventKind.RUN_RESUMED, EventKind.RUN_FAILED, EventKind.RUN_BLOCKED,
-        EventKind.RUN_CANCELLED, EventKind.CHECKS_RAN, EventKind.CALL_FINISHED}
+        EventKind.RUN_CANCELLED, EventKind.CHECKS_RAN, EventKind.CALL_FINISHED,
+        EventKind.TOOLS_CALLED}
     metrics = Metrics()
     for event in events:
         assert isinstance(event.kind, EventKind)

@@ -29,18 +29,24 @@ def gateway(config: dict[str, Any], store: Store | None = None,
     app = create_app(load_settings(**settings), config_from(config), store)
     if on_app is not None:
         on_app(app)
+    with served(app) as base:
+        app.state.service.crew.runtime.signals.refresh()  # probe once: scripted models are up
+        yield base
+
+
+@contextmanager
+def served(app: Any) -> Iterator[str]:
+    """Serve any ASGI app (its lifespan included) on a free loopback port; yield its URL."""
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    base = f"http://127.0.0.1:{port}"
-    until(lambda: server.started or not thread.is_alive(), "the gateway to start", timeout=20)
+    until(lambda: server.started or not thread.is_alive(), "the server to start", timeout=20)
     if not server.started:
-        raise RuntimeError("the gateway did not start (its thread ended)")
-    app.state.service.crew.runtime.signals.refresh()  # probe once: scripted models are up
+        raise RuntimeError("the server did not start (its thread ended)")
     try:
-        yield base
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=20)

@@ -53,6 +53,8 @@ INSTRUCTIONS = (
     "explain_route says which model would take a step and why; search_memory and remember use "
     "the team's shared memory.")
 MAX_LISTED = 200
+ANSWER_TAKEN_S = 10.0
+"""How long answer_run waits for the run to take the answer (it goes on regardless)."""
 RunId = Annotated[str, Field(max_length=100, description="a run id, e.g. from start_run")]
 
 
@@ -128,6 +130,11 @@ class HybridcrewTools:
         run = await self._run(ctx, run_id)
         answer = self._valid(Answer, choice=choice, comment=comment)
         await self._call(to_thread.run_sync(runs.resume_run, run, answer, caller, self.service))
+        # Returns once the run has taken the answer: a wait_for_run right after it must not
+        # mistake the answered question for a new one.
+        deadline = asyncio.get_running_loop().time() + ANSWER_TAKEN_S
+        while await self._waits(run.id) and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
         return {"id": run.id, "status": str(RunStatus.RUNNING)}
 
     async def cancel_run(self, ctx: Context, run_id: RunId) -> dict[str, Any]:
