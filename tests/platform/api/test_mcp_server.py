@@ -100,29 +100,44 @@ def test_http_applies_keys_roles_and_tenants(tmp_path: Path) -> None:
     _, operator = create_key(store, "acme", "operator")
     _, viewer = create_key(store, "acme", "viewer")
     _, stranger = create_key(store, "beta", "admin")
-    with gateway(crew_config(), store=store) as url:
+    progress: list[str | None] = []
+    with gateway(crew_config(), store=store, memory=True) as url:
         assert httpx.post(f"{url}/mcp", json={}).status_code == 401
 
         async def start(client: Client) -> Any:
-            return _data(await client.call_tool("start_run", {"task": TASK, "wait": True}))
+            async def on_progress(_: float, __: float | None, message: str | None) -> None:
+                progress.append(message)
+
+            note = "Orders API: rate limits are per API key, never per IP."
+            _data(await client.call_tool("remember", {"text": note, "title": "limits"}))
+            return _data(await client.call_tool("start_run", {"task": TASK, "wait": True},
+                                                progress_callback=on_progress))
 
         run = _with(_http(url, operator), start)
 
-        async def as_viewer(client: Client) -> tuple[str, Any, str]:
+        async def as_viewer(client: Client) -> tuple[str, Any, str, str, Any]:
             refused = _error(await client.call_tool("start_run", {"task": TASK}))
             status = _data(await client.call_tool("run_status", {"run_id": run["id"]}))
             cancel = _error(await client.call_tool("cancel_run", {"run_id": run["id"]}))
-            return refused, status, cancel
+            remember = _error(await client.call_tool("remember", {"text": "x"}))
+            found = _data(await client.call_tool("search_memory", {"query": "rate limit keys"}))
+            return refused, status, cancel, remember, found
 
-        refused, status, cancel = _with(_http(url, viewer), as_viewer)
+        refused, status, cancel, remember, found = _with(_http(url, viewer), as_viewer)
 
-        async def as_stranger(client: Client) -> tuple[str, Any]:
+        async def as_stranger(client: Client) -> tuple[str, Any, Any]:
             hidden = _error(await client.call_tool("run_status", {"run_id": run["id"]}))
             listed = _data(await client.call_tool("list_runs", {}))
-            return hidden, listed
+            searched = _data(await client.call_tool("search_memory", {"query": "rate limits"}))
+            return hidden, listed, searched
 
-        hidden, listed = _with(_http(url, stranger), as_stranger)
+        hidden, listed, searched = _with(_http(url, stranger), as_stranger)
     assert run["status"] == "finished"
+    assert progress[0] == "run started (delivery workflow)"
+    assert progress[-1] == "finished, approved"
+    assert any(hit["title"] == "limits" for hit in found["result"])
+    assert "needs the operator role" in remember
+    assert searched["result"] == []
     assert "needs the operator role" in refused
     assert "needs the operator role" in cancel
     assert status["id"] == run["id"]
