@@ -34,6 +34,8 @@ def serve(
     settings, config = settings_and_config()
     host = host or settings.api_host
     port = port or settings.api_port
+    # The app sees where it listens (on loopback, /mcp checks Host and Origin headers).
+    settings = settings.model_copy(update={"api_host": host, "api_port": port})
     store = open_store(settings)
     if settings.admin_token is not None:
         ensure_admin_token(store, settings.admin_token.get_secret_value())

@@ -182,3 +182,17 @@ def test_stdio_needs_a_key_once_keys_exist(isolated_env: Path) -> None:
     assert done.returncode == 2
     assert "HYBRIDCREW_MCP_KEY" in done.stderr
     assert done.stdout == "", "stdout belongs to the protocol"
+
+
+def test_on_loopback_mcp_refuses_other_hosts_against_dns_rebinding() -> None:
+    hello = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"}}}
+    headers = {"accept": "application/json, text/event-stream", "host": "rebound.example"}
+    with gateway(crew_config()) as url:
+        rebound = httpx.post(f"{url}/mcp", json=hello, headers=headers)
+    # Listening beyond loopback (keys required there), any Host name may reach it.
+    with gateway(crew_config(), api_host="0.0.0.0") as url:
+        named = httpx.post(f"{url}/mcp", json=hello, headers=headers)
+    assert rebound.status_code in {400, 403, 421}
+    assert named.status_code == 200
