@@ -2,7 +2,7 @@
 
 Claude Code (npm) and Aider (a virtualenv of its own: its pinned dependencies are not ours) live
 under ``.clients/`` of the checkout. Without them a recipe test is skipped, unless
-``REQUIRE_RECIPE_CLIENTS`` is set (``.ci/run`` sets it, so CI cannot skip them silently).
+``REQUIRE_TEST_TOOLS`` is set (``.ci/run`` sets it, so CI cannot skip them silently).
 """
 
 from __future__ import annotations
@@ -22,6 +22,6 @@ def installed(path: Path) -> Path:
     if path.exists():
         return path
     how = "install it as .ci/run does"
-    if os.environ.get("REQUIRE_RECIPE_CLIENTS"):
+    if os.environ.get("REQUIRE_TEST_TOOLS"):
         pytest.fail(f"{path.relative_to(CLIENTS.parent)} is missing: {how}")
     pytest.skip(f"{path.relative_to(CLIENTS.parent)} is not installed: {how}")

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from hybridcrew import __version__
 from hybridcrew.platform.api.access_log import install_access_log_filter
+from hybridcrew.platform.api.console import install_console
 from hybridcrew.platform.api.errors import install_error_handlers
 from hybridcrew.platform.api.limits import BodyLimit
 from hybridcrew.platform.api.routes import (
@@ -54,6 +55,7 @@ def create_app(settings: Settings, config: LoadedConfig | None = None,
     for module in (runs, events, agents, models, decisions, openai, anthropic, webhooks,
                    memory, mcp, health):
         app.include_router(module.router)
+    install_console(app)
     install_error_handlers(app, service.known_names())
     install_access_log_filter()
     return app

@@ -14,6 +14,9 @@ from hybridcrew.platform.keys import AuthError, Caller, authenticate, is_loopbac
 from hybridcrew.platform.service import RunService
 from hybridcrew.platform.store import Role, RunRow
 
+SESSION_COOKIE = "hc_session"
+"""The console's session cookie (set by ``/ui/login``)."""
+SAFE_METHODS = frozenset({"GET", "HEAD"})
 _bearer = HTTPBearer(auto_error=False, description="an API key from `hybridcrew keys create`")
 
 
@@ -33,12 +36,17 @@ ServiceDep = Annotated[RunService, Depends(get_service)]
 async def get_caller(request: Request, service: ServiceDep,
                      credentials: Annotated[HTTPAuthorizationCredentials | None,
                                             Depends(_bearer)]) -> Caller:
-    """The caller behind the request's bearer key.
+    """The caller behind the request's bearer key (or, for reads, the console's session).
 
     With no key configured, only loopback clients are served, as the default tenant's admin.
+    The console's session cookie (SameSite=Strict, HttpOnly) stands for its key on reads and on
+    the console's own pages, whose form posts are CSRF-checked; never on the JSON API's writes.
     """
     if credentials is not None:
         return await to_thread.run_sync(authenticate, service.store, credentials.credentials)
+    session = request.cookies.get(SESSION_COOKIE)
+    if session and (request.method in SAFE_METHODS or request.url.path.startswith("/ui/")):
+        return await to_thread.run_sync(authenticate, service.store, session)
     required = service.auth_known_required()
     if required is None:
         required = await to_thread.run_sync(service.auth_required)

@@ -18,8 +18,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
 
 from hybridcrew.errors import AllCandidatesFailed, ConfigError, HybridCrewError, StepBlocked
 from hybridcrew.platform.keys import AuthError
@@ -39,6 +40,14 @@ class Forbidden(HybridCrewError):
 
     def __init__(self, needed: str, has: str) -> None:
         super().__init__(f"this needs the {needed} role; your key has {has}")
+
+
+class SignInRequired(HybridCrewError):
+    """A console page was asked for without a valid session: the browser goes to sign in."""
+
+
+class BadCsrfToken(HybridCrewError):
+    """A console form was posted without the browser's CSRF token."""
 
 
 class ServiceUnavailable(HybridCrewError):
@@ -62,6 +71,7 @@ class TooManyStreams(HybridCrewError):
 _STATUS: list[tuple[type[Exception], int, str]] = [
     (AuthError, 401, "unauthorized"),
     (Forbidden, 403, "forbidden"),
+    (BadCsrfToken, 403, "bad_csrf_token"),
     (RunNotFound, 404, "not_found"),
     (NotFound, 404, "not_found"),
     (RunStateError, 409, "conflict"),
@@ -158,9 +168,11 @@ def _redactor(request: Request) -> Redactor:
     return redactor
 
 
-async def _domain(request: Request, exc: Exception) -> JSONResponse:
+async def _domain(request: Request, exc: Exception) -> Response:
     if isinstance(exc, StepBlocked):
         return _blocked(request, exc)
+    if isinstance(exc, SignInRequired):  # a console page: the browser goes to the sign-in form
+        return RedirectResponse("/ui/login", status_code=303)
     for kind, status, error in _STATUS:
         if isinstance(exc, kind):
             detail: Any = _redactor(request).text(str(exc))
