@@ -193,3 +193,18 @@ def test_assignments_capacity_and_routing_pages(setup: tuple[Console, dict[str, 
     refused = viewer.post("/ui/agents/backend", data={"csrf": token.group(1), "model": "author"})
     assert refused.status_code == 403
     assert "needs the admin role" in refused.json()["detail"]
+
+
+def test_a_secret_in_a_task_is_never_rendered(setup: tuple[Console, dict[str, str], str]
+                                              ) -> None:
+    ui, keys, base = setup
+    session = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {keys['admin']}"})
+    secret = "AKIA2OGYBAH6TLPQ4RZC"
+    run_id = session.post("/v1/runs", json={"task": f"Deploy with key {secret}"}).json()["id"]
+    ui.sign_in(keys["admin"])
+    ui.open(f"/ui/runs/{run_id}")
+    ui.until(lambda d: "finished" in ui.text("#status"))
+    for path in ("/ui", f"/ui/runs/{run_id}/live", f"/ui/runs/{run_id}"):
+        ui.open(path)
+        assert secret not in ui.driver.page_source, path
+    assert ui.text("p.task") == "Deploy with key [REDACTED:aws_access_key_id]"

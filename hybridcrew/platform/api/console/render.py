@@ -15,8 +15,12 @@ from hybridcrew.platform.api.errors import Forbidden
 from hybridcrew.platform.keys import Caller
 from hybridcrew.platform.store import Role
 from hybridcrew.routing.decision import REASON_LABELS
+from hybridcrew.routing.privacy.default import scrub
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+# Texts a person or a model wrote (tasks, questions, notes, findings) are shown with every
+# secret or personal datum the privacy scanner finds replaced by its detector's name.
+templates.env.filters["masked"] = scrub
 templates.env.globals.update(
     money=lambda v: "—" if v is None else f"${v:.4f}",
     when=lambda ts: time.strftime("%Y-%m-%d %H:%M", time.localtime(ts)),
