@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import httpx2
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult
@@ -43,7 +44,7 @@ def _with(server: Any, session: Session) -> Any:
 
 def _http(url: str, key: str | None = None) -> Any:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
-    return streamable_http_client(f"{url}/mcp", http_client=httpx.AsyncClient(
+    return streamable_http_client(f"{url}/mcp", http_client=httpx2.AsyncClient(
         headers=headers, timeout=60))
 
 
