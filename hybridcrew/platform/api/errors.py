@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 _LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
 _QUOTED = re.compile(r"'([^'\n]*)'")
 _GOT = re.compile(r"\s*\(got [^)]*\)")
+_INDEXED = re.compile(r"^(\w+)\[\d+\]$")
 
 
 class Forbidden(HybridCrewError):
@@ -90,8 +91,11 @@ class Redactor:
         self.known = frozenset(known)
 
     def segment(self, part: object, placeholder: str = "<key>") -> str:
-        """One part of a field path."""
+        """One part of a field path (``name[3]`` is kept when ``name`` is)."""
         if isinstance(part, int) or part in _LOCATIONS or part in self.known:
+            return str(part)
+        indexed = _INDEXED.match(str(part))
+        if indexed is not None and indexed.group(1) in self.known:
             return str(part)
         return placeholder
 

@@ -161,6 +161,9 @@ class ExplainRequest(Body):
     prompt: str = Field(max_length=500_000)
     step: str = Field("default", max_length=50, description="plan, implement, review, ...")
     labels: list[Name] = Field(default_factory=list, max_length=20)
+    signals: list[str] = Field(default_factory=list, max_length=20, description=(
+        "what-if overrides of live signals, as `route explain --signal`: anthropic=down, "
+        "gpu_free_gb=2, budget_left_usd=0.5, queue_depth.qwen=4"))
 
 
 class MemoryCreate(Body):
@@ -212,3 +215,7 @@ class ErrorBody(BaseModel):
 
     error: str = Field(description="what went wrong", examples=["not_found"])
     detail: Any = Field(description="a message, or the invalid fields")
+
+
+REQUEST_FIELDS = frozenset(f for body in Body.__subclasses__() for f in body.model_fields)
+"""The fields of every request body: names the server defined, which errors may show."""

@@ -103,6 +103,9 @@ SECRET = "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"
     ("put", f"/v1/agents/{SECRET}", {"model": "author"}),
     ("post", "/v1/route/explain", {"agent": SECRET, "prompt": "hello"}),
     ("post", "/v1/route/explain", {"agent": "backend", "prompt": "x", "labels": [SECRET]}),
+    ("post", "/v1/route/explain", {"agent": "backend", "prompt": "x", "signals": [SECRET]}),
+    ("post", "/v1/route/explain", {"agent": "backend", "prompt": "x",
+                                   "signals": [f"author={SECRET}"]}),
     ("get", f"/v1/runs/{SECRET}", None),
     ("get", f"/v1/runs?status={SECRET}", None),
 ])
@@ -195,3 +198,15 @@ def test_the_access_log_keeps_no_query_strings_or_secrets(
     assert "jane.doe" not in text
     assert "[REDACTED:github_token]" in text
     assert '"GET /v1/runs HTTP/1.1" 200' in text
+
+
+def test_explain_takes_what_if_signals_and_names_a_bad_one_by_position(http: httpx.Client
+                                                                        ) -> None:
+    ask = {"agent": "backend", "prompt": "Add a limiter"}
+    live = http.post("/v1/route/explain", json=ask).json()
+    down = http.post("/v1/route/explain", json={**ask, "signals": ["author=down"]}).json()
+    assert live["model"] == "author"
+    assert {r["model"]: r["why"] for r in down["rejected"]} == {"author": "provider_down"}
+    bad = http.post("/v1/route/explain", json={**ask, "signals": ["author=down", "gpu=lots"]})
+    assert bad.status_code == 422
+    assert bad.json()["detail"]["problems"][0]["path"] == "signals[1]"

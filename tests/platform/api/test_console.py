@@ -17,7 +17,7 @@ import matplotlib.image
 import pytest
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from hybridcrew.platform.keys import create_key
 from hybridcrew.platform.store.sqlite import SqliteStore
@@ -65,8 +65,12 @@ class Console:
 
 
 @pytest.fixture
-def setup(tmp_path: Path) -> Iterator[tuple[Console, dict[str, str], str]]:
-    store = SqliteStore(tmp_path / "store.sqlite")
+def store(tmp_path: Path) -> SqliteStore:
+    return SqliteStore(tmp_path / "store.sqlite")
+
+
+@pytest.fixture
+def setup(tmp_path: Path, store: SqliteStore) -> Iterator[tuple[Console, dict[str, str], str]]:
     keys = {name: create_key(store, tenant, role)[1] for name, tenant, role in (
         ("admin", "acme", "admin"), ("viewer", "acme", "viewer"), ("stranger", "beta", "admin"))}
     shots = tmp_path / "screenshots"
@@ -76,7 +80,7 @@ def setup(tmp_path: Path) -> Iterator[tuple[Console, dict[str, str], str]]:
 
 
 def test_a_run_is_started_watched_answered_and_inspected(
-        setup: tuple[Console, dict[str, str], str]) -> None:
+        setup: tuple[Console, dict[str, str], str], store: SqliteStore) -> None:
     ui, keys, base = setup
     ui.open("/ui")
     ui.until(lambda d: "/ui/login" in d.current_url)  # no session: sign in first
@@ -99,6 +103,13 @@ def test_a_run_is_started_watched_answered_and_inspected(
     assert "app/limiter.py" in ui.text("ul.artifacts")
     ui.shot("run-finished")
     run_url = ui.driver.current_url
+    # A repository run's patch.diff is shown as a diff (added, removed, hunk lines).
+    folder = Path(store.get_run(run_url.rsplit("/", 1)[1]).folder)
+    (folder / "patch.diff").write_text("@@ -1,2 +1,2 @@\n-old = 1\n+new = 2\n")
+    ui.driver.refresh()
+    assert ui.text("pre.diff span.add") == "+new = 2"
+    assert ui.text("pre.diff span.del") == "-old = 1"
+    ui.shot("run-patch")
     ui.open("/ui")
     assert TASK in ui.text("table.runs")
     ui.shot("runs")
@@ -176,13 +187,6 @@ def test_assignments_capacity_and_routing_pages(setup: tuple[Console, dict[str, 
                                                     .split())
     assert "closed" in ui.text("table.models")
     ui.shot("models")
-    ui.open("/ui/routing")
-    ui.driver.find_element(By.NAME, "prompt").send_keys("Add a limiter")
-    ui.driver.find_element(By.CSS_SELECTOR, "form.explain button").click()
-    ui.until(lambda d: d.find_elements(By.ID, "chosen"))
-    assert ui.text("#chosen") == "planner"  # the assignment saved above
-    ui.shot("routing")
-
     ui.sign_out()
     ui.sign_in(keys["viewer"])
     ui.open("/ui/agents")
@@ -208,3 +212,38 @@ def test_a_secret_in_a_task_is_never_rendered(setup: tuple[Console, dict[str, st
         ui.open(path)
         assert secret not in ui.driver.page_source, path
     assert ui.text("p.task") == "Deploy with key [REDACTED:aws_access_key_id]"
+
+
+def test_the_routing_form_explains_live_and_what_if(setup: tuple[Console, dict[str, str], str]
+                                                   ) -> None:
+    ui, keys, _ = setup
+    ui.sign_in(keys["viewer"])  # reading, not changing: a viewer may ask
+    ui.open("/ui/routing")
+    Select(ui.driver.find_element(By.NAME, "agent")).select_by_visible_text("backend")
+    ui.driver.find_element(By.NAME, "prompt").send_keys("Add a limiter")
+    ui.driver.find_element(By.CSS_SELECTOR, "form.explain button").click()
+    ui.until(lambda d: d.find_elements(By.ID, "chosen"))
+    assert ui.text("#chosen") == "author"
+    ui.shot("routing")
+    # What if its model were down: the record says why it is not chosen.
+    ui.driver.find_element(By.NAME, "signals").send_keys("author=down")
+    ui.driver.find_element(By.CSS_SELECTOR, "form.explain button").click()
+    ui.until(lambda d: "author" in ui.text("ul.rejected"))
+    assert "author: provider_down" in ui.text("ul.rejected")
+    signals = ui.driver.find_element(By.NAME, "signals")
+    signals.clear()
+    signals.send_keys("warp_drive=on")
+    ui.driver.find_element(By.CSS_SELECTOR, "form.explain button").click()
+    ui.until(lambda d: d.find_elements(By.CSS_SELECTOR, "p.error"))
+    assert "signals[0]: unknown signal" in ui.text("p.error")
+    assert "warp_drive" not in ui.text("p.error")
+
+
+def test_without_keys_loopback_browsers_get_the_admin_console() -> None:
+    with gateway(crew_config()) as base:
+        runs = httpx.get(f"{base}/ui")
+        agents = httpx.get(f"{base}/ui/agents")
+    assert runs.status_code == 200
+    assert 'form method="post" action="/ui/runs"' in runs.text
+    assert "default · admin" in runs.text
+    assert 'class="assign"' in agents.text

@@ -67,24 +67,31 @@ async def routing_page(request: Request, caller: ConsoleCaller, service: Service
                        ) -> HTMLResponse:
     """The explain form."""
     return page(request, "routing.html", caller, agents=list(service.config.agents),
-                agent="", step="default", prompt="", d=None)
+                agent="", step="default", prompt="", signals="", d=None)
 
 
 @router.post("/routing", dependencies=[CsrfChecked])
 async def explain(request: Request, caller: ConsoleCaller, service: ServiceDep, *,
                   agent: Annotated[str, Form(max_length=200)],
                   prompt: Annotated[str, Form(max_length=100_000)],
-                  step: Annotated[str, Form(max_length=50)] = "default") -> HTMLResponse:
-    """Which model would take the step and why (nothing is called)."""
+                  step: Annotated[str, Form(max_length=50)] = "default",
+                  signals: Annotated[str, Form(max_length=2000)] = "") -> HTMLResponse:
+    """Which model would take the step and why, live or what-if (nothing is called)."""
     names = list(service.config.agents)
+    form: dict[str, Any] = {"agents": names, "agent": agent, "step": step, "prompt": prompt,
+                            "signals": signals, "d": None}
     if agent not in names:
-        return page(request, "routing.html", caller, status_code=422, agents=names,
-                    agent="", step=step, prompt=prompt, d=None,
+        return page(request, "routing.html", caller, status_code=422, **form,
                     error="agent: not one of this configuration's agents")
-    body = ExplainRequest(agent=agent, prompt=prompt, step=step or "default")
-    decision = await to_thread.run_sync(models_api.explain_route, body, caller, service)
-    return page(request, "routing.html", caller, agents=names, agent=agent, step=body.step,
-                prompt=prompt, d=decision)
+    overrides = [line.strip() for line in signals.splitlines() if line.strip()]
+    try:
+        body = ExplainRequest(agent=agent, prompt=prompt, step=step or "default",
+                              signals=overrides)
+        decision = await to_thread.run_sync(models_api.explain_route, body, caller, service)
+    except (ConfigError, ValidationError) as exc:
+        return page(request, "routing.html", caller, status_code=422, **form,
+                    error="; ".join(_problems(exc, service)))
+    return page(request, "routing.html", caller, **{**form, "d": decision})
 
 
 def _names(text: str) -> list[str]:
