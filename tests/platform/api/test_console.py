@@ -75,7 +75,9 @@ def setup(tmp_path: Path, store: SqliteStore) -> Iterator[tuple[Console, dict[st
         ("admin", "acme", "admin"), ("viewer", "acme", "viewer"), ("stranger", "beta", "admin"))}
     shots = tmp_path / "screenshots"
     shots.mkdir()
-    with gateway(crew_config(), store=store) as base, chromium(tmp_path / "profile") as driver:
+    # Each model call takes 0.5 s: a run's steps arrive one after another while its page is open.
+    with gateway(crew_config(latency=0.5), store=store) as base, \
+            chromium(tmp_path / "profile") as driver:
         yield Console(driver, base, shots), keys, base
 
 
@@ -90,8 +92,12 @@ def test_a_run_is_started_watched_answered_and_inspected(
     ui.driver.find_element(By.NAME, "approval").click()
     ui.driver.find_element(By.CSS_SELECTOR, "form.start button").click()
     ui.until(lambda d: "/ui/runs/" in d.current_url)
-    # The page was rendered before the run reached its gate: the question arrives live.
+    rendered = len(ui.driver.find_elements(By.CSS_SELECTOR, "tr.step"))
+    ui.driver.execute_script("window.sameDocument = true")  # gone if the page reloads
+    # The page was rendered before the run reached its gate: steps and question arrive live.
     ui.until(lambda d: d.find_elements(By.CSS_SELECTOR, "section.question"))
+    assert ui.driver.execute_script("return window.sameDocument") is True
+    assert rendered < len(ui.driver.find_elements(By.CSS_SELECTOR, "tr.step"))
     assert "Approve" in ui.text("section.question")
     ui.shot("run-waiting")
     ui.driver.find_element(By.CSS_SELECTOR, "button[value=approve]").click()
