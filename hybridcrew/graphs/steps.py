@@ -117,10 +117,8 @@ class AgentStep:
         self.ctx, self.spec, self.name = ctx, spec, name
         self.node = spec.nodes[name]
         self.agent: AgentSpec = ctx.runtime.config.agent(self.node.agent)
-        catalog = ctx.runtime.config.catalog
         # Today's spend only matters when one of the agent's models costs something.
-        self.paid = any(catalog[m].spec.price.input or catalog[m].spec.price.output
-                        for m in self.agent.model_names() if m in catalog)
+        self.paid = ctx.runtime.config.pays(self.node.agent)
         self.schema: type[BaseModel] | None = {
             "plan": plan_schema(spec.parts()),
             "review": verdict_schema(self._reviewed()),

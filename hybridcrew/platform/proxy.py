@@ -121,10 +121,7 @@ class Proxy:
         thread = conversation or conversation_key(messages)
         taint = Sensitivity(self.store.conversation_taint(tenant, thread))
         # Today's spend only matters when a candidate costs something (one read less if not).
-        paid = any(runtime.config.catalog[m].spec.price.input or
-                   runtime.config.catalog[m].spec.price.output
-                   for m in runtime.config.agents[agent].model_names()
-                   if m in runtime.config.catalog)
+        paid = runtime.config.pays(agent)
         request = RouteRequest(
             agent=agent, parts=outbound_parts(messages, options), step="chat", taint=taint,
             output_tokens=max_tokens or None,

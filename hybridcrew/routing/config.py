@@ -59,6 +59,11 @@ class LoadedConfig:
         """The ``routing:`` section."""
         return self.document.routing
 
+    def pays(self, agent: str) -> bool:
+        """Whether any model ``agent`` may use costs something (else spend need not be read)."""
+        return any(self.catalog[m].spec.price.input or self.catalog[m].spec.price.output
+                   for m in self.agents[agent].model_names() if m in self.catalog)
+
     def agent(self, name: str) -> AgentSpec:
         """The named agent, or a :class:`ConfigError` listing the known ones."""
         try:

@@ -92,6 +92,10 @@ class ApiKey:
     limits: KeyLimits = KeyLimits()
 
 
+KEPT_S = 30 * 24 * 3600
+"""How long the Redis store keeps records that would otherwise grow without end: conversations'
+taint, webhook deliveries, learning outcomes."""
+
 P = ParamSpec("P")
 T = TypeVar("T")
 

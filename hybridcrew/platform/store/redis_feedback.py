@@ -9,8 +9,8 @@ from typing import Any, cast
 import redis
 
 from hybridcrew.graphs.ports import MAX_OUTCOMES, OUTCOME_CHARS, JudgedStep, StepText
+from hybridcrew.platform.store.base import KEPT_S
 
-_KEPT_S = 30 * 24 * 3600
 """How long a kept step waits for its judgement in Redis."""
 # A kept step is judged once: its row moves to the judged list (trimmed to the newest).
 _JUDGE = """
@@ -64,14 +64,14 @@ class RedisFeedbackLog(ABC):
         pipe.delete(name)
         pipe.hset(name, mapping={"model": outcome.model, "agent": outcome.agent,
                                  "step": outcome.step, "text": outcome.text[:OUTCOME_CHARS]})
-        pipe.expire(name, _KEPT_S)
+        pipe.expire(name, KEPT_S)
         pipe.execute()
 
     def record_outcome(self, run_id: str, key: str, success: bool, weight: int = 1) -> None:
         """Judge a kept step, once."""
         self._script("judge", _JUDGE)(keys=[f"{self.p}step:{run_id}:{key}", f"{self.p}judged",
                           f"{self.p}judged:total"],
-                    args=[int(success), weight, MAX_OUTCOMES, _KEPT_S])
+                    args=[int(success), weight, MAX_OUTCOMES, KEPT_S])
 
     def judged_steps(self) -> list[JudgedStep]:
         """Every judged step kept, oldest first."""

@@ -7,9 +7,10 @@ from typing import Any, cast
 
 import redis
 
-_KEPT_S = 30 * 24 * 3600
+from hybridcrew.platform.store.base import KEPT_S
+
 """A conversation's sensitivity is kept this long after its last turn."""
-_RATE_KEPT_S = 180
+_RATEKEPT_S = 180
 """Rate windows are minutes: a counter outlives its window and the next one."""
 _RAISE = """
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -35,7 +36,7 @@ class RedisProxyLog(ABC):
         key = f"{self.p}rate:{name}:{window}"
         pipe = self.r.pipeline()
         pipe.incrby(key, amount)
-        pipe.expire(key, _RATE_KEPT_S)
+        pipe.expire(key, _RATEKEPT_S)
         return int(pipe.execute()[0])
 
     # -- conversations -------------------------------------------------------------------------
@@ -48,7 +49,7 @@ class RedisProxyLog(ABC):
     def taint_conversation(self, tenant: str, conversation: str, level: int) -> None:
         """Raise the conversation's sensitivity to at least ``level`` (kept 30 days)."""
         self._script("raise", _RAISE)(keys=[self._conversation(tenant, conversation)],
-                                      args=[level, _KEPT_S])
+                                      args=[level, KEPT_S])
 
     def _conversation(self, tenant: str, conversation: str) -> str:
         return f"{self.p}conversation:{tenant}:{conversation}"

@@ -15,6 +15,7 @@ from typing import Any, cast
 
 import redis
 
+from hybridcrew.platform.store.base import KEPT_S
 from hybridcrew.platform.store.webhooks import (
     Attempt,
     Delivery,
@@ -25,7 +26,6 @@ from hybridcrew.platform.store.webhooks import (
 
 KEPT_DELIVERIES = 1000
 """Deliveries listed per subscription (the newest)."""
-_KEPT_S = 30 * 24 * 3600
 _CLAIM = """
 local now, limit = tonumber(ARGV[1]), tonumber(ARGV[3])
 local lapsed = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
@@ -91,7 +91,7 @@ class RedisWebhookLog(WebhookLog):
         """Queue deliveries (one transaction)."""
         pipe = self.r.pipeline()
         for d in deliveries:
-            pipe.set(self._key(d.id), _dumps(d), ex=_KEPT_S, nx=True)
+            pipe.set(self._key(d.id), _dumps(d), ex=KEPT_S, nx=True)
             pipe.zadd(f"{self.p}deliveries:due", {d.id: d.next_at})
             pipe.zadd(f"{self.p}deliveries:of:{d.webhook_id}", {d.id: d.created_at})
             pipe.zremrangebyrank(f"{self.p}deliveries:of:{d.webhook_id}", 0,
@@ -130,7 +130,7 @@ class RedisWebhookLog(WebhookLog):
         return f"{self.p}delivery:{delivery_id}"
 
     def _save(self, delivery: Delivery) -> None:
-        self.r.set(self._key(delivery.id), _dumps(delivery), ex=_KEPT_S)
+        self.r.set(self._key(delivery.id), _dumps(delivery), ex=KEPT_S)
 
     def _load(self, ids: list[str]) -> list[Delivery]:
         if not ids:
