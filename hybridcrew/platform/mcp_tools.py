@@ -14,8 +14,8 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Iterable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Iterable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import httpx2
@@ -116,8 +116,7 @@ class McpServers:
         assert spec.url is not None  # one of the two, checked when the file was loaded
         headers = {k: _expand(v, f"mcp_servers.{server}.headers.{k}")
                    for k, v in spec.headers.items()}
-        return streamable_http_client(spec.url, http_client=httpx2.AsyncClient(
-            headers=headers, timeout=spec.timeout_s))
+        return _over_http(spec.url, headers, spec.timeout_s)
 
 
 class AgentTools:
@@ -141,6 +140,14 @@ class AgentTools:
     async def call(self, tool: Tool, arguments: dict[str, Any]) -> ToolResult:
         """Call one of the tools."""
         return await self.servers.call(tool, arguments)
+
+
+@asynccontextmanager
+async def _over_http(url: str, headers: dict[str, str], timeout_s: float) -> AsyncIterator[Any]:
+    """A streamable HTTP session whose client is closed with it (the SDK leaves a given one)."""
+    async with httpx2.AsyncClient(headers=headers, timeout=timeout_s) as http, \
+            streamable_http_client(url, http_client=http) as streams:
+        yield streams
 
 
 _START_FIX = ("run the command (or open the URL) by hand to see why; check mcp_servers: in "
