@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypedDict
 
-from hybridcrew.graphs.state import StepRecord
+from hybridcrew.graphs.state import Served, StepRecord
 
 
 class RunStatus(StrEnum):
@@ -181,23 +181,11 @@ class RunStoppedData(TypedDict, total=False):
     reason: str
 
 
-class CallFinishedData(TypedDict):
+class CallFinishedData(Served):
     """``call_finished``: a call through a compatible endpoint was served and accounted."""
 
     decision_id: str
     tenant: str
-    agent: str
-    model: str
-    provider: str
-    location: str
-    reasons: list[str]
-    sensitivity: str
-    input_tokens: int
-    output_tokens: int
-    cost_usd: float
-    cloud_cost_usd: float
-    seconds: float
-    errors: list[dict[str, str]]
 
 
 EVENT_PAYLOADS: dict[EventKind, type[Any]] = {

@@ -25,13 +25,13 @@ def merge(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str
     return {**(left or {}), **(right or {})}
 
 
-class StepRecord(TypedDict):
-    """One executed step, accounted: which model ran it and why, tokens, cost, time."""
+class Served(TypedDict):
+    """Work a model served, accounted: agent, model, where and why, tokens, cost, time.
 
-    key: str
-    node: str
+    A crew step and a proxied call alike, so metrics count both the same way.
+    """
+
     agent: str
-    round: int
     model: str
     provider: str
     location: str
@@ -42,12 +42,20 @@ class StepRecord(TypedDict):
     cost_usd: float
     cloud_cost_usd: float
     seconds: float
-    calls: int
-    notes: list[str]
     errors: NotRequired[list[dict[str, str]]]
     """Provider errors met on the way (each fell back or was retried): model, kind, provider.
 
     Absent from steps recorded by versions before provider errors were counted."""
+
+
+class StepRecord(Served):
+    """One executed step, accounted: which model ran it and why, tokens, cost, time."""
+
+    key: str
+    node: str
+    round: int
+    calls: int
+    notes: list[str]
 
 
 class StepOutcome(TypedDict):

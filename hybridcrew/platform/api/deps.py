@@ -39,13 +39,13 @@ async def get_caller(request: Request, service: ServiceDep,
     """The caller behind the request's bearer key (or, for reads, the console's session).
 
     With no key configured, only loopback clients are served, as the default tenant's admin.
-    The console's session cookie (SameSite=Strict, HttpOnly) stands for its key on reads and on
-    the console's own pages, whose form posts are CSRF-checked; never on the JSON API's writes.
+    The console's session cookie (SameSite=Strict, HttpOnly) stands for its key on reads only:
+    never on the JSON API's writes (the console's own form posts check it with a CSRF token).
     """
     if credentials is not None:
         return await to_thread.run_sync(authenticate, service.store, credentials.credentials)
     session = request.cookies.get(SESSION_COOKIE)
-    if session and (request.method in SAFE_METHODS or request.url.path.startswith("/ui/")):
+    if session and request.method in SAFE_METHODS:
         return await to_thread.run_sync(authenticate, service.store, session)
     required = service.auth_known_required()
     if required is None:

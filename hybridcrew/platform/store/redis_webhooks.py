@@ -17,6 +17,7 @@ import redis
 
 from hybridcrew.platform.store.base import KEPT_S
 from hybridcrew.platform.store.webhooks import (
+    KEPT_DELIVERIES,
     Attempt,
     Delivery,
     DeliveryStatus,
@@ -24,8 +25,6 @@ from hybridcrew.platform.store.webhooks import (
     WebhookLog,
 )
 
-KEPT_DELIVERIES = 1000
-"""Deliveries listed per subscription (the newest)."""
 _CLAIM = """
 local now, limit = tonumber(ARGV[1]), tonumber(ARGV[3])
 local lapsed = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)

@@ -10,15 +10,13 @@ from dataclasses import asdict
 from typing import Any
 
 from hybridcrew.platform.store.webhooks import (
+    KEPT_DELIVERIES,
     Attempt,
     Delivery,
     DeliveryStatus,
     Webhook,
     WebhookLog,
 )
-
-KEPT_DELIVERIES = 1000
-"""Deliveries kept per subscription once sent or given up (the newest)."""
 
 
 class SqliteWebhookLog(WebhookLog):

@@ -52,6 +52,10 @@ class Delivery:
     attempts: tuple[Attempt, ...] = field(default=())
 
 
+KEPT_DELIVERIES = 1000
+"""Deliveries a store keeps per subscription once sent or given up (the newest)."""
+
+
 class WebhookLog(ABC):
     """The webhook part of the store contract (the conformance suite checks it)."""
 

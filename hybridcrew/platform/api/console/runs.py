@@ -26,6 +26,7 @@ from hybridcrew.platform.api.console.session import (
 from hybridcrew.platform.api.deps import ServiceDep
 from hybridcrew.platform.api.routes import runs
 from hybridcrew.platform.keys import AuthError, Caller, authenticate
+from hybridcrew.platform.service import RunService
 from hybridcrew.platform.store import RunRow
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -120,7 +121,7 @@ def _listed(row: RunRow) -> dict[str, Any]:
             "local": f"{totals['local_steps']}/{steps}" if steps else "—"}
 
 
-async def _run_context(service: Any, caller: Caller, run_id: str) -> dict[str, Any]:
+async def _run_context(service: RunService, caller: Caller, run_id: str) -> dict[str, Any]:
     store = service.store
     run = await store.aread(store.get_run, run_id, caller.tenant)
     detail = await to_thread.run_sync(runs.get_run, run, service)

@@ -14,13 +14,14 @@ import hmac
 import secrets
 from typing import Annotated
 
+from anyio import to_thread
 from fastapi import Depends, Form, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hybridcrew.platform.api.deps import SESSION_COOKIE, ServiceDep, get_caller
 from hybridcrew.platform.api.errors import BadCsrfToken, SignInRequired
-from hybridcrew.platform.keys import AuthError, Caller
+from hybridcrew.platform.keys import AuthError, Caller, authenticate
 
 CSRF_COOKIE = "hc_csrf"
 PREFIX = "/ui"
@@ -29,8 +30,14 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self';
 
 
 async def console_caller(request: Request, service: ServiceDep) -> Caller:
-    """The signed-in caller (the session cookie's key), or the loopback admin with no keys."""
+    """The signed-in caller (the session cookie's key), or the loopback admin with no keys.
+
+    On every method: the console's form posts carry a CSRF token besides the cookie.
+    """
+    session = request.cookies.get(SESSION_COOKIE)
     try:
+        if session:
+            return await to_thread.run_sync(authenticate, service.store, session)
         return await get_caller(request, service, None)
     except AuthError:
         raise SignInRequired("sign in with an API key") from None
