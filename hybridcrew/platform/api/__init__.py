@@ -25,7 +25,6 @@ from hybridcrew.platform.api.routes import (
     runs,
     webhooks,
 )
-from hybridcrew.platform.api.schemas import REQUEST_FIELDS
 from hybridcrew.platform.service import RunService
 from hybridcrew.platform.store import Store
 from hybridcrew.routing.config import LoadedConfig, load_config
@@ -57,6 +56,6 @@ def create_app(settings: Settings, config: LoadedConfig | None = None,
                    memory, mcp, health):
         app.include_router(module.router)
     install_console(app)
-    install_error_handlers(app, service.known_names() | REQUEST_FIELDS)
+    install_error_handlers(app, service.known_names())
     install_access_log_filter()
     return app

@@ -19,6 +19,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
@@ -164,10 +165,11 @@ def _blocked(request: Request, exc: StepBlocked) -> JSONResponse:
     headers = {"x-hybridcrew-reasons": ",".join(sorted(set(whys)))}
     if exc.call_id is not None:
         headers["x-hybridcrew-decision-id"] = exc.call_id
-    return _answer(status, error, _redactor(request).text(str(exc)), headers, request)
+    return _answer(status, error, redactor_of(request).text(str(exc)), headers, request)
 
 
-def _redactor(request: Request) -> Redactor:
+def redactor_of(request: Request) -> Redactor:
+    """The app's redactor: configured names and the API's own field names are kept."""
     redactor: Redactor = request.app.state.redactor
     return redactor
 
@@ -179,14 +181,28 @@ async def _domain(request: Request, exc: Exception) -> Response:
         return RedirectResponse("/ui/login", status_code=303)
     for kind, status, error in _STATUS:
         if isinstance(exc, kind):
-            detail: Any = _redactor(request).text(str(exc))
+            detail: Any = redactor_of(request).text(str(exc))
             if isinstance(exc, ConfigError):
-                detail = _config_detail(_redactor(request), exc)
+                detail = _config_detail(redactor_of(request), exc)
             headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None  # noqa: PLR2004
             if isinstance(exc, RateLimitExceeded):
                 headers = {"Retry-After": str(exc.retry_after_s)}
             return _answer(status, error, detail, headers, request)
     return await _unexpected(request, exc)
+
+
+def problem_lines(redactor: Redactor, exc: ConfigError | ValidationError) -> list[str]:
+    """What is wrong, a line each (field: problem, and the fix when there is one).
+
+    Without submitted values or the server's file paths: for pages and tool results, which
+    show the API's words in prose.
+    """
+    if isinstance(exc, ConfigError):
+        return [f"{p['path']}: {p['problem']}. Fix: {p['fix']}" if p["path"]
+                else f"{p['problem']}. Fix: {p['fix']}"
+                for p in _config_detail(redactor, exc)["problems"]]
+    return [f"{redactor.path(e['loc'])}: {redactor.text(e['msg'])}"
+            for e in exc.errors(include_input=False)]
 
 
 def _config_detail(redactor: Redactor, exc: ConfigError) -> dict[str, Any]:
@@ -201,7 +217,7 @@ def _config_detail(redactor: Redactor, exc: ConfigError) -> dict[str, Any]:
 
 async def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)  # registered for that class only
-    redactor = _redactor(request)
+    redactor = redactor_of(request)
     fields = []
     for err in exc.errors():
         loc = list(err["loc"])

@@ -24,12 +24,13 @@ from mcp.types import ToolAnnotations
 from pydantic import Field, ValidationError
 
 from hybridcrew import __version__
-from hybridcrew.errors import HybridCrewError
+from hybridcrew.errors import ConfigError, HybridCrewError
 from hybridcrew.graphs.lifecycle import EventKind, RunStatus
 from hybridcrew.graphs.narration import describe
-from hybridcrew.platform.api.errors import Forbidden, Redactor
+from hybridcrew.platform.api.errors import Forbidden, Redactor, problem_lines
 from hybridcrew.platform.api.routes import memory, models, runs
 from hybridcrew.platform.api.schemas import (
+    REQUEST_FIELDS,
     Answer,
     ExplainRequest,
     MemoryCreate,
@@ -63,7 +64,7 @@ class HybridcrewTools:
 
     def __init__(self, service: RunService, caller_of: CallerOf) -> None:
         self.service, self.caller_of = service, caller_of
-        self.redactor = Redactor(service.known_names())
+        self.redactor = Redactor(service.known_names() | REQUEST_FIELDS)
 
     # -- runs -----------------------------------------------------------------------------------
 
@@ -246,6 +247,8 @@ class HybridcrewTools:
         """Await ``work``; hybridcrew's errors become tool errors with the REST API's text."""
         try:
             return await work
+        except ConfigError as exc:  # its text names the server's file: the problems only
+            raise ToolError("; ".join(problem_lines(self.redactor, exc))) from None
         except HybridCrewError as exc:
             raise ToolError(self.redactor.text(str(exc))) from None
 
@@ -253,9 +256,7 @@ class HybridcrewTools:
         try:
             return schema(**fields)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
-                                 for e in exc.errors(include_input=False))
-            raise ToolError(problems) from None
+            raise ToolError("; ".join(problem_lines(self.redactor, exc))) from None
 
     async def _waits(self, run_id: str) -> bool:
         """Whether the run waits for an answer now (a past question may have been answered)."""

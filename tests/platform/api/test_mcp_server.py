@@ -76,9 +76,15 @@ def test_stdio_serves_a_run_with_progress_its_report_and_artifacts(isolated_env:
         code = await client.read_resource(
             f"hybridcrew://runs/{run['id']}/artifacts/app/limiter.py")
         recent = await client.read_resource("hybridcrew://runs?limit=5")
-        return tools, run, report, code, recent
+        agent = _error(await client.call_tool("start_run", {
+            "task": TASK, "labels": ["nope-xyz"]}))
+        return tools, run, report, code, recent, agent
 
-    tools, run, report, code, recent = _with(server, session)
+    tools, run, report, code, recent, refused = _with(server, session)
+    # The configuration's problem in the API's words: not the server's file, not the value.
+    assert "labels" in refused, refused
+    assert str(config) not in refused
+    assert "nope-xyz" not in refused
     assert {t.name for t in tools} == TOOLS
     for tool in tools:  # a model acts on these: every tool and argument says what it is for
         assert tool.description

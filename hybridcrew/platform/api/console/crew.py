@@ -18,7 +18,7 @@ from hybridcrew.errors import ConfigError
 from hybridcrew.platform.api.console.render import back, needs, page
 from hybridcrew.platform.api.console.session import PREFIX, ConsoleCaller, CsrfChecked
 from hybridcrew.platform.api.deps import ServiceDep
-from hybridcrew.platform.api.errors import Redactor
+from hybridcrew.platform.api.errors import problem_lines, redactor_of
 from hybridcrew.platform.api.routes import agents as agents_api
 from hybridcrew.platform.api.routes import models as models_api
 from hybridcrew.platform.api.schemas import ExplainRequest
@@ -51,7 +51,7 @@ async def assign(request: Request, name: str, caller: ConsoleCaller, service: Se
     except (ConfigError, ValidationError) as exc:
         listed = await to_thread.run_sync(agents_api.list_agents, caller, service)
         return page(request, "agents.html", caller, status_code=422, agents=listed,
-                    problems={"agent": name, "lines": _problems(exc, service)})
+                    problems={"agent": name, "lines": _problems(exc, request)})
     return back(f"{PREFIX}/agents?saved={name}")
 
 
@@ -90,7 +90,7 @@ async def explain(request: Request, caller: ConsoleCaller, service: ServiceDep, 
         decision = await to_thread.run_sync(models_api.explain_route, body, caller, service)
     except (ConfigError, ValidationError) as exc:
         return page(request, "routing.html", caller, status_code=422, **form,
-                    error="; ".join(_problems(exc, service)))
+                    error="; ".join(_problems(exc, request)))
     return page(request, "routing.html", caller, **{**form, "d": decision})
 
 
@@ -98,13 +98,9 @@ def _names(text: str) -> list[str]:
     return [n.strip() for n in text.split(",") if n.strip()]
 
 
-def _problems(exc: ConfigError | ValidationError, service: RunService) -> list[str]:
+def _problems(exc: ConfigError | ValidationError, request: Request) -> list[str]:
     """The API's words for what is wrong: field, problem, fix (never the submitted value)."""
-    if isinstance(exc, ConfigError):
-        redactor = Redactor(service.known_names())
-        return [redactor.text(f"{p.path}: {p.problem}. Fix: {p.fix}") for p in exc.problems]
-    return [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
-            for e in exc.errors(include_input=False)]
+    return problem_lines(redactor_of(request), exc)
 
 
 def _capacity(service: RunService) -> dict[str, Any]:
