@@ -8,6 +8,7 @@ current round: then an optional human approval, then the report.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any, cast
 
@@ -96,7 +97,9 @@ def compile_workflow(spec: WorkflowSpec, ctx: CrewContext,
 
 
 def _review_router(spec: WorkflowSpec, after: list[str]) -> Any:
-    def route(state: CrewState) -> list[str]:
+    # Async (though it awaits nothing): LangGraph hands a sync edge function of an async run to
+    # a worker thread, two thread switches for a dictionary lookup.
+    async def route(state: CrewState) -> list[str]:
         if state.get("review_done"):
             return after
         parts = part_verdicts(spec, state)
@@ -111,12 +114,14 @@ def _finish(spec: WorkflowSpec, ctx: CrewContext) -> Any:
 
     One node rather than three keeps the run to as few supersteps (and checkpoints) as possible.
     It is reached once per branch that ends; it only acts when the review is done and every
-    final node has run in the current round.
+    final node has run in the current round. Async, so that it runs on the run's loop: the
+    artifacts are a few small files (a sync node would go to a worker thread and back); only a
+    repository's diff, a subprocess, goes to the worker pool.
     """
     reviewer = spec.review.reviewer if spec.review else None
     finals = [s for s in spec.sinks() if s != reviewer] + ([reviewer] if reviewer else [])
 
-    def finish(state: CrewState) -> dict[str, Any]:
+    async def finish(state: CrewState) -> dict[str, Any]:
         generation, stamps = state.get("generation", 0), state.get("stamps", {})
         ready = all(stamps.get(n) == generation for n in finals) and (
             reviewer is None or bool(state.get("review_done")))
@@ -133,7 +138,8 @@ def _finish(spec: WorkflowSpec, ctx: CrewContext) -> Any:
         workspace = ctx.workspaces.for_run(state["run_id"]) if ctx.workspaces else None
         report = build_report(spec, final, artifacts)
         if workspace is not None:  # the branch's changes, as a patch among the artifacts
-            report["repo"] = workspace.finish(state["folder"])
+            report["repo"] = await asyncio.get_running_loop().run_in_executor(
+                None, workspace.finish, state["folder"])
             report["artifacts"].append("patch.diff")
         return update | {"report": report}
 
