@@ -71,6 +71,17 @@ def test_decisions_steps_and_runs_by_outcome(scraped: Scraped) -> None:
     assert total(found, "hybridcrew_run_duration_seconds_count") == len(runs)
 
 
+def test_agents_tool_calls_are_counted_and_timed(scraped: Scraped) -> None:
+    found = scraped.samples
+    frontend_steps = sum(1 for run in scraped.runs for s in run["steps"] if s["node"] == "frontend")
+    assert frontend_steps > 0
+    # The frontend searches the project's files once per step, before it writes.
+    assert total(found, "hybridcrew_tool_calls_total", server="files", tool="search_files",
+                  outcome="ok") == frontend_steps
+    assert total(found, "hybridcrew_tool_calls_total", outcome="error") == 0
+    assert total(found, "hybridcrew_tool_call_duration_seconds_count") == frontend_steps
+
+
 def test_provider_errors_and_fallbacks(scraped: Scraped) -> None:
     found = scraped.samples
     assert total(found, "hybridcrew_provider_errors_total", model="author",
