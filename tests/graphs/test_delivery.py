@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from hybridcrew.platform.outcomes import EXIT_NOT_APPROVED, EXIT_OK, EXIT_WAITING
+from hybridcrew.platform.runloop import run_loop
 from tests.support.crew import REJECT_BACKEND, crew_config, make_crew
 
 TASK = "Add rate limiting to the orders API"
@@ -39,6 +43,36 @@ def test_artifacts_plan_and_review_are_written() -> None:
     assert (folder / "app/limiter.py").read_text() == "class Limiter:\n    pass\n"
     assert (folder / "plan.md").read_text().startswith("# Plan")
     assert "**backend**: approved" in (folder / "qa.md").read_text()
+
+
+class CountingPool(ThreadPoolExecutor):
+    """A worker pool that notes the name of every function handed to it."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=2)
+        self.handed: list[str] = []
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        self.handed.append(getattr(fn, "__qualname__", repr(fn)))
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_a_run_without_a_repository_never_leaves_the_run_loop() -> None:
+    # Every hand-off to a worker thread and back costs two thread switches and a fight for the
+    # interpreter lock: steps, the review loop's edge and the report stay on the loop.
+    crew = make_crew(crew_config(qa_rules=[{"match": "Review round 1",
+                                            "reply": json.dumps(REJECT_BACKEND)}]))
+    loop, pool = run_loop().loop, CountingPool()
+    default = loop._default_executor  # asyncio has no getter; put back after the test
+    loop.set_default_executor(pool)
+    try:
+        outcome = crew.start(TASK)
+    finally:
+        loop._default_executor = default
+        pool.shutdown()
+    assert outcome.status == "finished"
+    assert "backend@1" in [s["key"] for s in outcome.steps], "the review loop went round"
+    assert pool.handed == []
 
 
 def test_rejected_part_loops_back_and_stops_at_the_bound() -> None:
