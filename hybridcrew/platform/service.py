@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import threading
 import time
 from concurrent.futures import Future
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hybridcrew.agents.repos import RepoSpec
@@ -26,6 +28,8 @@ from hybridcrew.platform.proxy import Proxy
 from hybridcrew.platform.recovery import Recovery
 from hybridcrew.platform.runloop import run_loop
 from hybridcrew.platform.store import RunRow, Store
+from hybridcrew.platform.store.sqlite import SqliteStore
+from hybridcrew.platform.store.sqlite_wal import WalCheckpointer, database_file
 from hybridcrew.platform.streams import EventNotifier, RunFeeds, StreamSlots
 from hybridcrew.routing.config import CrewConfig, LoadedConfig
 from hybridcrew.settings import Settings
@@ -74,6 +78,7 @@ class RunService:
         # Runs whose executor died are taken over here; with Redis, workers do it.
         self.recovery = Recovery(self.crew, self._take_over, self.metrics,
                                  ours=lambda run_id: run_id in self._driving)
+        self.wal = WalCheckpointer(self._sqlite_files())
 
     def start(self) -> None:
         """Refresh signals, send webhooks, take over orphaned runs now and at every heartbeat.
@@ -84,6 +89,7 @@ class RunService:
         """
         self._sender = self.runs.submit(self.crew.webhooks.run())
         self.crew.runtime.signals.start()
+        self.wal.start()
         if self.queue is None:
             self.crew.leases.on_beat.append(self._scan)
             threading.Thread(target=self._scan, daemon=True,
@@ -117,6 +123,15 @@ class RunService:
     def _stopped(self) -> None:
         self.crew.leases.stop()
         self.crew.runtime.signals.stop()
+        self.wal.stop()
+
+    def _sqlite_files(self) -> list[Path]:
+        """The SQLite databases this process writes to (none with Redis)."""
+        files = [self.store.path] if isinstance(self.store, SqliteStore) else []
+        conn = getattr(self.crew.checkpointer, "conn", None)  # LangGraph's SqliteSaver
+        if isinstance(conn, sqlite3.Connection) and (file := database_file(conn)) is not None:
+            files.append(file)
+        return files
 
     def submit(self, task: str, tenant: str, **options: Any) -> RunRow:
         """Register a run and queue it for execution."""

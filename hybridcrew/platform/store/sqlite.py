@@ -72,7 +72,8 @@ class SqliteStore(SqliteKeyRing, SqliteProxyLog, SqliteWebhookLog, Store):
         self._open = False  # a write transaction is open (only the lock's holder looks)
         # Reads take a connection from a pool (as many as were ever needed at once): WAL lets
         # them run beside the writer instead of queueing behind every event append.
-        self._path = path
+        self.path = path
+        """The database file."""
         self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         self._readers: list[sqlite3.Connection] = []
 
@@ -110,7 +111,7 @@ class SqliteStore(SqliteKeyRing, SqliteProxyLog, SqliteWebhookLog, Store):
         try:
             reader = self._idle.get_nowait()
         except queue.Empty:
-            reader = sqlite3.connect(self._path, check_same_thread=False, timeout=BUSY_TIMEOUT_S,
+            reader = sqlite3.connect(self.path, check_same_thread=False, timeout=BUSY_TIMEOUT_S,
                                      isolation_level=None)
             reader.execute("PRAGMA query_only=ON")
             with self._lock:
