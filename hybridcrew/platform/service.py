@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import threading
 import time
 from concurrent.futures import Future
@@ -20,6 +19,7 @@ from hybridcrew.agents.repos import RepoSpec
 from hybridcrew.errors import ConfigError
 from hybridcrew.graphs.library import BUILTIN, available_workflows
 from hybridcrew.graphs.lifecycle import RunStatus
+from hybridcrew.platform.checkpoints import SqliteCheckpoints
 from hybridcrew.platform.crew import Crew
 from hybridcrew.platform.keys import has_active_keys
 from hybridcrew.platform.metrics import Metrics
@@ -128,8 +128,8 @@ class RunService:
     def _sqlite_files(self) -> list[Path]:
         """The SQLite databases this process writes to (none with Redis)."""
         files = [self.store.path] if isinstance(self.store, SqliteStore) else []
-        conn = getattr(self.crew.checkpointer, "conn", None)  # LangGraph's SqliteSaver
-        if isinstance(conn, sqlite3.Connection) and (file := database_file(conn)) is not None:
+        saver = self.crew.checkpointer
+        if isinstance(saver, SqliteCheckpoints) and (file := database_file(saver.conn)):
             files.append(file)
         return files
 

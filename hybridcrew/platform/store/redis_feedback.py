@@ -11,7 +11,6 @@ import redis
 from hybridcrew.graphs.ports import MAX_OUTCOMES, OUTCOME_CHARS, JudgedStep, StepText
 from hybridcrew.platform.store.base import KEPT_S
 
-"""How long a kept step waits for its judgement in Redis."""
 # A kept step is judged once: its row moves to the judged list (trimmed to the newest).
 _JUDGE = """
 if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], 'success') == 1 then

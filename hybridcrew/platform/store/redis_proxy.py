@@ -9,8 +9,7 @@ import redis
 
 from hybridcrew.platform.store.base import KEPT_S
 
-"""A conversation's sensitivity is kept this long after its last turn."""
-_RATEKEPT_S = 180
+_RATE_KEPT_S = 180
 """Rate windows are minutes: a counter outlives its window and the next one."""
 _RAISE = """
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -36,7 +35,7 @@ class RedisProxyLog(ABC):
         key = f"{self.p}rate:{name}:{window}"
         pipe = self.r.pipeline()
         pipe.incrby(key, amount)
-        pipe.expire(key, _RATEKEPT_S)
+        pipe.expire(key, _RATE_KEPT_S)
         return int(pipe.execute()[0])
 
     # -- conversations -------------------------------------------------------------------------
