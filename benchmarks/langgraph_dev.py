@@ -11,7 +11,10 @@ clients each submit a run, follow its event stream to the end and submit the nex
 
 Rounds alternate between the servers (this machine's speed drifts). Per round: runs/s, the
 server's CPU per run (its process tree, from /proc: user + kernel, every thread), context
-switches per run (the threads alive at the end of the round), and submit p50/p90/p99.
+switches per run (the threads alive at the end of the round), submit p50/p90/p99, and what
+bounds runs/s on a machine the clients share: the load generator's own CPU per run and how busy
+the machine's CPUs were (/proc/stat). A server process that stays near one core while the
+machine has CPU to spare is bound by its interpreter lock, not by the machine.
 
 ``langgraph dev`` is not a hybridcrew dependency; install it beside, e.g. in its own venv:
 ``python -m venv /tmp/lg && /tmp/lg/bin/pip install "langgraph-cli[inmem]"``, then
@@ -25,6 +28,7 @@ import argparse
 import asyncio
 import gc
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -174,6 +178,22 @@ class Round:
     before: Usage
     after: Usage
     unfinished: int
+    client_cpu_s: float
+    """The load generator's CPU during the round (this process: user + kernel)."""
+    machine_busy: float
+    """The share of the machine's CPU time that was not idle during the round."""
+
+
+def own_cpu_s() -> float:
+    """This process's CPU so far (user + kernel)."""
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    return used.ru_utime + used.ru_stime
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(all, idle) CPU ticks of the machine so far, from /proc/stat (idle includes iowait)."""
+    ticks = [int(t) for t in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return sum(ticks), ticks[3] + ticks[4]
 
 
 async def closed_loop(base: str, pid: int, server: str, clients: int, seconds: float
@@ -197,9 +217,13 @@ async def closed_loop(base: str, pid: int, server: str, clients: int, seconds: f
         await asyncio.gather(*(client(i, time.perf_counter() + 2, False)
                                for i in range(clients)))  # warm up
         before, started = usage(pid), time.perf_counter()
+        client_before, ticks_before = own_cpu_s(), machine_ticks()
         await asyncio.gather(*(client(i, started + seconds, True) for i in range(clients)))
         wall, after = time.perf_counter() - started, usage(pid)
-    return Round(server, len(outcomes), wall, submits, before, after, outcomes.count(False))
+        client_cpu, ticks_after = own_cpu_s() - client_before, machine_ticks()
+    ticks, idle = (a - b for a, b in zip(ticks_after, ticks_before, strict=True))
+    return Round(server, len(outcomes), wall, submits, before, after, outcomes.count(False),
+                 client_cpu, 1.0 - idle / ticks if ticks else 0.0)
 
 
 def report(rounds: list[Round], clients: int, jobs: int) -> None:
@@ -208,7 +232,8 @@ def report(rounds: list[Round], clients: int, jobs: int) -> None:
     print(f"closed loop: {clients} clients, model calls take 0 s, {jobs} runs execute at once "
           "on each server; rounds alternate between the servers")
     print(f"{'round':>5} {'server':<14} {'runs/s':>7} {'CPU ms/run':>11} {'user':>6} "
-          f"{'kernel':>7} {'switches/run':>13} {'submit p50':>11} {'p90':>7} {'p99':>7}")
+          f"{'kernel':>7} {'switches/run':>13} {'submit p50':>11} {'p90':>7} {'p99':>7} "
+          f"{'server cores':>13} {'client ms/run':>14} {'machine busy':>13}")
     rates: dict[str, list[float]] = {}
     cpus: dict[str, list[float]] = {}
     for number, r in enumerate(rounds, 1):
@@ -220,7 +245,9 @@ def report(rounds: list[Round], clients: int, jobs: int) -> None:
         print(f"{(number + 1) // 2:>5} {r.server:<14} {r.runs / r.seconds:7.1f} "
               f"{user + kernel:11.1f} {user:6.1f} {kernel:7.1f} {switches:13.0f} "
               f"{percentile(r.submits_ms, 0.5):9.1f} ms {percentile(r.submits_ms, 0.9):5.1f} "
-              f"{percentile(r.submits_ms, 0.99):7.1f}")
+              f"{percentile(r.submits_ms, 0.99):7.1f} "
+              f"{(user + kernel) * r.runs / r.seconds / 1000:13.2f} "
+              f"{r.client_cpu_s * 1000 / r.runs:14.1f} {r.machine_busy:13.0%}")
     print(f"runs not finished: {sum(r.unfinished for r in rounds)}")
     ours, theirs = (sorted(rates[s])[len(rates[s]) // 2] for s in ("hybridcrew", "langgraph"))
     print(f"median runs/s: hybridcrew {ours:.1f}, langgraph dev {theirs:.1f} "
