@@ -9,7 +9,12 @@ random and the oracle: APGR, CPT(50%), CPT(80%) and the largest local share at 9
 cloud-only quality; plus the calibration error of the learned local estimates.
 
     python benchmarks/route_learning.py [--outcomes FILE] [--local M] [--cloud M] [--seed 7]
-        [--splits 5]
+        [--splits 5] [--curve]
+
+``--curve`` adds how the ranking improves with the outcomes learned from: five folds (seed
+``--seed``), each scored by estimators that learned from 25%, 50%, 75% and all of the other
+four folds (a fifth of the prompts held out every time, so the scores differ only in what was
+learned from).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +30,7 @@ from machine import describe
 
 from hybridcrew.platform.learning import train
 from hybridcrew.routing.estimate import difficulty, prompt_complexity
+from hybridcrew.routing.learning.estimator import LearnedEstimator
 from hybridcrew.routing.learning.evaluate import (
     Evaluation,
     calibration,
@@ -36,8 +43,32 @@ DATA = Path(__file__).resolve().parent / "routing_data" / "gsm8k-outcomes.jsonl"
 AGENT = "solver"
 
 
-def load(path: Path, local: str, cloud: str) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Prompts with outcomes of both models, and those outcomes (local, cloud)."""
+@dataclass(frozen=True)
+class Recorded:
+    """Prompts with outcomes of both models (``weak``: the local one's, ``strong``: the cloud's)."""
+
+    prompts: list[str]
+    weak: np.ndarray
+    strong: np.ndarray
+    local: str
+    cloud: str
+
+    def learn_from(self, learn: np.ndarray) -> LearnedEstimator:
+        """An estimator trained on both models' outcomes of the prompts ``learn`` indexes."""
+        return train([Outcome(self.prompts[i], AGENT, model, bool(outcome[i]))
+                      for model, outcome in ((self.local, self.weak), (self.cloud, self.strong))
+                      for i in learn])
+
+    def gain(self, estimator: LearnedEstimator, score: np.ndarray) -> np.ndarray:
+        """The expected gain from the cloud model on the prompts ``score`` indexes."""
+        rows = estimator.batch_features([self.prompts[i] for i in score])
+        gain: np.ndarray = (estimator.learned(self.cloud, AGENT, rows)
+                            - estimator.learned(self.local, AGENT, rows))
+        return gain
+
+
+def load(path: Path, local: str, cloud: str) -> Recorded:
+    """The prompts that carry outcomes of both models, with those outcomes."""
     results: dict[str, dict[str, bool]] = {}
     for line in path.read_text("utf-8").splitlines():
         if line.strip():
@@ -46,7 +77,7 @@ def load(path: Path, local: str, cloud: str) -> tuple[list[str], np.ndarray, np.
     prompts = sorted(p for p, r in results.items() if local in r and cloud in r)
     weak = np.array([results[p][local] for p in prompts], dtype=np.float64)
     strong = np.array([results[p][cloud] for p in prompts], dtype=np.float64)
-    return prompts, weak, strong
+    return Recorded(prompts, weak, strong, local, cloud)
 
 
 def main() -> None:
@@ -58,8 +89,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7, help="seed of the first split")
     parser.add_argument("--splits", type=int, default=5,
                         help="learn/score splits (seed, seed+1, ...); results are averaged")
+    parser.add_argument("--curve", action="store_true",
+                        help="also print APGR and local share against the outcomes learned from")
     args = parser.parse_args()
-    prompts, weak, strong = load(args.outcomes, args.local, args.cloud)
+    data = load(args.outcomes, args.local, args.cloud)
+    prompts, weak, strong = data.prompts, data.weak, data.strong
     print(f"machine: {describe()}")
     print(f"outcomes: {args.outcomes.name}, {len(prompts)} prompts, local {args.local} "
           f"{weak.mean():.1%}, cloud {args.cloud} {strong.mean():.1%}; {args.splits} splits "
@@ -71,9 +105,7 @@ def main() -> None:
         order = np.random.default_rng(seed).permutation(len(prompts))
         learn, score = order[: len(order) // 2], order[len(order) // 2:]
         started = time.perf_counter()
-        estimator = train([Outcome(prompts[i], AGENT, model, bool(outcome[i]))
-                           for model, outcome in ((args.local, weak), (args.cloud, strong))
-                           for i in learn])
+        estimator = data.learn_from(learn)
         train_s.append(time.perf_counter() - started)
         held = [prompts[i] for i in score]
         started = time.perf_counter()
@@ -99,6 +131,25 @@ def main() -> None:
               f"{np.mean([r.cpt80 for r in runs]):6.0%} "
               f"{np.mean([r.local_at_95 for r in runs]):10.0%}   {min(apgr):.3f}-{max(apgr):.3f}")
     print(f"calibration error of the learned local estimates (ECE): {np.mean(errors):.3f}")
+    if args.curve:
+        learning_curve(data, args.seed)
+
+
+def learning_curve(data: Recorded, seed: int, folds: int = 5) -> None:
+    """APGR and local share at 95% on held-out folds, by how much was learned from."""
+    order = np.random.default_rng(seed).permutation(len(data.prompts))
+    parts = np.array_split(order, folds)
+    print(f"learning curve ({folds} folds, seed {seed}; each scores one fold):")
+    print(f"{'prompts learned from':>21} {'APGR':>6} {'local@95%':>10}")
+    for share in (0.25, 0.5, 0.75, 1.0):
+        runs = []
+        for k, score in enumerate(parts):
+            rest = np.concatenate([p for j, p in enumerate(parts) if j != k])
+            learn = rest[: round(len(rest) * share)]
+            gain = data.gain(data.learn_from(learn), score)
+            runs.append((evaluate(gain, data.weak[score], data.strong[score]), len(learn)))
+        print(f"{np.mean([n for _, n in runs]):21.0f} {np.mean([r.apgr for r, _ in runs]):6.3f} "
+              f"{np.mean([r.local_at_95 for r, _ in runs]):10.0%}")
 
 
 if __name__ == "__main__":
