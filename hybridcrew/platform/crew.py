@@ -128,12 +128,21 @@ class Crew:
                                                                           self.checkpointer))
         return self._loaded[cache_key]
 
-    def submit(self, task: str, *, workflow: str = BUILTIN, labels: list[str] | None = None,
-               gate: bool = False, tenant: str = DEFAULT_TENANT,
-               assignments: dict[str, dict[str, Any]] | None = None,
-               privacy: Sensitivity | None = None, budget_usd: float | None = None,
-               repo: RepoSpec | None = None) -> RunRow:
+    def submit(self, task: str, **options: Any) -> RunRow:
         """Check and register a run (status ``queued``); :meth:`resume` executes it.
+
+        ``options`` are :meth:`new_run`'s.
+        """
+        row = self.new_run(task, **options)
+        self.store.create_run(row)
+        return row
+
+    def new_run(self, task: str, *, workflow: str = BUILTIN, labels: list[str] | None = None,
+                gate: bool = False, tenant: str = DEFAULT_TENANT,
+                assignments: dict[str, dict[str, Any]] | None = None,
+                privacy: Sensitivity | None = None, budget_usd: float | None = None,
+                repo: RepoSpec | None = None) -> RunRow:
+        """Check a run and make its row (status ``queued``), unregistered: :meth:`submit`.
 
         The agent assignments in force now (persisted overrides, then this run's own) are kept
         with the run, so a resume elsewhere compiles the same graph. ``privacy`` is the least
@@ -163,12 +172,10 @@ class Crew:
         run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
         folder = self.settings.data_dir / "runs" / run_id
         now = time.time()
-        row = RunRow(run_id, task, workflow, RunStatus.QUEUED, now, now, str(folder),
-                     RunOptions(labels=labels or [], gate=gate, assignments=in_force,
-                                privacy=int(privacy or 0), budget_usd=budget_usd,
-                                repo=repo.model_dump() if repo else None), {}, tenant)
-        self.store.create_run(row)
-        return row
+        return RunRow(run_id, task, workflow, RunStatus.QUEUED, now, now, str(folder),
+                      RunOptions(labels=labels or [], gate=gate, assignments=in_force,
+                                 privacy=int(privacy or 0), budget_usd=budget_usd,
+                                 repo=repo.model_dump() if repo else None), {}, tenant)
 
     def start(self, task: str, *, workflow: str = BUILTIN, labels: list[str] | None = None,
               gate: bool = False, answer: AskHuman | None = None,

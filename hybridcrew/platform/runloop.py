@@ -9,7 +9,7 @@ Why a thread of its own rather than the gateway's event loop: store commits and 
 are synchronous SQLite writes, and one that waits for a lock another process holds (up to the
 busy timeout) would stall every HTTP request; on their own loop they hold up only runs. (On
 the server's loop, measured in the CPU-bound benchmark: 11% less CPU per run, 22 context
-switches per run instead of 110, 17% more runs/s — and submit p50 2.2× as long, a request
+switches per run instead of 110, 17% more runs/s — and submit p50 2.2 times as long, a request
 waiting behind steps' CPU work instead of sharing the interpreter with them. Not worth a
 gateway that freezes; it would take every store write on a run's path becoming awaitable.)
 The CLI, the worker and the gateway run runs the same way, and calls through the compatible

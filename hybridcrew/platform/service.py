@@ -8,12 +8,15 @@ share one feed per run.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 import time
 from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from anyio import to_thread
 
 from hybridcrew.agents.repos import RepoSpec
 from hybridcrew.errors import ConfigError
@@ -135,7 +138,25 @@ class RunService:
 
     def submit(self, task: str, tenant: str, **options: Any) -> RunRow:
         """Register a run and queue it for execution."""
-        row = self.crew.submit(task, tenant=tenant, **options)
+        return self._queued(self.crew.submit(task, tenant=tenant, **options))
+
+    async def asubmit(self, task: str, tenant: str, **options: Any) -> RunRow:
+        """:meth:`submit` from the server's loop.
+
+        The common case costs no hop to a thread and back: the run is checked in place and
+        registered in place when the store can write at once (else on a worker thread, see
+        :meth:`Store.awrite`). All of it goes to a worker thread when the run names a
+        repository (its checkout is checked on disk) or assignments of its own (a workflow may
+        be compiled for them), or when runs go to the Redis queue.
+        """
+        if options.get("repo") is not None or options.get("assignments") or self.queue:
+            return await to_thread.run_sync(functools.partial(self.submit, task, tenant,
+                                                              **options))
+        row = self.crew.new_run(task, tenant=tenant, **options)
+        await self.store.awrite(self.store.create_run, row)
+        return self._queued(row)
+
+    def _queued(self, row: RunRow) -> RunRow:
         # A new run is nobody else's: its lease is taken when it starts (one write less on the
         # request path); a queued run older than a lease may be taken by another gateway.
         self._drive(row.id, lease=False)

@@ -36,6 +36,10 @@ class RunNotFound(HybridCrewError):
         super().__init__(f"no run '{run_id}' (list runs with `hybridcrew runs list`)")
 
 
+class WouldWait(Exception):
+    """The write lock is taken (another thread or process): nothing was written."""
+
+
 class RunOptions(TypedDict, total=False):
     """How a run was asked for, kept with it so a resume anywhere runs it the same way.
 
@@ -116,6 +120,35 @@ class Store(WebhookLog, ABC):
         if self.local_reads:
             return read(*args, **kwargs)
         return await to_thread.run_sync(functools.partial(read, *args, **kwargs))
+
+    async def awrite(self, write: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Call ``write`` from an event loop: what it writes commits as one transaction.
+
+        In place when the backend can begin that transaction without waiting (SQLite: neither
+        another thread of this process nor another process is writing); otherwise on a worker
+        thread, which waits for the lock as long as the backend's writes do, so a lock held
+        elsewhere never stalls the loop. ``write`` runs once: the attempt in place gives up
+        before calling it.
+        """
+        try:
+            transaction = self.begin_without_waiting()
+        except WouldWait:
+            return await to_thread.run_sync(functools.partial(self._in_transaction, write,
+                                                              *args, **kwargs))
+        with transaction:
+            return write(*args, **kwargs)
+
+    def begin_without_waiting(self) -> AbstractContextManager[None]:
+        """A transaction begun now, or :class:`WouldWait` if that needs waiting for a lock.
+
+        The default (a network store): always :class:`WouldWait`, since even an uncontended
+        write waits for a round trip.
+        """
+        raise WouldWait
+
+    def _in_transaction(self, write: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        with self.transaction():
+            return write(*args, **kwargs)
 
     # -- runs --------------------------------------------------------------------------------
 

@@ -1,18 +1,14 @@
 """The embedded store: one SQLite file under the data dir.
 
-Safe to share between the threads of one process and between processes on one machine (WAL, busy
-timeout, ``BEGIN IMMEDIATE`` for read-modify-write).
+Safe to share between the threads of one process and between processes on one machine (its
+connections and transactions: :mod:`.sqlite_connections`).
 """
 
 from __future__ import annotations
 
 import json
-import queue
-import sqlite3
-import threading
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, cast
 
@@ -29,6 +25,7 @@ from hybridcrew.graphs.ports import (
     StepText,
 )
 from hybridcrew.platform.store.base import LEASE_PREFIX, RunNotFound, RunRow, Store
+from hybridcrew.platform.store.sqlite_connections import SqliteConnections
 from hybridcrew.platform.store.sqlite_keys import SqliteKeyRing
 from hybridcrew.platform.store.sqlite_proxy import SqliteProxyLog
 from hybridcrew.platform.store.sqlite_schema import (
@@ -37,23 +34,18 @@ from hybridcrew.platform.store.sqlite_schema import (
     SCHEMA,
     SET_STATUS,
     run_row,
-    tune_for_durable_writes,
 )
 from hybridcrew.platform.store.sqlite_webhooks import SqliteWebhookLog
 from hybridcrew.routing.decision import DecisionRecord
 
-BUSY_TIMEOUT_S = 10.0
-"""How long a write waits for another process's lock before it fails (a 503, not a hang)."""
-class SqliteStore(SqliteKeyRing, SqliteProxyLog, SqliteWebhookLog, Store):
+
+class SqliteStore(SqliteConnections, SqliteKeyRing, SqliteProxyLog, SqliteWebhookLog, Store):
     """The embedded backend."""
 
     local_reads = True
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(path, check_same_thread=False, timeout=BUSY_TIMEOUT_S,
-                                     isolation_level=None)
-        tune_for_durable_writes(self._conn)
+        super().__init__(path)
         self._conn.executescript(SCHEMA)
         columns = {row[1] for row in self._conn.execute("PRAGMA table_info(runs)")}
         if "tenant" not in columns:  # a store written before tenants existed
@@ -67,67 +59,6 @@ class SqliteStore(SqliteKeyRing, SqliteProxyLog, SqliteWebhookLog, Store):
                            "created_at)")
         self._conn.execute("CREATE INDEX IF NOT EXISTS runs_by_tenant ON runs (tenant, "
                            "created_at)")
-        # Reentrant: the writes inside transaction() take it again on the same thread.
-        self._lock = threading.RLock()
-        self._open = False  # a write transaction is open (only the lock's holder looks)
-        # Reads take a connection from a pool (as many as were ever needed at once): WAL lets
-        # them run beside the writer instead of queueing behind every event append.
-        self.path = path
-        """The database file."""
-        self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
-        self._readers: list[sqlite3.Connection] = []
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; inside :meth:`transaction` (same thread), part of that one."""
-        with self._lock:
-            if self._open:
-                yield self._conn
-                return
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._open = True
-            try:
-                yield self._conn
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._rollback()
-                raise
-            finally:
-                self._open = False
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Writes made inside commit together, or not at all (one commit for all of them)."""
-        with self._tx():
-            yield
-
-    def _rollback(self) -> None:
-        """Roll back what is open (a failed COMMIT, e.g. on a full disk, leaves it open)."""
-        if self._conn.in_transaction:
-            self._conn.execute("ROLLBACK")
-
-    @contextmanager
-    def _reader(self) -> Iterator[sqlite3.Connection]:
-        try:
-            reader = self._idle.get_nowait()
-        except queue.Empty:
-            reader = sqlite3.connect(self.path, check_same_thread=False, timeout=BUSY_TIMEOUT_S,
-                                     isolation_level=None)
-            reader.execute("PRAGMA query_only=ON")
-            with self._lock:
-                self._readers.append(reader)
-        try:
-            yield reader
-        finally:
-            self._idle.put(reader)
-
-    def _one(self, sql: str, args: tuple[Any, ...]) -> Any:
-        with self._reader() as reader:
-            return reader.execute(sql, args).fetchone()
-
-    def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
-        with self._reader() as reader:
-            return reader.execute(sql, args).fetchall()
 
     # -- runs --------------------------------------------------------------------------------
 
@@ -365,11 +296,3 @@ class SqliteStore(SqliteKeyRing, SqliteProxyLog, SqliteWebhookLog, Store):
         """Commit one tiny write: readiness means the store can write, not only read."""
         with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO health VALUES (1, ?)", (time.time(),))
-
-    def close(self) -> None:
-        """Close the connections."""
-        with self._lock:
-            for reader in self._readers:
-                reader.close()
-            self._readers.clear()
-            self._conn.close()

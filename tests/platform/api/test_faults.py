@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import sqlite3
 import subprocess
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -113,3 +115,26 @@ def test_a_write_lock_held_too_long_is_a_503(tmp_path: Path) -> None:
             holder.execute("ROLLBACK")
             holder.close()
         assert http.post("/v1/runs", json={"task": TASK}).status_code == 202
+
+
+def test_a_submit_waiting_for_a_lock_held_elsewhere_holds_up_no_other_request(
+        tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with gateway(crew_config(), data_dir=data, memory=False) as base, httpx.Client(
+            base_url=base, timeout=60) as http:
+        assert http.post("/v1/runs", json={"task": TASK}).status_code == 202
+        holder = sqlite3.connect(data / "store.sqlite", isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        with ThreadPoolExecutor(1) as pool:
+            try:
+                submitted = pool.submit(http.post, "/v1/runs", json={"task": TASK})
+                time.sleep(0.3)  # the submit is waiting for the lock now
+                assert not submitted.done()
+                started = time.monotonic()
+                assert http.get("/healthz").status_code == 200
+                assert http.get("/v1/runs").status_code == 200
+                assert time.monotonic() - started < 1.0, "the server's loop must not wait"
+            finally:
+                holder.execute("ROLLBACK")
+                holder.close()
+            assert submitted.result(timeout=30).status_code == 202

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable
@@ -106,6 +107,19 @@ def test_writes_in_a_transaction_are_all_there_after_it(store: Store) -> None:
     assert store.decision("r1", "qa@0") == {"model": "m"}
     store.record_outcome("r1", "plan@0", True)
     assert store.judged_total() == 1
+
+
+def test_writes_from_an_event_loop_land_once_as_one_transaction(store: Store) -> None:
+    def register(run_id: str) -> int:
+        store.create_run(_run(run_id))
+        return store.append_event(run_id, "run_started", None, {}).seq
+
+    async def from_a_loop() -> list[int]:
+        return [await store.awrite(register, "r1"), await store.awrite(register, "r2")]
+
+    assert asyncio.run(from_a_loop()) == [1, 1]
+    assert [store.get_run(r).status for r in ("r1", "r2")] == ["queued", "queued"]
+    assert [len(store.events(r)) for r in ("r1", "r2")] == [1, 1]
 
 
 def test_a_decision_kept_without_an_event_is_found_and_first_wins(store: Store) -> None:

@@ -83,7 +83,7 @@ async def start_run(caller: ConsoleCaller, service: ServiceDep,
                     approval: Annotated[bool, Form()] = False) -> Response:
     """Start a run (operators), then show it."""
     needs(caller, "operator")
-    row = await to_thread.run_sync(lambda: service.submit(task, caller.tenant, gate=approval))
+    row = await service.asubmit(task, caller.tenant, gate=approval)
     return back(f"{PREFIX}/runs/{row.id}")
 
 

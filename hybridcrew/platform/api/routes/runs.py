@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path as FilePath
 from typing import Annotated, cast
 
-from anyio import to_thread
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 
@@ -38,13 +36,12 @@ Status = Annotated[RunStatus | None, Query(description="only runs with this stat
              responses={422: {"model": ErrorBody}})
 async def create_run(body: RunCreate, caller: Operator, service: ServiceDep) -> RunAccepted:
     """Start a run; it executes in the background. Stream its events from ``events``."""
-    submit = functools.partial(
-        service.submit, body.task, caller.tenant, workflow=body.workflow, labels=body.labels,
+    row = await service.asubmit(
+        body.task, caller.tenant, workflow=body.workflow, labels=body.labels,
         gate=body.approval, budget_usd=body.budget_usd,
         privacy=Sensitivity.parse(body.privacy) if body.privacy else None,
         assignments={a: s.model_dump() for a, s in body.assignments.items()},
         repo=service.repo(body.repo) if body.repo else None)
-    row = await to_thread.run_sync(submit)
     return RunAccepted(id=row.id, status=row.status, events=f"/v1/runs/{row.id}/events")
 
 
