@@ -149,7 +149,7 @@ class RunService:
         repository (its checkout is checked on disk) or assignments of its own (a workflow may
         be compiled for them), or when runs go to the Redis queue.
         """
-        if options.get("repo") is not None or options.get("assignments") or self.queue:
+        if options.get("repo") is not None or options.get("assignments") or self.queue is not None:
             return await to_thread.run_sync(functools.partial(self.submit, task, tenant,
                                                               **options))
         row = self.crew.new_run(task, tenant=tenant, **options)
