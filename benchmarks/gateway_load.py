@@ -373,7 +373,7 @@ def main() -> None:
               f"{p90:7.1f} {p99:7.1f} {statistics.median(lags):5.1f} ms "
               f"{percentile(lags, 0.99):7.1f} {len(lags):7} {lost:5} {duplicated:4} "
               f"{unfinished:10}")
-        ok = ok and lost == duplicated == unfinished == 0 and max(p90, p99) <= TARGET_SUBMIT_MS
+        ok = ok and lost == duplicated == unfinished == 0 and p99 <= TARGET_SUBMIT_MS  # p90 too
     print(f"targets (0 lost or duplicated; submit p90 and p99 <= {TARGET_SUBMIT_MS:g} ms in every "
           f"round): {'met' if ok else 'NOT met'}")
     if idle is not None:

@@ -125,12 +125,18 @@ def test_a_lock_held_elsewhere_never_stalls_the_loop_that_writes(
     async def main() -> int:
         loop = asyncio.get_running_loop()
         loop.call_later(0.6, release)  # released while the write waits on its thread
-        write = asyncio.ensure_future(store.awrite(
-            store.append_event, "r1", EventKind.STEP_STARTED, "plan", {}))
+        write = asyncio.ensure_future(store.awrite(appending))
         await ticking(write)
         return (await write).seq
 
+    ran_on: list[int] = []
+
+    def appending() -> Event:
+        ran_on.append(threading.get_ident())
+        return store.append_event("r1", EventKind.STEP_STARTED, "plan", {})
+
     assert asyncio.run(main()) == 1
+    assert ran_on != [threading.get_ident()], "a write that would wait leaves the loop's thread"
     assert [e.seq for e in store.events("r1")] == [1]
     assert len(gaps) > 20, "the loop went on while the write waited"
     assert max(gaps) < 0.3, "the loop went on while the write waited"
@@ -138,12 +144,25 @@ def test_a_lock_held_elsewhere_never_stalls_the_loop_that_writes(
 
 def test_what_an_event_loop_writes_in_place_commits_whole_or_not_at_all(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "s.sqlite")
+    ran_on: list[int] = []
 
     def half_then_fail() -> None:
+        ran_on.append(threading.get_ident())
         assert store.spend("daily:x", 0.5, charge_id="r1/plan@0")
         store.append_event("r1", EventKind.STEP_FINISHED, "plan", {})
         raise _Boom
 
     with pytest.raises(_Boom):
         asyncio.run(store.awrite(half_then_fail))
+    assert ran_on == [threading.get_ident()], "a free store is written in place, no thread hop"
     assert (store.events("r1"), store.spent("daily:x")) == ([], 0.0)
+
+
+def test_a_write_begun_inside_this_threads_transaction_joins_it(tmp_path: Path) -> None:
+    store, reader = SqliteStore(tmp_path / "s.sqlite"), SqliteStore(tmp_path / "s.sqlite")
+    with store.transaction():
+        store.append_event("r1", EventKind.STEP_STARTED, "plan", {})
+        with store.begin_without_waiting():
+            store.append_event("r1", EventKind.STEP_FINISHED, "plan", {})
+        assert reader.events("r1") == [], "nothing commits before the outer transaction"
+    assert [e.seq for e in reader.events("r1")] == [1, 2]
