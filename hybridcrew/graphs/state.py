@@ -7,7 +7,8 @@ portable.
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, NotRequired
+from collections.abc import Callable
+from typing import Annotated, Any, NotRequired, cast, get_args, get_origin, get_type_hints
 
 # pydantic reads these in API response models: it needs typing_extensions' TypedDict on 3.11.
 from typing_extensions import TypedDict
@@ -136,3 +137,20 @@ class CrewState(TypedDict, total=False):
     budget_usd: float | None
     approval: dict[str, Any] | None
     report: Report | None
+
+
+_REDUCERS: dict[str, Callable[[Any, Any], Any]] = {
+    name: get_args(hint)[1] for name, hint in get_type_hints(CrewState, include_extras=True).items()
+    if get_origin(hint) is Annotated}
+
+
+def applied(state: CrewState, update: dict[str, Any]) -> CrewState:
+    """The state after a node's ``update``, merged by the channels' rules as LangGraph merges it.
+
+    For a node that needs the state its own writes make (the last step writing the report).
+    """
+    after: dict[str, Any] = dict(state)
+    for key, value in update.items():
+        reducer = _REDUCERS.get(key)
+        after[key] = reducer(after[key], value) if reducer and key in after else value
+    return cast(CrewState, after)

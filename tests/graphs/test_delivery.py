@@ -45,6 +45,21 @@ def test_artifacts_plan_and_review_are_written() -> None:
     assert "**backend**: approved" in (folder / "qa.md").read_text()
 
 
+def test_the_last_review_writes_the_report_without_a_superstep_of_its_own() -> None:
+    crew = make_crew(crew_config())
+    outcome = crew.start(TASK)
+    assert outcome.report is not None
+    assert set(outcome.report["artifacts"]) >= {"plan.md", "qa.md"}
+    thread = {"configurable": {"thread_id": outcome.run_id}}
+    # The input, the start, the plan, both branches, the review: no checkpoint after the review.
+    assert len(list(crew.checkpointer.list(thread))) == 5
+    gated = crew.start(TASK, gate=True)  # approval needs a node of its own after the review
+    approved = crew.resume(gated.run_id, reply={"choice": "approve"})
+    assert approved.report is not None
+    assert approved.report["approved"] and approved.report["artifacts"] == outcome.report[
+        "artifacts"]
+
+
 class CountingPool(ThreadPoolExecutor):
     """A worker pool that notes the name of every function handed to it."""
 
