@@ -56,8 +56,8 @@ def test_the_last_review_writes_the_report_without_a_superstep_of_its_own() -> N
     gated = crew.start(TASK, gate=True)  # approval needs a node of its own after the review
     approved = crew.resume(gated.run_id, reply={"choice": "approve"})
     assert approved.report is not None
-    assert approved.report["approved"] and approved.report["artifacts"] == outcome.report[
-        "artifacts"]
+    assert approved.report["approved"]
+    assert approved.report["artifacts"] == outcome.report["artifacts"]
 
 
 class CountingPool(ThreadPoolExecutor):

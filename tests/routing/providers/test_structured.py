@@ -9,6 +9,8 @@ import pytest
 from langchain_core.messages import HumanMessage
 
 from hybridcrew.graphs.schemas import plan_schema, verdict_schema
+from hybridcrew.routing.providers import base
+from hybridcrew.routing.providers.base import structured_model
 from tests.support.configs import model, runtime_for
 from tests.support.replay import ReplayServer, Reply
 
@@ -41,6 +43,44 @@ def test_claude_uses_tool_use() -> None:
     assert sent["tools"][0]["name"] == "Plan"
     parts = sent["tools"][0]["input_schema"]["properties"]["parts"]
     assert parts["required"] == ["frontend", "backend"]
+
+
+def test_a_schema_is_converted_once_per_model_and_every_call_still_sends_its_own() -> None:
+    verdict = verdict_schema(["frontend", "backend"])
+    verdict_json = {"parts": {p: {"approved": True, "findings": []}
+                              for p in ("frontend", "backend")}}
+
+    def tool_reply(name: str, data: object) -> Reply:
+        return Reply(200, {"id": "msg_01", "type": "message", "role": "assistant", "model": "x",
+                           "content": [{"type": "tool_use", "id": "toolu_01", "name": name,
+                                        "input": data}],
+                           "stop_reason": "tool_use", "stop_sequence": None,
+                           "usage": {"input_tokens": 10, "output_tokens": 5}})
+
+    with ReplayServer() as server:
+        server.route("POST", "/v1/messages", tool_reply("Plan", PLAN_JSON),
+                     tool_reply("Verdict", verdict_json), tool_reply("Plan", PLAN_JSON))
+        pool = _runtime("anthropic", server.url, clearance="internal").pool
+        results = [pool.call("m", [HumanMessage("go")], 256, schema=schema)
+                   for schema in (PLAN, verdict, PLAN)]
+        sent = [c.body["tools"][0]["name"] for c in server.calls("POST", "/v1/messages")]
+    assert sent == ["Plan", "Verdict", "Plan"]
+    assert [type(r.parsed) for r in results] == [PLAN, verdict, PLAN]
+    chat = pool.chat_model("m", 256)
+    assert structured_model(chat, PLAN, "function_calling") is structured_model(
+        chat, PLAN, "function_calling")
+    assert structured_model(chat, PLAN, "json_schema") is not structured_model(
+        chat, PLAN, "function_calling")
+
+
+def test_the_structured_model_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(base, "STRUCTURED_MODELS", 2)
+    chat = _runtime("anthropic", "http://127.0.0.1:9").pool.chat_model("m", 64)
+    first = structured_model(chat, PLAN, "function_calling")
+    for n in range(3):
+        structured_model(chat, plan_schema([f"part{n}"]), "function_calling")
+    assert len(base._structured_models) == 2
+    assert structured_model(chat, PLAN, "function_calling") is not first, "the oldest went"
 
 
 def test_ollama_sends_the_schema_as_format() -> None:
