@@ -94,8 +94,11 @@ def compile_workflow(spec: WorkflowSpec, ctx: CrewContext,
     reviewer = spec.review.reviewer if spec.review else None
     report = _reporter(spec, ctx)
     for name, node in spec.nodes.items():
-        step = ReviewStep(ctx, spec, name, report if spec.sinks() == [name] else None) if (
-            name == reviewer) else AgentStep(ctx, spec, name)
+        step: AgentStep
+        if name == reviewer:  # when it is the only final node, it writes the report too
+            step = ReviewStep(ctx, spec, name, report if spec.sinks() == [name] else None)
+        else:
+            step = AgentStep(ctx, spec, name)
         graph.add_node(name, step, defer=len(node.depends_on) > 1 or name == reviewer)
         if not node.depends_on:
             graph.add_edge(START, name)
