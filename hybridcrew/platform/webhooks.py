@@ -149,14 +149,22 @@ class Webhooks:
     # -- sending ---------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Send what is due, forever (a task on the gateway's event loop)."""
+        """Send what is due, forever (a task on the gateway's event loop).
+
+        The HTTP client is made when the first delivery is due: loading its TLS context takes
+        ~0.1 s of CPU, which held the interpreter lock while a just-started gateway served its
+        first requests (and a gateway without webhooks never needs it).
+        """
         self._loop = asyncio.get_running_loop()
-        async with httpx.AsyncClient(timeout=self.timeout_s) as http:
+        http: httpx.AsyncClient | None = None
+        try:
             while True:
                 try:  # (a claim is a write: none while nobody subscribes)
                     due = self.store.claim_deliveries(self.clock(), self.holder, CLAIM_S,
                                                       BATCH) if self.active() else []
-                    await asyncio.gather(*(self._send(http, d) for d in due))
+                    if due:  # the client is made for the first delivery (see above)
+                        http = http or httpx.AsyncClient(timeout=self.timeout_s)
+                        await asyncio.gather(*(self._send(http, d) for d in due))
                 except Exception:  # the store may recover; the next round tries again
                     log.exception("webhook deliveries failed this round")
                     due = []
@@ -164,6 +172,9 @@ class Webhooks:
                     self._wake.clear()
                     with suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), IDLE_S)
+        finally:
+            if http is not None:
+                await http.aclose()
 
     async def _send(self, http: httpx.AsyncClient, delivery: Delivery) -> None:
         hook = next((h for h in self._subscriptions() if h.id == delivery.webhook_id), None)
