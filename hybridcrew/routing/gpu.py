@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from hybridcrew.http_client import shared_client
+
 GIB = 1024**3
 
 
@@ -51,7 +53,7 @@ def nvml_memory() -> tuple[float, float] | None:
 def ollama_loaded(host: str, timeout: float) -> frozenset[str] | None:
     """Model names resident in an Ollama server (``GET /api/ps``), or None if it is silent."""
     try:
-        response = httpx.get(f"{host.rstrip('/')}/api/ps", timeout=timeout)
+        response = shared_client().get(f"{host.rstrip('/')}/api/ps", timeout=timeout)
         response.raise_for_status()
     except httpx.HTTPError:
         return None

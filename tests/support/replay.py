@@ -102,6 +102,9 @@ class ReplayServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # As real servers do (TCP_NODELAY): else a kept-alive connection's next answer
+            # waits ~40 ms for the client's delayed ACK of the headers written before the body.
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:
                 return

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-import httpx
 import numpy as np
 from numpy.typing import NDArray
 
 from hybridcrew.errors import ConfigError
+from hybridcrew.http_client import shared_client
 
 
 class Embedder(ABC):
@@ -56,8 +56,9 @@ class OllamaEmbedder(Embedder):
         self.host, self.model, self.timeout_s = host.rstrip("/"), model, timeout_s
 
     def _embed(self, texts: list[str]) -> NDArray[np.float32]:
-        answer = httpx.post(f"{self.host}/api/embed", json={"model": self.model, "input": texts},
-                            timeout=self.timeout_s)
+        answer = shared_client().post(f"{self.host}/api/embed",
+                                      json={"model": self.model, "input": texts},
+                                      timeout=self.timeout_s)
         answer.raise_for_status()
         vectors = np.asarray(answer.json()["embeddings"], dtype=np.float32)
         if vectors.shape != (len(texts), self.dim):

@@ -29,6 +29,7 @@ from hybridcrew.errors import (
     RateLimited,
     Unavailable,
 )
+from hybridcrew.http_client import shared_client
 from hybridcrew.routing.catalog import CatalogEntry, Location
 from hybridcrew.routing.privacy.default import scrub
 
@@ -251,4 +252,4 @@ def _short(exc: BaseException, limit: int = 300) -> str:
 
 def http_probe(url: str, timeout: float, headers: dict[str, str] | None = None) -> httpx.Response:
     """GET ``url`` with a short timeout; the caller turns failures into a :class:`Probe`."""
-    return httpx.get(url, timeout=timeout, headers=headers or {})
+    return shared_client().get(url, timeout=timeout, headers=headers or {})
