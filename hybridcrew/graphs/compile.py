@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
@@ -154,7 +154,7 @@ def _finish(spec: WorkflowSpec, report: Reporter) -> Any:
                                 "question": "Approve the results and write the final report?"})
             update["approval"] = {"approved": answer["choice"] == "approve",
                                   "comment": answer.get("comment", "")}
-        return update | await report(cast(CrewState, {**state, **update}))
+        return update | await report(applied(state, update))
 
     return finish
 

@@ -54,6 +54,8 @@ class Seen:
     headers: dict[str, str]
     body: Any
     raw: bytes = b""
+    peer: int = 0
+    """The client's port: requests with the same one came over one kept-alive connection."""
 
 
 class ReplayServer:
@@ -119,7 +121,7 @@ class ReplayServer:
                     body = raw
                 server.seen.append(Seen(self.command, path,
                                         {k.lower(): v for k, v in self.headers.items()}, body,
-                                        raw))
+                                        raw, self.client_address[1]))
                 reply = server._next(self.command, path)
                 if reply.delay_s:
                     time.sleep(reply.delay_s)

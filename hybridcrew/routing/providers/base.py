@@ -187,7 +187,8 @@ class ModelProvider(ABC):
         """Call the model; with a schema, use the provider's native structured output."""
         if schema is None:
             return _plain(model.invoke(list(messages)))
-        return _structured(self._with_schema(model, schema).invoke(list(messages)))
+        return _structured(structured_model(model, schema, self.structured_method).invoke(
+            list(messages)))
 
     async def ainvoke(self, entry: CatalogEntry, model: BaseChatModel,
                       messages: Sequence[BaseMessage], schema: type[BaseModel] | None) -> Reply:
@@ -198,10 +199,8 @@ class ModelProvider(ABC):
         """
         if schema is None:
             return _plain(await model.ainvoke(list(messages)))
-        return _structured(await self._with_schema(model, schema).ainvoke(list(messages)))
-
-    def _with_schema(self, model: BaseChatModel, schema: type[BaseModel]) -> Any:
-        return structured_model(model, schema, self.structured_method)
+        return _structured(await structured_model(
+            model, schema, self.structured_method).ainvoke(list(messages)))
 
     def endpoint(self, entry: CatalogEntry, settings: Settings) -> str:
         """The key under which health and the circuit breaker are tracked."""

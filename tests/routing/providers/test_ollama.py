@@ -86,19 +86,23 @@ def test_probe_reads_pulled_and_loaded_models() -> None:
     assert signals.gpu.free_gb is None, "no NVML GPU on this machine: headroom unknown"
 
 
-def test_probes_from_many_threads_at_once_each_read_the_server() -> None:
-    # Every process thread probes through one shared HTTP client (making one per probe cost
-    # ~50 ms of CPU): sharing it must not mix up answers or lose any.
+def test_probes_share_one_kept_alive_client_and_threads_never_mix_answers() -> None:
+    # Making an HTTP client per probe cost ~50 ms of CPU: every thread probes through one
+    # shared client, whose connections stay open between probes.
     with ReplayServer() as server:
         server.route("GET", "/api/tags", recorded("ollama", "tags"))
         server.route("GET", "/api/ps", recorded("ollama", "ps"))
         runtime = _runtime(server.url)
+        for _ in range(3):
+            runtime.collect_signals()
+        one_by_one = [c.peer for c in server.seen]
         with ThreadPoolExecutor(max_workers=8) as pool:
             snapshots = list(pool.map(lambda _: runtime.collect_signals(), range(32)))
         probed = len(server.calls("GET", "/api/tags")) + len(server.calls("GET", "/api/ps"))
+    assert len(set(one_by_one)) == 1, "probes one after another reuse one connection"
     assert all(s.health_of("coder").up for s in snapshots)
     assert all(s.gpu.loaded == frozenset({"qwen2.5-coder:7b"}) for s in snapshots)
-    assert probed == 64
+    assert probed == 6 + 64
 
 
 def test_probe_of_absent_server_is_down_with_fix() -> None:
