@@ -63,11 +63,13 @@ class OpenAICompatibleProvider(ModelProvider):
 
     def chat_model(self, entry: CatalogEntry, settings: Settings, max_tokens: int
                    ) -> BaseChatModel:
-        """A ``ChatOpenAI`` pointed at the local server."""
-        from langchain_openai import ChatOpenAI  # noqa: PLC0415 - heavy import, on demand
+        """A ``ChatOpenAI`` pointed at the local server (see :mod:`.openai_client`)."""
+        from hybridcrew.routing.providers.openai_client import (  # noqa: PLC0415 - heavy import
+            UntypedChatOpenAI,
+        )
 
         key = settings.openai_compatible_api_key
-        return ChatOpenAI(
+        return UntypedChatOpenAI(
             model=entry.spec.model,
             base_url=self.base_url(entry, settings),
             api_key=key or SecretStr("not-needed"),
