@@ -5,8 +5,8 @@ its own process) is called two ways with the real ``openai`` SDK, alternately: d
 through ``hybridcrew serve`` (its own process), where the call is routed (privacy scan,
 constraints), sent through the model's provider, accounted and logged. Prints p50/p90/p99 of
 each and of the difference per call pair, for a two-message question (the target: ≤ 5 ms
-added at p99) and for a coding tool's longer session (``--long`` messages, whose every call
-resends the conversation so far).
+added at p99) and for a coding tool's session (``--long`` messages and ten file tools, all
+sent again on every call).
 
     python benchmarks/proxy_overhead.py [--calls 500] [--long 40]
 """
@@ -26,7 +26,7 @@ import openai
 import yaml
 from gateway_load import free_port, percentile, serve
 from machine import describe
-from openai.types.chat import ChatCompletionMessageParam
+from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
 
 UPSTREAM = """
 import json, sys
@@ -57,6 +57,22 @@ ASK: list[ChatCompletionMessageParam] = [
        {"role": "user", "content": "How should the orders API rate-limit its clients?"}]
 
 
+
+
+TOOLS: list[ChatCompletionToolParam] = [{"type": "function", "function": {
+    "name": f"{verb}_file", "description": f"{verb.capitalize()} a file of the repository: the "
+    "path is relative to its root; the result says what changed, or why nothing did.",
+    "parameters": {"type": "object", "required": ["path"], "properties": {
+        "path": {"type": "string", "description": "the file, relative to the repository root"},
+        "text": {"type": "string", "description": "what to write, search or insert"},
+        "lines": {"type": "array", "items": {"type": "integer"}},
+        "mode": {"type": "string", "enum": ["exact", "regex", "fuzzy"]}}}}}
+    for verb in ("read", "write", "edit", "search", "list", "delete", "move", "copy", "diff",
+                 "test")]
+"""What a coding tool offers its model on every call: ten file tools with parameter schemas."""
+
+
+SHORT = "2 messages"
 
 
 def session(length: int) -> list[ChatCompletionMessageParam]:
@@ -105,8 +121,10 @@ def main() -> None:
     parser.add_argument("--long", type=int, default=40,
                         help="messages in the longer session (0: skip it)")
     args = parser.parse_args()
-    shapes = {"2 messages": ASK, **({f"{args.long} messages": session(args.long)}
-                                    if args.long else {})}
+    shapes: dict[str, tuple[list[ChatCompletionMessageParam], list[ChatCompletionToolParam]]]
+    shapes = {SHORT: (ASK, [])}
+    if args.long:
+        shapes[f"{args.long} messages, {len(TOOLS)} tools"] = (session(args.long), TOOLS)
     with tempfile.TemporaryDirectory() as folder:
         upstream_port, gateway_port = free_port(), free_port()
         upstream = start_upstream(upstream_port)
@@ -118,8 +136,8 @@ def main() -> None:
                                 api_key="none", max_retries=0)
         results: dict[str, dict[str, list[float]]] = {}
         try:
-            for shape, messages in shapes.items():
-                results[shape] = _alternate(direct, proxied, messages, args.calls)
+            for shape, (messages, tools) in shapes.items():
+                results[shape] = _alternate(direct, proxied, messages, tools, args.calls)
         finally:
             for process in (gateway, upstream):
                 process.terminate()
@@ -128,25 +146,26 @@ def main() -> None:
     print(f"{args.calls} non-streaming calls each way, alternating, one client, loopback")
     for shape, samples in results.items():
         added = _report(shape, samples)
-        if shape == "2 messages":
+        if shape == SHORT:
             p99 = percentile(added, 0.99)
             print(f"target p99 added <= 5 ms: {'met' if p99 <= 5 else 'NOT met'} "
                   f"({p99:.2f} ms)")
 
 
 def _alternate(direct: openai.OpenAI, proxied: openai.OpenAI,
-               messages: list[ChatCompletionMessageParam], calls: int
-               ) -> dict[str, list[float]]:
+               messages: list[ChatCompletionMessageParam], tools: list[ChatCompletionToolParam],
+               calls: int) -> dict[str, list[float]]:
     """Milliseconds per call, direct and through the gateway, one after the other."""
     samples: dict[str, list[float]] = {"direct": [], "proxied": []}
+    offered = tools or openai.omit
     for _ in range(50):  # warm up: connections, code paths
-        direct.chat.completions.create(model="upstream", messages=messages)
-        proxied.chat.completions.create(model="backend", messages=messages)
+        direct.chat.completions.create(model="upstream", messages=messages, tools=offered)
+        proxied.chat.completions.create(model="backend", messages=messages, tools=offered)
     for _ in range(calls):
         for name, client, model in (("direct", direct, "upstream"),
                                     ("proxied", proxied, "backend")):
             started = time.perf_counter()
-            client.chat.completions.create(model=model, messages=messages)
+            client.chat.completions.create(model=model, messages=messages, tools=offered)
             samples[name].append((time.perf_counter() - started) * 1000)
     return samples
 
