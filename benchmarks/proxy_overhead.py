@@ -76,17 +76,21 @@ SHORT = "2 messages"
 
 
 def session(length: int) -> list[ChatCompletionMessageParam]:
-    """A coding session ``length`` messages long: the system prompt, then turns with code."""
+    """A coding session ``length`` messages long: the system prompt, then turns whose replies
+    carry code (~1 KB each, as a coding model's answers do)."""
     turns: list[ChatCompletionMessageParam] = [ASK[0]]
     for turn in range(1, length):
         if turn % 2:
             turns.append({"role": "user", "content": f"Step {turn}: add the limiter to route "
                           f"/orders/{turn} and show the test."})
         else:
-            turns.append({"role": "assistant", "content": f"```python\n@app.get('/orders/"
-                          f"{turn}')\n@limit(per_minute=100)\nasync def orders_{turn}():\n"
-                          f"    return await store.orders()\n```\nThe test asserts a 429 after "
-                          f"100 calls in a minute."})
+            handlers = "".join(f"@app.get('/orders/{turn}/{n}')\n@limit(per_minute=100)\n"
+                               f"async def orders_{turn}_{n}():\n"
+                               f"    return await store.orders(page={n})\n\n"
+                               for n in range(8))
+            turns.append({"role": "assistant", "content": f"The handlers of step {turn}, each "
+                          f"behind the limiter:\n```python\n{handlers}```\nThe test asserts a "
+                          "429 after 100 calls in a minute."})
     return turns
 
 
@@ -107,7 +111,8 @@ def start_upstream(port: int) -> subprocess.Popen[bytes]:
 def write_config(folder: Path, upstream: str) -> Path:
     """One local OpenAI-compatible model: the upstream."""
     data = {"models": {"upstream": {"provider": "openai_compatible", "model": "upstream",
-                                    "endpoint": upstream, "clearance": "secret"}},
+                                    "endpoint": upstream, "clearance": "secret",
+                                    "context_window": 32768}},
             "agents": {"backend": {"role": "You are a backend engineer.",
                                    "model": "upstream"}}}
     path = folder / "hybridcrew.yaml"

@@ -28,6 +28,11 @@ CONVERSATION = [
     AIMessage("", tool_calls=[{"id": "call_1", "name": "read_file",
                                "args": {"path": "app/main.py"}}]),
     ToolMessage("app = FastAPI()", tool_call_id="call_1"),
+    AIMessage("The app has no middleware yet.\n```python\napp = FastAPI()\n```\n" * 40),
+    AIMessage("Reading the settings next.", tool_calls=[
+        {"id": "call_2", "name": "read_file", "args": {"path": "app/settings.py"}}]),
+    ToolMessage("LIMIT = 100", tool_call_id="call_2"),
+    AIMessage([{"type": "text", "text": "The limit is 100 a minute."}]),
     HumanMessage([{"type": "text", "text": "Now the limiter."}]),
 ]
 READ_FILE = {"type": "function", "function": {
