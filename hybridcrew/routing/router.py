@@ -108,12 +108,16 @@ class Router:
         self.endpoints = endpoints
         self.breakers = breakers
         self.scanner = scanner or PrivacyScanner.from_policy(self.policy.privacy)
+        self._role_parts: dict[str, PromptPart] = {}
 
     def decide(self, request: RouteRequest, signals: Signals) -> Decision:
         """Route one step. Blocked decisions have ``model=None`` and say why."""
         agent = self._agent(request.agent)
         # The role prompt leaves the machine with every call: scan it like the rest.
-        parts = (PromptPart(agent.role, kind=ROLE_PART), *request.parts)
+        role = self._role_parts.get(agent.role)
+        if role is None:
+            role = self._role_parts[agent.role] = PromptPart(agent.role, kind=ROLE_PART)
+        parts = (role, *request.parts)
         findings = tuple(f for part in parts for f in self.scanner.scan(part.text, part.kind))
         step = self._step(agent, request, parts, findings, signals)
         now = self.breakers.clock()
@@ -122,12 +126,12 @@ class Router:
         rejected: list[Rejection] = []
         for order, name in enumerate(agent.model_names()):
             entry = self.catalog[name]
-            rejection = self._reject(entry, step, signals, now)
+            cost = entry.spec.cost_usd(step.input_tokens,
+                                       entry.spec.output_limit(step.output_tokens))
+            rejection = self._reject(entry, step, signals, now, cost)
             if rejection is not None:
                 rejected.append(rejection)
                 continue
-            cost = entry.spec.cost_usd(step.input_tokens,
-                                       entry.spec.output_limit(step.output_tokens))
             success = estimated_success(entry.spec.prior_for(request.agent), step.difficulty,
                                         signals.history.get((name, request.agent)))
             success = blended(success, learned.get(name))
@@ -196,8 +200,8 @@ class Router:
                 f"define it under routing.privacy.labels, or use one of: "
                 f"{', '.join(sorted(self.policy.privacy.labels))}") from None
 
-    def _reject(self, entry: CatalogEntry, step: _Step, signals: Signals, now: float
-                ) -> Rejection | None:
+    def _reject(self, entry: CatalogEntry, step: _Step, signals: Signals, now: float,
+                cost: float) -> Rejection | None:
         """The first hard constraint ``entry`` violates; privacy is checked first, always."""
         spec = entry.spec
         if spec.clearance < step.sensitivity:
@@ -205,7 +209,7 @@ class Router:
                              f"{step.sensitivity.label} content")
         if step.local_only and not entry.is_local:
             return Rejection(entry.name, codes.LOCAL_ONLY, "the run continues on local models only")
-        return (self._availability(entry, signals, now) or self._fit(entry, step)
+        return (self._availability(entry, signals, now) or self._fit(entry, step, cost)
                 or (self._capacity(entry, signals) if entry.is_local else None))
 
     def _availability(self, entry: CatalogEntry, signals: Signals, now: float
@@ -220,14 +224,12 @@ class Router:
         return None
 
     @staticmethod
-    def _fit(entry: CatalogEntry, step: _Step) -> Rejection | None:
+    def _fit(entry: CatalogEntry, step: _Step, cost: float) -> Rejection | None:
         spec, name = entry.spec, entry.name
-        output = spec.output_limit(step.output_tokens)
-        needed = step.input_tokens + output
+        needed = step.input_tokens + spec.output_limit(step.output_tokens)
         if needed > spec.context_window:
             return Rejection(name, codes.CONTEXT_WINDOW,
                              f"needs ~{needed} tokens, window is {spec.context_window}")
-        cost = spec.cost_usd(step.input_tokens, output)
         if cost > 0 and step.budget_left is not None and cost > step.budget_left:
             return Rejection(name, codes.BUDGET, f"projected ${cost:.4f} > "
                              f"${max(step.budget_left, 0.0):.4f} left")
