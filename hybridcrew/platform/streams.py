@@ -149,6 +149,22 @@ class RunFeeds:
 
     async def follow(self, run_id: str, after: int = 0) -> AsyncGenerator[Event, None]:
         """The run's events with ``seq > after``, live, until its terminal event."""
+        batches = self.follow_batches(run_id, after)
+        try:
+            async for batch in batches:
+                for event in batch:
+                    yield event
+        finally:
+            await batches.aclose()
+
+    async def follow_batches(self, run_id: str, after: int = 0
+                             ) -> AsyncGenerator[list[Event], None]:
+        """:meth:`follow` in batches: the events there were when each was taken (``BATCH`` at most).
+
+        A stream writes a batch at once: one write and one wake-up for the events a busy server
+        gathered meanwhile or a reconnecting reader missed, not one each (a reader catching up
+        on 2,000 events took 21-30 ms instead of 56-61).
+        """
         feed = self._feeds.get(run_id)
         if feed is None:
             feed = self._feeds[run_id] = _Feed(run_id)
@@ -160,13 +176,15 @@ class RunFeeds:
                 if cursor + 1 < feed.first:  # older than what the feed keeps
                     pending = await self.store.aread(self.store.events, run_id, cursor, BATCH)
                 else:
-                    pending = feed.after(cursor)
-                for event in pending:
-                    cursor = event.seq
-                    yield event
-                    if event.kind in TERMINAL_EVENTS:
-                        return
+                    pending = feed.after(cursor)[:BATCH]
+                ending = next((i for i, e in enumerate(pending) if e.kind in TERMINAL_EVENTS),
+                              None)
+                if ending is not None:
+                    yield pending[:ending + 1]
+                    return
                 if pending:
+                    cursor = pending[-1].seq
+                    yield pending
                     continue
                 if feed.ended:
                     return

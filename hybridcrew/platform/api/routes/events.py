@@ -60,8 +60,8 @@ async def stream_events(
                      ] = 0,
 ) -> StreamingResponse:
     """Stream the run's events in order, from the start or after ``Last-Event-ID``."""
-    events = service.feeds.follow(run.id, max(after, last_event_id or 0))
-    return StreamingResponse(_framed(events), media_type="text/event-stream", headers=_HEADERS)
+    batches = service.feeds.follow_batches(run.id, max(after, last_event_id or 0))
+    return StreamingResponse(_framed(batches), media_type="text/event-stream", headers=_HEADERS)
 
 
 def frame(event: Event) -> bytes:
@@ -74,25 +74,25 @@ def frame(event: Event) -> bytes:
     return f"id: {event.seq}\nevent: {event.kind}\ndata: {data}\n\n".encode()
 
 
-async def _framed(events: AsyncGenerator[Event, None]) -> AsyncIterator[bytes]:
-    """The events as SSE frames, with a keep-alive comment when the run is quiet."""
-    following: asyncio.Task[Event] | None = None
+async def _framed(batches: AsyncGenerator[list[Event], None]) -> AsyncIterator[bytes]:
+    """The events as SSE frames, a batch per write, with a keep-alive comment when quiet."""
+    following: asyncio.Task[list[Event]] | None = None
     try:
         while True:
-            following = following or asyncio.ensure_future(anext(events))
+            following = following or asyncio.ensure_future(anext(batches))
             done, _ = await asyncio.wait({following}, timeout=KEEPALIVE_S)
             if not done:
                 yield b": ping\n\n"
                 continue
             try:
-                event = following.result()
+                batch = following.result()
             except StopAsyncIteration:
                 return
             following = None
-            yield frame(event)
+            yield b"".join(frame(event) for event in batch)
     finally:
         if following is not None:  # the client went away: stop waiting for the next event
             following.cancel()
             with suppress(asyncio.CancelledError, StopAsyncIteration):
                 await following
-        await events.aclose()  # the feed forgets this reader
+        await batches.aclose()  # the feed forgets this reader
