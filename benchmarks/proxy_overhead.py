@@ -57,8 +57,6 @@ ASK: list[ChatCompletionMessageParam] = [
        {"role": "user", "content": "How should the orders API rate-limit its clients?"}]
 
 
-
-
 TOOLS: list[ChatCompletionToolParam] = [{"type": "function", "function": {
     "name": f"{verb}_file", "description": f"{verb.capitalize()} a file of the repository: the "
     "path is relative to its root; the result says what changed, or why nothing did.",

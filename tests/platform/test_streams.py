@@ -6,7 +6,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from hybridcrew.graphs.lifecycle import Event, EventKind, RunStatus
+from hybridcrew.graphs.lifecycle import EventKind, RunStatus
 from hybridcrew.platform.store.base import RunRow
 from hybridcrew.platform.store.sqlite import SqliteStore
 from hybridcrew.platform.streams import EventNotifier, RunFeeds
@@ -22,10 +22,8 @@ def _store(tmp_path: Path) -> SqliteStore:
     return store
 
 
-def _append(store: SqliteStore, notifier: EventNotifier, kind: EventKind) -> Event:
-    event = store.append_event(RUN, kind, "backend", {})
-    notifier.publish(event)
-    return event
+def _append(store: SqliteStore, notifier: EventNotifier, kind: EventKind) -> None:
+    notifier.publish(store.append_event(RUN, kind, "backend", {}))
 
 
 def test_a_reader_of_a_finished_run_gets_its_history_in_one_batch(tmp_path: Path) -> None:

@@ -45,6 +45,16 @@ def recorded(provider: str, name: str, fill: dict[str, str] | None = None, **ove
     return Reply(**{**fields, **overrides})
 
 
+def openai_completion(content: str, tokens: tuple[int, int] = (31, 9)) -> Reply:
+    """A chat completion as OpenAI-compatible servers answer (OpenAI API reference: Chat)."""
+    return Reply(200, {
+        "id": "chatcmpl-1", "object": "chat.completion", "created": 1735689600, "model": "m",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
+                     "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": tokens[0], "completion_tokens": tokens[1],
+                  "total_tokens": sum(tokens)}})
+
+
 @dataclass
 class Seen:
     """A request the server received."""

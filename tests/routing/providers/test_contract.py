@@ -30,7 +30,7 @@ from hybridcrew.errors import (
 from hybridcrew.graphs.schemas import plan_schema
 from hybridcrew.routing.runtime import RoutingRuntime
 from tests.support.configs import model, runtime_for
-from tests.support.replay import ReplayServer, Reply, closed_port_url
+from tests.support.replay import ReplayServer, Reply, closed_port_url, openai_completion
 
 MESSAGES = [SystemMessage("You are the backend engineer."), HumanMessage("Add rate limiting.")]
 TEXT = "Use a token bucket per API key."
@@ -80,22 +80,13 @@ ANTHROPIC = Contract(
 )
 
 
-def _openai_completion(content: str, tokens: tuple[int, int]) -> Reply:
-    return Reply(200, {
-        "id": "chatcmpl-1", "object": "chat.completion", "created": 1735689600, "model": "m",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                     "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": tokens[0], "completion_tokens": tokens[1],
-                  "total_tokens": sum(tokens)}})
-
-
 _OPENAI_ERRORS = {400: "invalid_request_error", 401: "invalid_request_error",
                   429: "rate_limit_exceeded", 500: "server_error"}
 
 OPENAI_COMPATIBLE = Contract(
     provider="openai_compatible", path="/v1/chat/completions", fields={},
-    ok=lambda text, i, o: _openai_completion(text, (i, o)),
-    structured=lambda data: _openai_completion(json.dumps(data), USAGE),
+    ok=lambda text, i, o: openai_completion(text, (i, o)),
+    structured=lambda data: openai_completion(json.dumps(data), USAGE),
     error=lambda status, message: Reply(status, {"error": {
         "message": message, "type": _OPENAI_ERRORS[status], "param": None, "code": None}}),
     settings={"openai_compatible_api_key": OPENAI_KEY},

@@ -1,7 +1,8 @@
 """The OpenAI-compatible client sends exactly the body langchain-openai's own client sends.
 
-It skips the openai SDK's per-parameter type walk by handing the body over as ``extra_body``;
-a server must see no difference. Both clients call the loopback replay server answering in the
+It hands the body to the openai SDK as ``extra_body`` (skipping the SDK's per-parameter type
+walk) and keeps assistant text out of langchain-openai's conversion; a server must see no
+difference. Both clients call the loopback replay server answering in the
 chat-completions shape (OpenAI API reference: Chat); the request bodies are compared whole.
 """
 
@@ -19,7 +20,9 @@ from langchain_openai import ChatOpenAI
 
 from hybridcrew.graphs.schemas import plan_schema
 from hybridcrew.routing.providers.openai_client import UntypedChatOpenAI, untyped_body
-from tests.support.replay import ReplayServer, Reply
+from hybridcrew.routing.providers.openai_compatible import OpenAICompatibleProvider
+from tests.support.configs import model, runtime_for
+from tests.support.replay import ReplayServer, Reply, openai_completion
 
 PATH = "/v1/chat/completions"
 CONVERSATION = [
@@ -44,14 +47,6 @@ PLAN_JSON = {"summary": "Rate limit", "parts": {
     "backend": {"goal": "Token bucket", "acceptance_criteria": ["429 after 100/min"]}}}
 
 
-def _completion(content: str) -> Reply:
-    return Reply(200, {
-        "id": "chatcmpl-1", "object": "chat.completion", "created": 1735689600, "model": "m",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                     "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 31, "completion_tokens": 9, "total_tokens": 40}})
-
-
 def _models(url: str) -> list[BaseChatModel]:
     options: dict[str, Any] = {"model": "m", "base_url": f"{url}/v1", "api_key": "not-needed",
                                "max_retries": 0, "temperature": 0.2, "stream_usage": True,
@@ -72,7 +67,7 @@ CALLS: dict[str, Callable[[BaseChatModel], object]] = {
 @pytest.mark.parametrize("call", list(CALLS), ids=list(CALLS))
 def test_the_body_is_the_one_langchain_openai_sends(call: str) -> None:
     with ReplayServer() as server:
-        server.route("POST", PATH, _completion(json.dumps(PLAN_JSON)))
+        server.route("POST", PATH, openai_completion(json.dumps(PLAN_JSON)))
         for model in _models(server.url):
             CALLS[call](model)
     stock, untyped = (seen.body for seen in server.calls("POST", PATH))
@@ -104,3 +99,16 @@ def test_only_the_sdk_arguments_stay_typed() -> None:
                        "max_tokens": 64}}
     responses_api = {"model": "m", "input": [{"role": "user", "content": "hi"}]}
     assert untyped_body(responses_api) is responses_api
+
+
+def test_the_provider_hands_the_sdk_the_body_untyped() -> None:
+    runtime = runtime_for({"models": {"m": model("openai_compatible", "m")},
+                           "agents": {"backend": {"role": "backend", "model": "m"}}})
+    entry = runtime.config.catalog["m"]
+    chat = OpenAICompatibleProvider().chat_model(entry, runtime.settings, 64)
+    request = chat._get_request_payload(CONVERSATION)  # what the SDK is called with
+    assert request["messages"] == [], "the SDK must not walk the conversation"
+    sent = request["extra_body"]["messages"]
+    assert [m["role"] for m in sent] == ["system", "user", "assistant", "tool", "assistant",
+                                         "assistant", "tool", "assistant", "user"]
+    assert sent[4]["content"] == CONVERSATION[4].content, "a reply's text goes out whole"
