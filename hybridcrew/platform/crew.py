@@ -169,7 +169,8 @@ class Crew:
                 "assignments", "assignments",
                 f"{len(unknown)} assignment(s) name an agent the workflow does not have",
                 f"assign only its agents: {', '.join(sorted(agents))}")
-        run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+        # 48 random bits: a busy gateway registers hundreds of runs a second (24 bits clashed).
+        run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(6)
         folder = self.settings.data_dir / "runs" / run_id
         now = time.time()
         return RunRow(run_id, task, workflow, RunStatus.QUEUED, now, now, str(folder),

@@ -27,7 +27,7 @@ from hybridcrew.errors import AllCandidatesFailed, ConfigError, HybridCrewError,
 from hybridcrew.platform.keys import AuthError
 from hybridcrew.platform.outcomes import RunStateError
 from hybridcrew.platform.ratelimits import RateLimitExceeded
-from hybridcrew.platform.store import RunNotFound
+from hybridcrew.platform.store import RunExists, RunNotFound
 from hybridcrew.platform.store.faults import DRIVER_ERRORS
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,7 @@ _STATUS: list[tuple[type[Exception], int, str]] = [
     (RunNotFound, 404, "not_found"),
     (NotFound, 404, "not_found"),
     (RunStateError, 409, "conflict"),
+    (RunExists, 409, "conflict"),
     (ConfigError, 422, "invalid"),
     (TooManyStreams, 429, "too_many_streams"),
     (RateLimitExceeded, 429, "rate_limited"),

@@ -81,7 +81,7 @@ class RunAccepted(BaseModel):
     id: str
     status: RunStatus = Field(examples=["queued"])
     events: str = Field(description="where to stream its events", examples=[
-        "/v1/runs/20261123-101500-a1b2c3/events"])
+        "/v1/runs/20261123-101500-a1b2c3d4e5f6/events"])
 
 
 class RunPage(BaseModel):

@@ -9,6 +9,7 @@ from hybridcrew.platform.store.base import (
     ApiKey,
     KeyLimits,
     Role,
+    RunExists,
     RunNotFound,
     RunRow,
     Store,
@@ -16,8 +17,8 @@ from hybridcrew.platform.store.base import (
 from hybridcrew.platform.store.sqlite import SqliteStore
 from hybridcrew.settings import Settings
 
-__all__ = ["ROLES", "ApiKey", "KeyLimits", "Role", "RunNotFound", "RunRow", "SqliteStore", "Store",
-           "open_store"]
+__all__ = ["ROLES", "ApiKey", "KeyLimits", "Role", "RunExists", "RunNotFound", "RunRow",
+           "SqliteStore", "Store", "open_store"]
 
 
 def open_store(settings: Settings) -> Store:

@@ -36,6 +36,14 @@ class RunNotFound(HybridCrewError):
         super().__init__(f"no run '{run_id}' (list runs with `hybridcrew runs list`)")
 
 
+class RunExists(HybridCrewError):
+    """A run with that id is registered already: nothing was written."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        super().__init__(f"a run '{run_id}' exists already (submit it again for a new id)")
+
+
 class WouldWait(Exception):
     """The write lock is taken (another thread or process): nothing was written."""
 
@@ -154,7 +162,7 @@ class Store(WebhookLog, ABC):
 
     @abstractmethod
     def create_run(self, run: RunRow) -> None:
-        """Register a new run (its id must be new)."""
+        """Register a new run; :class:`RunExists` if its id is taken (the stored run stays)."""
 
     @abstractmethod
     def set_status(self, run_id: str, status: RunStatus, summary: dict[str, Any] | None = None

@@ -33,6 +33,7 @@ from hybridcrew.platform.store.base import (
     ApiKey,
     KeyLimits,
     Role,
+    RunExists,
     RunNotFound,
     RunRow,
     Store,
@@ -135,7 +136,7 @@ class RedisStore(RedisFeedbackLog, RedisProxyLog, RedisWebhookLog, Store):
                   "options": json.dumps(run.options), "summary": json.dumps(run.summary),
                   "tenant": run.tenant}
         if not self.r.hsetnx(self._run_key(run.id), "id", run.id):
-            raise ValueError(f"run {run.id} exists already")
+            raise RunExists(run.id)
         pipe = self.r.pipeline()
         pipe.hset(self._run_key(run.id), mapping=fields)
         for index in (f"{self.p}runs", f"{self.p}runs:s:{run.status}",

@@ -24,7 +24,7 @@ from hybridcrew.graphs.ports import (
     RecordedDecision,
     StepText,
 )
-from hybridcrew.platform.store.base import LEASE_PREFIX, RunNotFound, RunRow, Store
+from hybridcrew.platform.store.base import LEASE_PREFIX, RunExists, RunNotFound, RunRow, Store
 from hybridcrew.platform.store.sqlite_connections import SqliteConnections
 from hybridcrew.platform.store.sqlite_keys import SqliteKeyRing
 from hybridcrew.platform.store.sqlite_proxy import SqliteProxyLog
@@ -65,10 +65,12 @@ class SqliteStore(SqliteConnections, SqliteKeyRing, SqliteProxyLog, SqliteWebhoo
     def create_run(self, run: RunRow) -> None:
         """Register a new run."""
         with self._tx() as db:
-            db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       (run.id, run.task, run.workflow, run.status, run.created_at,
-                        run.updated_at, run.folder, json.dumps(run.options),
-                        json.dumps(run.summary), run.tenant))
+            inserted = db.execute(
+                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (run.id, run.task, run.workflow, run.status, run.created_at, run.updated_at,
+                 run.folder, json.dumps(run.options), json.dumps(run.summary), run.tenant))
+            if not inserted.rowcount:
+                raise RunExists(run.id)
 
     def set_status(self, run_id: str, status: RunStatus, summary: dict[str, Any] | None = None
                    ) -> bool:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from hybridcrew.graphs.ports import OUTCOME_CHARS, StepText
-from hybridcrew.platform.store import ApiKey, KeyLimits, RunNotFound, RunRow, Store
+from hybridcrew.platform.store import ApiKey, KeyLimits, RunExists, RunNotFound, RunRow, Store
 
 
 def _run(run_id: str, *, tenant: str = "acme", status: str = "queued", at: float = 1.0
@@ -35,6 +35,15 @@ def test_a_run_round_trips_and_is_tenant_scoped(store: Store) -> None:
         store.get_run("r1", tenant="other")
     with pytest.raises(RunNotFound, match="no run 'nope'"):
         store.get_run("nope")
+
+
+def test_a_taken_run_id_is_refused_and_the_stored_run_stays(store: Store) -> None:
+    store.create_run(_run("r1"))
+    store.set_status("r1", "running")
+    with pytest.raises(RunExists, match="'r1' exists already"):
+        store.create_run(_run("r1", tenant="beta"))
+    assert store.get_run("r1", tenant="acme").status == "running"
+    assert [run.id for run in store.list_runs()] == ["r1"]
 
 
 def test_status_and_summary_change_together(store: Store) -> None:
