@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Self
 
 if TYPE_CHECKING:
     from hybridcrew.routing.decision import Decision
@@ -48,7 +48,7 @@ class ConfigError(HybridCrewError):
     @classmethod
     def single(
         cls, source: str, path: str, problem: str, fix: str, line: int | None = None
-    ) -> ConfigError:
+    ) -> Self:
         """Build an error holding one problem."""
         return cls(source, [ConfigProblem(path, problem, fix, line)])
 

@@ -30,6 +30,7 @@ from hybridcrew.graphs.ports import DEFAULT_TENANT
 from hybridcrew.graphs.steps import CrewContext, ExecutionStopped, RunCancelled
 from hybridcrew.graphs.workflow import WorkflowSpec
 from hybridcrew.platform.checkpoints import open_checkpointer
+from hybridcrew.platform.idempotency import IdempotencyKey
 from hybridcrew.platform.learning import relearn
 from hybridcrew.platform.leases import Leases
 from hybridcrew.platform.mcp_tools import AgentTools, McpServers
@@ -141,13 +142,14 @@ class Crew:
                 gate: bool = False, tenant: str = DEFAULT_TENANT,
                 assignments: dict[str, dict[str, Any]] | None = None,
                 privacy: Sensitivity | None = None, budget_usd: float | None = None,
-                repo: RepoSpec | None = None) -> RunRow:
+                repo: RepoSpec | None = None, once: IdempotencyKey | None = None) -> RunRow:
         """Check a run and make its row (status ``queued``), unregistered: :meth:`submit`.
 
         The agent assignments in force now (persisted overrides, then this run's own) are kept
         with the run, so a resume elsewhere compiles the same graph. ``privacy`` is the least
         sensitivity of everything in the run; ``budget_usd`` replaces the policy's run budget;
-        ``repo`` is the git checkout the run changes (on its own branch).
+        ``repo`` is the git checkout the run changes (on its own branch); ``once`` gives the run
+        the id of a client's idempotency key (registering it twice fails: ``RunExists``).
         """
         if not task.strip():
             raise ConfigError.single("task", "", "the task is empty",
@@ -170,13 +172,17 @@ class Crew:
                 f"{len(unknown)} assignment(s) name an agent the workflow does not have",
                 f"assign only its agents: {', '.join(sorted(agents))}")
         # 48 random bits: a busy gateway registers hundreds of runs a second (24 bits clashed).
-        run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(6)
+        run_id = once.run_id if once else (time.strftime("%Y%m%d-%H%M%S") + "-"
+                                            + secrets.token_hex(6))
         folder = self.settings.data_dir / "runs" / run_id
         now = time.time()
-        return RunRow(run_id, task, workflow, RunStatus.QUEUED, now, now, str(folder),
-                      RunOptions(labels=labels or [], gate=gate, assignments=in_force,
-                                 privacy=int(privacy or 0), budget_usd=budget_usd,
-                                 repo=repo.model_dump() if repo else None), {}, tenant)
+        options = RunOptions(labels=labels or [], gate=gate, assignments=in_force,
+                             privacy=int(privacy or 0), budget_usd=budget_usd,
+                             repo=repo.model_dump() if repo else None)
+        if once is not None:
+            options["request_digest"] = once.digest
+        return RunRow(run_id, task, workflow, RunStatus.QUEUED, now, now, str(folder), options,
+                      {}, tenant)
 
     def start(self, task: str, *, workflow: str = BUILTIN, labels: list[str] | None = None,
               gate: bool = False, answer: AskHuman | None = None,

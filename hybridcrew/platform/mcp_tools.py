@@ -32,7 +32,8 @@ from hybridcrew.graphs.ports import Tool, ToolResult
 log = logging.getLogger(__name__)
 RETRY_LISTING_S = 60.0
 LISTING_TIMEOUT_S = 15.0
-"""A server's whole start and listing, at most (its own ``timeout_s`` if shorter)."""
+"""A server's whole start and listing, at least (its own ``timeout_s`` if longer): a start may
+load a runtime or a package, and a busy machine must not report a healthy server as dead."""
 MAX_RESULT_CHARS = 50_000
 """What a model is shown of one tool result (the rest is cut, and it is told so)."""
 
@@ -54,7 +55,7 @@ class McpServers:
             return {}
         spec = self.specs[server]
         try:
-            async with asyncio.timeout(min(spec.timeout_s, LISTING_TIMEOUT_S)):
+            async with asyncio.timeout(_listing_timeout(spec)):
                 async with Client(self._transport(server)) as client:
                     listed = (await client.list_tools()).tools
         except Exception as exc:  # noqa: BLE001 - any failure to start or list is reported
@@ -154,12 +155,16 @@ _START_FIX = ("run the command (or open the URL) by hand to see why; check mcp_s
               "hybridcrew.yaml")
 
 
+def _listing_timeout(spec: McpServerSpec) -> float:
+    return max(spec.timeout_s, LISTING_TIMEOUT_S)
+
+
 def _why(exc: BaseException, spec: McpServerSpec) -> str:
     """Why a server could not be used, in one line (exception groups unwrapped)."""
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         exc = exc.exceptions[0]
     if isinstance(exc, TimeoutError):
-        return f"no answer within {min(spec.timeout_s, LISTING_TIMEOUT_S):g} s"
+        return f"no answer within {_listing_timeout(spec):g} s"
     if isinstance(exc, FileNotFoundError):
         return f"cannot start '{spec.command}': no such program"
     detail = str(exc).splitlines()[0][:200] if str(exc) else ""

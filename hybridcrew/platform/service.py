@@ -24,13 +24,14 @@ from hybridcrew.graphs.library import BUILTIN, available_workflows
 from hybridcrew.graphs.lifecycle import RunStatus
 from hybridcrew.platform.checkpoints import SqliteCheckpoints
 from hybridcrew.platform.crew import Crew
+from hybridcrew.platform.idempotency import IdempotencyKey
 from hybridcrew.platform.keys import has_active_keys
 from hybridcrew.platform.metrics import Metrics
 from hybridcrew.platform.outcomes import RunStateError
 from hybridcrew.platform.proxy import Proxy
 from hybridcrew.platform.recovery import Recovery
 from hybridcrew.platform.runloop import run_loop
-from hybridcrew.platform.store import RunRow, Store
+from hybridcrew.platform.store import RunExists, RunRow, Store
 from hybridcrew.platform.store.sqlite import SqliteStore
 from hybridcrew.platform.store.sqlite_wal import WalCheckpointer, database_file
 from hybridcrew.platform.streams import EventNotifier, RunFeeds, StreamSlots
@@ -155,6 +156,21 @@ class RunService:
         row = self.crew.new_run(task, tenant=tenant, **options)
         await self.store.awrite(self.store.create_run, row)
         return self._queued(row)
+
+    async def asubmit_once(self, once: IdempotencyKey, task: str, tenant: str, **options: Any
+                           ) -> tuple[RunRow, bool]:
+        """:meth:`asubmit` under a client's idempotency key: the run, and whether it existed.
+
+        A repeat of the request gets the run the first one registered (whatever became of it);
+        the key with a different request is :class:`KeyReused` (a ConfigError naming the header).
+        """
+        try:
+            return await self.asubmit(task, tenant, once=once, **options), False
+        except RunExists:
+            row = await to_thread.run_sync(self.store.get_run, once.run_id)  # rare: a retry
+            if row.options.get("request_digest") != once.digest:
+                raise once.reused() from None
+            return row, True
 
     def _queued(self, row: RunRow) -> RunRow:
         # A new run is nobody else's: its lease is taken when it starts (one write less on the

@@ -40,7 +40,8 @@ class _Claim:
                  ) -> None:
         self.gate, self.endpoint, self.on_queued = gate, endpoint, on_queued
         self.semaphore = gate.semaphores[endpoint]
-        self.holder = uuid.uuid4().hex
+        # Only a cluster-wide slot needs a holder id (a random id costs a system call).
+        self.holder = uuid.uuid4().hex if gate.shared is not None else ""
         self.queued = self.local = self.holding = False
 
     def queue(self) -> None:

@@ -228,7 +228,10 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
         last = loc.pop() if err["type"] == "extra_forbidden" and loc else None
         field = redactor.path(loc) + (f".{redactor.segment(last, '<unknown>')}"
                                       if last is not None else "")
-        fields.append({"field": field, "problem": redactor.text(str(err["msg"]))})
+        problem = redactor.text(str(err["msg"]))
+        if err["type"] == "string_pattern_mismatch":  # the API's own rule: say it
+            problem = f"must match the pattern {err['ctx']['pattern']}"
+        fields.append({"field": field, "problem": problem})
     return _answer(422, "invalid_request", fields, request=request)
 
 

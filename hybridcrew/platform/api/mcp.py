@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal, TypeVar
 
 from anyio import to_thread
+from fastapi import Response
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.types import ToolAnnotations
@@ -88,7 +89,7 @@ class HybridcrewTools:
         caller = self._as(ctx, "operator")
         body = self._valid(RunCreate, task=task, workflow=workflow, repo=repo, labels=list(labels),
                            budget_usd=budget_usd, approval=approval)
-        accepted = await self._call(runs.create_run(body, caller, self.service))
+        accepted = await self._call(runs.create_run(body, caller, self.service, Response()))
         if wait:
             return await self.wait_for_run(ctx, accepted.id)
         return {"id": accepted.id, "status": str(accepted.status)}

@@ -64,6 +64,8 @@ class RunOptions(TypedDict, total=False):
     budget_usd: float | None
     repo: dict[str, Any] | None
     """The repository the run changes (a :class:`~hybridcrew.agents.repos.RepoSpec`)."""
+    request_digest: str
+    """SHA-256 of the request that started it under an idempotency key (only then)."""
 
 
 @dataclass(frozen=True)

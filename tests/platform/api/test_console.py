@@ -165,6 +165,24 @@ def test_forms_need_the_csrf_token_and_html_in_a_task_stays_text(
     assert ok.status_code == 303
 
 
+def test_a_form_posted_twice_starts_one_run(store: SqliteStore) -> None:
+    key = create_key(store, "acme", "operator")[1]
+    with gateway(crew_config(), store=store) as base:
+        session = httpx.Client(base_url=base, cookies={"hc_session": key})
+        form = session.get("/ui")
+        fields = dict(re.findall(r'name="(csrf|submission)" value="([^"]+)"', form.text))
+        session.cookies.set("hc_csrf", form.cookies["hc_csrf"])
+        # The same form sent again (a double click, a resend) is one run; changed, a new one.
+        posts = [session.post("/ui/runs", data={**fields, "task": task}, follow_redirects=False)
+                 for task in (TASK, TASK, TASK + " and pagination")]
+        shown_again = session.get("/ui").text
+    assert f'value="{fields["submission"]}"' not in shown_again, "each form shown gets a token"
+    locations = [p.headers["location"] for p in posts]
+    assert locations[0] == locations[1] != locations[2]
+    assert sorted(r.task for r in store.list_runs(tenant="acme")) == [
+        TASK, TASK + " and pagination"]
+
+
 def test_assignments_capacity_and_routing_pages(setup: tuple[Console, dict[str, str], str]
                                                 ) -> None:
     ui, keys, base = setup

@@ -7,6 +7,8 @@ works without JavaScript, a reload away.
 
 from __future__ import annotations
 
+import contextlib
+import secrets
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,6 +27,7 @@ from hybridcrew.platform.api.console.session import (
 )
 from hybridcrew.platform.api.deps import ServiceDep
 from hybridcrew.platform.api.routes import runs
+from hybridcrew.platform.idempotency import KEY_PATTERN, IdempotencyKey, KeyReused
 from hybridcrew.platform.keys import AuthError, Caller, authenticate
 from hybridcrew.platform.service import RunService
 from hybridcrew.platform.store import RunRow
@@ -73,6 +76,7 @@ async def runspage(request: Request, caller: ConsoleCaller, service: ServiceDep,
     rows = await service.store.aread(service.store.list_runs, tenant=caller.tenant,
                                      status=status, limit=PAGE + 1, offset=offset)
     return page(request, "runs.html", caller, runs=[_listed(r) for r in rows[:PAGE]],
+                 submission=secrets.token_urlsafe(16),
                  statuses=[s.value for s in RunStatus], status=status.value if status else "",
                  next_offset=offset + PAGE if len(rows) > PAGE else None)
 
@@ -80,10 +84,24 @@ async def runspage(request: Request, caller: ConsoleCaller, service: ServiceDep,
 @router.post("/runs", dependencies=[CsrfChecked])
 async def start_run(caller: ConsoleCaller, service: ServiceDep,
                     task: Annotated[str, Form(min_length=1, max_length=20_000)],
-                    approval: Annotated[bool, Form()] = False) -> Response:
-    """Start a run (operators), then show it."""
+                    approval: Annotated[bool, Form()] = False,
+                    submission: Annotated[str | None, Form(pattern=KEY_PATTERN)] = None
+                    ) -> Response:
+    """Start a run (operators), then show it.
+
+    The form carries a token of its own: posted twice (a double click, a resent form), it
+    starts one run. Changed and posted again with the same token, it starts another.
+    """
     needs(caller, "operator")
-    row = await service.asubmit(task, caller.tenant, gate=approval)
+    row = None
+    if submission is not None:
+        # A space cannot occur in an API client's key: the console's keys are its own.
+        once = IdempotencyKey.of(caller.tenant, f"console {submission}",
+                                 {"task": task, "approval": approval})
+        with contextlib.suppress(KeyReused):
+            row, _ = await service.asubmit_once(once, task, caller.tenant, gate=approval)
+    if row is None:
+        row = await service.asubmit(task, caller.tenant, gate=approval)
     return back(f"{PREFIX}/runs/{row.id}")
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path as FilePath
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import FileResponse
 
 from hybridcrew.graphs.lifecycle import RunStatus
@@ -24,24 +24,40 @@ from hybridcrew.platform.api.schemas import (
     RunSummary,
     StepDetail,
 )
+from hybridcrew.platform.idempotency import HEADER, KEY_PATTERN, REPLAYED_HEADER, IdempotencyKey
 from hybridcrew.sensitivity import Sensitivity
 
 MAX_ARTIFACT_PATH = 1024
 router = APIRouter(prefix="/v1/runs", tags=["runs"], responses={
     401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody}})
 Status = Annotated[RunStatus | None, Query(description="only runs with this status")]
+IdempotencyHeader = Annotated[str | None, Header(
+    alias=HEADER, pattern=KEY_PATTERN,
+    description="submit at most once: a retry with this key and the same body gets the run "
+                "the first request started (1-255 visible ASCII characters)")]
 
 
 @router.post("", status_code=202, response_model=RunAccepted,
              responses={422: {"model": ErrorBody}})
-async def create_run(body: RunCreate, caller: Operator, service: ServiceDep) -> RunAccepted:
-    """Start a run; it executes in the background. Stream its events from ``events``."""
-    row = await service.asubmit(
-        body.task, caller.tenant, workflow=body.workflow, labels=body.labels,
-        gate=body.approval, budget_usd=body.budget_usd,
-        privacy=Sensitivity.parse(body.privacy) if body.privacy else None,
-        assignments={a: s.model_dump() for a, s in body.assignments.items()},
-        repo=service.repo(body.repo) if body.repo else None)
+async def create_run(body: RunCreate, caller: Operator, service: ServiceDep, response: Response,
+                     key: IdempotencyHeader = None) -> RunAccepted:
+    """Start a run; it executes in the background. Stream its events from ``events``.
+
+    With an ``Idempotency-Key``, sending the same request again (a retry after a timeout)
+    answers with the run the first one started, marked ``Idempotent-Replayed: true``.
+    """
+    options: dict[str, Any] = {
+        "workflow": body.workflow, "labels": body.labels, "gate": body.approval,
+        "budget_usd": body.budget_usd,
+        "privacy": Sensitivity.parse(body.privacy) if body.privacy else None,
+        "assignments": {a: s.model_dump() for a, s in body.assignments.items()},
+        "repo": service.repo(body.repo) if body.repo else None}
+    if key is None:
+        row = await service.asubmit(body.task, caller.tenant, **options)
+    else:
+        once = IdempotencyKey.of(caller.tenant, key, body.model_dump(mode="json"))
+        row, replayed = await service.asubmit_once(once, body.task, caller.tenant, **options)
+        response.headers[REPLAYED_HEADER] = "true" if replayed else "false"
     return RunAccepted(id=row.id, status=row.status, events=f"/v1/runs/{row.id}/events")
 
 
