@@ -37,8 +37,11 @@ IdempotencyHeader = Annotated[str | None, Header(
                 "the first request started (1-255 visible ASCII characters)")]
 
 
-@router.post("", status_code=202, response_model=RunAccepted,
-             responses={422: {"model": ErrorBody}})
+@router.post("", status_code=202, response_model=RunAccepted, responses={
+    202: {"headers": {REPLAYED_HEADER: {
+        "description": "with an Idempotency-Key: true when an earlier request started the run",
+        "schema": {"type": "string", "enum": ["true", "false"]}}}},
+    422: {"model": ErrorBody}})
 async def create_run(body: RunCreate, caller: Operator, service: ServiceDep, response: Response,
                      key: IdempotencyHeader = None) -> RunAccepted:
     """Start a run; it executes in the background. Stream its events from ``events``.
