@@ -172,8 +172,7 @@ class Crew:
                 f"{len(unknown)} assignment(s) name an agent the workflow does not have",
                 f"assign only its agents: {', '.join(sorted(agents))}")
         # 48 random bits: a busy gateway registers hundreds of runs a second (24 bits clashed).
-        run_id = once.run_id if once else (time.strftime("%Y%m%d-%H%M%S") + "-"
-                                            + secrets.token_hex(6))
+        run_id = once.run_id if once else f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(6)}"
         folder = self.settings.data_dir / "runs" / run_id
         now = time.time()
         options = RunOptions(labels=labels or [], gate=gate, assignments=in_force,
