@@ -47,7 +47,7 @@ class IdempotencyKey:
         """
         # A NUL cannot occur in a tenant name or a key: ("a", "b\0c") and ("a\0b", "c") differ.
         run_id = RUN_ID_PREFIX + hashlib.sha256(f"{tenant}\0{key}".encode()).hexdigest()[:24]
-        canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), default=str)
+        canonical = json.dumps(request, sort_keys=True, separators=(",", ":"))
         return cls(run_id, hashlib.sha256(canonical.encode()).hexdigest())
 
     def reused(self) -> KeyReused:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -17,13 +16,6 @@ from tests.support.crew import crew_config
 from tests.support.gateway import gateway, wait_status
 
 TASK = "Add rate limiting to the orders API"
-
-
-@pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with gateway(crew_config(latency=0.05)) as base, httpx.Client(base_url=base,
-                                                                   timeout=30) as http:
-        yield http
 
 
 def _stream(client: httpx.Client, run_id: str, last_event_id: int | None = None,

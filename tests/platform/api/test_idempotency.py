@@ -9,7 +9,6 @@ import json
 import signal
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -27,13 +26,6 @@ from tests.support.processes import kill, serve, until
 
 TASK = "Add rate limiting to the orders API"
 KEY = "0b6f2a52-5f0e-4a53-9e57-1f3c0e3a9d41"
-
-
-@pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with gateway(crew_config(latency=0.05)) as base, httpx.Client(base_url=base,
-                                                                   timeout=30) as http:
-        yield http
 
 
 def _submit(http: httpx.Client, body: dict[str, object], key: str = KEY) -> httpx.Response:
