@@ -31,7 +31,7 @@ from hybridcrew.platform.outcomes import RunStateError
 from hybridcrew.platform.proxy import Proxy
 from hybridcrew.platform.recovery import Recovery
 from hybridcrew.platform.runloop import run_loop
-from hybridcrew.platform.store import RunExists, RunRow, Store
+from hybridcrew.platform.store import RunExists, RunNotFound, RunRow, Store
 from hybridcrew.platform.store.sqlite import SqliteStore
 from hybridcrew.platform.store.sqlite_wal import WalCheckpointer, database_file
 from hybridcrew.platform.streams import EventNotifier, RunFeeds, StreamSlots
@@ -157,19 +157,34 @@ class RunService:
         await self.store.awrite(self.store.create_run, row)
         return self._queued(row)
 
+    async def areplay(self, once: IdempotencyKey) -> RunRow | None:
+        """The run an earlier request under this key started, or None if there is none.
+
+        :class:`KeyReused` (a ConfigError naming the header) if that request differed. Looked
+        up before a keyed request's checks, so a retry finds its run even after the
+        configuration changed (a repository unregistered, a workflow removed).
+        """
+        try:
+            row = await self.store.aread(self.store.get_run, once.run_id)
+        except RunNotFound:
+            return None
+        if row.options.get("request_digest") != once.digest:
+            raise once.reused()
+        return row
+
     async def asubmit_once(self, once: IdempotencyKey, task: str, tenant: str, **options: Any
                            ) -> tuple[RunRow, bool]:
         """:meth:`asubmit` under a client's idempotency key: the run, and whether it existed.
 
-        A repeat of the request gets the run the first one registered (whatever became of it);
-        the key with a different request is :class:`KeyReused` (a ConfigError naming the header).
+        Call :meth:`areplay` first; this settles the race of two requests with one key that
+        both found no run: the store registers one, the other gets it (whatever became of it).
         """
         try:
             return await self.asubmit(task, tenant, once=once, **options), False
         except RunExists:
-            row = await to_thread.run_sync(self.store.get_run, once.run_id)  # rare: a retry
-            if row.options.get("request_digest") != once.digest:
-                raise once.reused() from None
+            row = await self.areplay(once)
+            if row is None:  # runs are never deleted: the run that took the id is there
+                raise
             return row, True
 
     def _queued(self, row: RunRow) -> RunRow:

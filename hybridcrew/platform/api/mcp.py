@@ -18,7 +18,6 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal, TypeVar
 
 from anyio import to_thread
-from fastapi import Response
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.types import ToolAnnotations
@@ -89,10 +88,10 @@ class HybridcrewTools:
         caller = self._as(ctx, "operator")
         body = self._valid(RunCreate, task=task, workflow=workflow, repo=repo, labels=list(labels),
                            budget_usd=budget_usd, approval=approval)
-        accepted = await self._call(runs.create_run(body, caller, self.service, Response()))
+        row, _ = await self._call(runs.submit(body, caller.tenant, self.service))
         if wait:
-            return await self.wait_for_run(ctx, accepted.id)
-        return {"id": accepted.id, "status": str(accepted.status)}
+            return await self.wait_for_run(ctx, row.id)
+        return {"id": row.id, "status": str(row.status)}
 
     async def run_status(self, ctx: Context, run_id: RunId) -> dict[str, Any]:
         """A run: status, each step's model, location and routing decision, cost, artifacts."""

@@ -118,6 +118,24 @@ def test_keys_belong_to_a_tenant(tmp_path: Path) -> None:
     assert ids[0] != ids[1], "the same key in two tenants is two runs"
 
 
+def test_a_retry_finds_its_run_after_the_configuration_changed(tmp_path: Path) -> None:
+    """The label the first request named is gone from the next gateway's configuration: a
+    new request naming it is refused, the retry still gets the run it started."""
+    store = SqliteStore(tmp_path / "runs.sqlite")
+    labelled = crew_config(routing={"privacy": {"labels": {"customer-data": "confidential"}}})
+    body = {"task": TASK, "labels": ["customer-data"]}
+    with gateway(labelled, store=store) as base, httpx.Client(base_url=base, timeout=30) as http:
+        run_id = _submit(http, body).json()["id"]
+        wait_status(http, run_id, {"finished"})
+    with gateway(crew_config(), store=store) as base, httpx.Client(base_url=base,
+                                                                    timeout=30) as http:
+        again = _submit(http, body)
+        assert (again.status_code, again.json()["id"]) == (202, run_id)
+        assert again.headers["Idempotent-Replayed"] == "true"
+        assert _submit(http, body, key=KEY + "-2").status_code == 422
+        assert _run_ids(http) == [run_id]
+
+
 def test_keyed_runs_on_redis_are_registered_once(redis_url: str,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     redis.Redis.from_url(redis_url).flushdb()

@@ -25,6 +25,8 @@ from hybridcrew.platform.api.schemas import (
     StepDetail,
 )
 from hybridcrew.platform.idempotency import HEADER, KEY_PATTERN, REPLAYED_HEADER, IdempotencyKey
+from hybridcrew.platform.service import RunService
+from hybridcrew.platform.store import RunRow
 from hybridcrew.sensitivity import Sensitivity
 
 MAX_ARTIFACT_PATH = 1024
@@ -49,19 +51,31 @@ async def create_run(body: RunCreate, caller: Operator, service: ServiceDep, res
     With an ``Idempotency-Key``, sending the same request again (a retry after a timeout)
     answers with the run the first one started, marked ``Idempotent-Replayed: true``.
     """
+    row, replayed = await submit(body, caller.tenant, service, key)
+    if key is not None:
+        response.headers[REPLAYED_HEADER] = "true" if replayed else "false"
+    return RunAccepted(id=row.id, status=row.status, events=f"/v1/runs/{row.id}/events")
+
+
+async def submit(body: RunCreate, tenant: str, service: RunService, key: str | None = None
+                 ) -> tuple[RunRow, bool]:
+    """Start the run ``body`` asks for (once per ``key``): the run, and whether it existed.
+
+    A keyed retry is looked up before the request is checked: it finds its run even when the
+    configuration changed since (the repository it named unregistered, say).
+    """
+    once = None if key is None else IdempotencyKey.of(tenant, key, body.model_dump(mode="json"))
+    if once is not None and (existing := await service.areplay(once)) is not None:
+        return existing, True
     options: dict[str, Any] = {
         "workflow": body.workflow, "labels": body.labels, "gate": body.approval,
         "budget_usd": body.budget_usd,
         "privacy": Sensitivity.parse(body.privacy) if body.privacy else None,
         "assignments": {a: s.model_dump() for a, s in body.assignments.items()},
         "repo": service.repo(body.repo) if body.repo else None}
-    if key is None:
-        row = await service.asubmit(body.task, caller.tenant, **options)
-    else:
-        once = IdempotencyKey.of(caller.tenant, key, body.model_dump(mode="json"))
-        row, replayed = await service.asubmit_once(once, body.task, caller.tenant, **options)
-        response.headers[REPLAYED_HEADER] = "true" if replayed else "false"
-    return RunAccepted(id=row.id, status=row.status, events=f"/v1/runs/{row.id}/events")
+    if once is None:
+        return await service.asubmit(body.task, tenant, **options), False
+    return await service.asubmit_once(once, body.task, tenant, **options)
 
 
 @router.get("", response_model=RunPage)
