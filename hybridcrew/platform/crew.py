@@ -8,28 +8,24 @@ error was fixed. Completed steps never run again and their cost is never counted
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import secrets
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
 from hybridcrew.agents.repos import RepoSpec
 from hybridcrew.errors import ConfigError, HybridCrewError, StepBlocked
-from hybridcrew.graphs.compile import compile_workflow
 from hybridcrew.graphs.events import EventSink
-from hybridcrew.graphs.library import BUILTIN, load_workflow
+from hybridcrew.graphs.library import BUILTIN
 from hybridcrew.graphs.lifecycle import ACTIVE_STATUSES, EventKind, RunStatus
 from hybridcrew.graphs.ports import DEFAULT_TENANT
 from hybridcrew.graphs.steps import CrewContext, ExecutionStopped, RunCancelled
-from hybridcrew.graphs.workflow import WorkflowSpec
 from hybridcrew.platform.checkpoints import open_checkpointer
+from hybridcrew.platform.compiled import CompiledWorkflow, CompiledWorkflows
 from hybridcrew.platform.idempotency import IdempotencyKey
 from hybridcrew.platform.learning import relearn
 from hybridcrew.platform.leases import Leases
@@ -44,21 +40,12 @@ from hybridcrew.platform.store import RunRow, Store, open_store
 from hybridcrew.platform.store.base import RunOptions
 from hybridcrew.platform.store.faults import Faults
 from hybridcrew.platform.webhooks import Webhooks
-from hybridcrew.routing.config import LoadedConfig, with_assignments
+from hybridcrew.routing.config import LoadedConfig
 from hybridcrew.routing.runtime import RoutingRuntime
 from hybridcrew.sensitivity import Sensitivity
 from hybridcrew.settings import Settings
 
 log = logging.getLogger(__name__)
-MAX_COMPILED = 64
-"""Compiled graphs kept per process (one per workflow and set of agent assignments)."""
-@dataclass
-class _Loaded:
-    spec: WorkflowSpec
-    context: CrewContext
-    graph: CompiledStateGraph[Any, Any, Any, Any]
-
-
 class Crew:
     """Submits, runs, resumes and cancels runs in this process."""
 
@@ -94,9 +81,10 @@ class Crew:
         vectors = vector_cache(settings.data_dir) if settings.repo_embeddings else None
         self.workspaces = RepoWorkspaces(settings.data_dir, vectors,
                                          require_isolation=settings.sandbox == "require")
-        self._loaded: dict[str, _Loaded] = {}
         self.run_memory = RunMemory(settings, memory)
         self.mcp = McpServers(config.document.mcp_servers)
+        self.compiled = CompiledWorkflows(config, self.runtime, self.mcp, self.checkpointer,
+                                          self._context)
         if any(a.tools for a in config.agents.values()):  # reported now, not at the first step
             problems = run_loop().run(self.mcp.check(config.agents))
             if problems:
@@ -108,26 +96,15 @@ class Crew:
         return self.run_memory.memory
 
     def workflow(self, name: str, assignments: dict[str, dict[str, Any]] | None = None
-                 ) -> _Loaded:
+                 ) -> CompiledWorkflow:
         """The compiled graph for a workflow: its own agents added, ``assignments`` applied."""
-        cache_key = json.dumps([name, assignments or {}], sort_keys=True)
-        if cache_key not in self._loaded:
-            spec, merged = load_workflow(name, self.config)
-            if assignments:
-                merged = with_assignments(merged, assignments, "assignments")
-            runtime = self.runtime.with_agents(merged) if merged is not self.config else (
-                self.runtime)
-            tools = AgentTools(self.mcp, merged.agents) if any(
-                a.tools for a in merged.agents.values()) else None
-            ctx = CrewContext(runtime, self.store, self.events, self.budget_gate,
-                              cancelled=self.cancelled, handed_over=self.handed_over,
-                              stopping=self.stopping, workspaces=self.workspaces,
-                              repo_files=self.settings.repo_files, toolbox=tools)
-            if len(self._loaded) >= MAX_COMPILED:  # per-run assignments vary: keep it bounded
-                self._loaded.pop(next(iter(self._loaded)))  # runs in progress keep theirs
-            self._loaded[cache_key] = _Loaded(spec, ctx, compile_workflow(spec, ctx,
-                                                                          self.checkpointer))
-        return self._loaded[cache_key]
+        return self.compiled.get(name, assignments)
+
+    def _context(self, runtime: RoutingRuntime, tools: AgentTools | None) -> CrewContext:
+        return CrewContext(runtime, self.store, self.events, self.budget_gate,
+                           cancelled=self.cancelled, handed_over=self.handed_over,
+                           stopping=self.stopping, workspaces=self.workspaces,
+                           repo_files=self.settings.repo_files, toolbox=tools)
 
     def submit(self, task: str, **options: Any) -> RunRow:
         """Check and register a run (status ``queued``); :meth:`resume` executes it.
@@ -317,10 +294,10 @@ class Crew:
         return dict(self._for(self.store.get_run(run_id)).graph.get_state(
             _thread(run_id)).values)
 
-    def _for(self, row: RunRow) -> _Loaded:
+    def _for(self, row: RunRow) -> CompiledWorkflow:
         return self.workflow(row.workflow, row.options.get("assignments"))
 
-    async def _drive(self, run_id: str, loaded: _Loaded, payload: Any,
+    async def _drive(self, run_id: str, loaded: CompiledWorkflow, payload: Any,
                      answer: AskHuman | None, folder: str) -> RunOutcome:
         while True:
             try:
