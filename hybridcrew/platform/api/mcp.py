@@ -14,6 +14,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -37,6 +38,7 @@ from hybridcrew.platform.api.schemas import (
     MemorySearch,
     RunCreate,
 )
+from hybridcrew.platform.idempotency import KEY_PATTERN, KeyReused
 from hybridcrew.platform.keys import Caller
 from hybridcrew.platform.service import RunService
 from hybridcrew.platform.store import Role, RunRow
@@ -83,15 +85,33 @@ class HybridcrewTools:
                                                     "written")] = False,
         wait: Annotated[bool, Field(description="report progress until the run finishes or "
                                                 "asks a question")] = False,
+        idempotency_key: Annotated[str | None, Field(
+            description="start at most once: calling again with this key and the same "
+                        "arguments returns the run the first call started (1-255 visible "
+                        "ASCII characters, e.g. a UUID)")] = None,
     ) -> dict[str, Any]:
         """Start a crew run on a task; returns its id (and, with wait, how it ended)."""
         caller = self._as(ctx, "operator")
+        # Checked here, not by the tool's schema: the SDK's own message would show the value.
+        if idempotency_key is not None and not re.fullmatch(KEY_PATTERN, idempotency_key):
+            raise ToolError("idempotency_key: must be 1-255 visible ASCII characters, without "
+                            "spaces (a UUID, say)")
         body = self._valid(RunCreate, task=task, workflow=workflow, repo=repo, labels=list(labels),
                            budget_usd=budget_usd, approval=approval)
-        row, _ = await self._call(runs.submit(body, caller.tenant, self.service))
+        row, replayed = await self._call(self._submit(body, caller.tenant, idempotency_key))
+        started = {"replayed": replayed} if idempotency_key is not None else {}
         if wait:
-            return await self.wait_for_run(ctx, row.id)
-        return {"id": row.id, "status": str(row.status)}
+            return await self.wait_for_run(ctx, row.id) | started
+        return {"id": row.id, "status": str(row.status)} | started
+
+    async def _submit(self, body: RunCreate, tenant: str, key: str | None
+                      ) -> tuple[RunRow, bool]:
+        try:
+            return await runs.submit(body, tenant, self.service, key)
+        except KeyReused:  # its text names the REST API's header
+            raise ToolError("idempotency_key: this key started a run with other arguments. "
+                            "Fix: use a new key for a new run; call again with the first "
+                            "call's arguments to get the run it started") from None
 
     async def run_status(self, ctx: Context, run_id: RunId) -> dict[str, Any]:
         """A run: status, each step's model, location and routing decision, cost, artifacts."""

@@ -181,6 +181,34 @@ def test_a_gate_is_answered_through_mcp_and_errors_name_the_field(isolated_env: 
     assert explained["model"] == "author"
 
 
+def test_a_start_run_retried_with_its_key_starts_one_run(isolated_env: Path) -> None:
+    """An agent whose start_run timed out calls it again: the same run, not a second one."""
+    key = "7f1d5a8e-retry-of-start-run"
+    with gateway(crew_config()) as url:
+        async def session(client: Client) -> Any:
+            first = _data(await client.call_tool("start_run", {
+                "task": TASK, "idempotency_key": key}))
+            again = _data(await client.call_tool("start_run", {
+                "task": TASK, "idempotency_key": key, "wait": True}))
+            other = _error(await client.call_tool("start_run", {
+                "task": TASK + " and pagination", "idempotency_key": key}))
+            malformed = _error(await client.call_tool("start_run", {
+                "task": TASK, "idempotency_key": "has space-xyz"}))
+            listed = _data(await client.call_tool("list_runs", {}))
+            return first, again, other, malformed, listed
+
+        first, again, other, malformed, listed = _with(_http(url), session)
+    assert first["replayed"] is False
+    assert (again["id"], again["replayed"], again["status"]) == (first["id"], True, "finished")
+    assert "idempotency_key" in other
+    assert "new key" in other
+    assert key not in other
+    assert "pagination" not in other
+    assert "idempotency_key" in malformed
+    assert "xyz" not in malformed
+    assert [r["id"] for r in listed["result"]] == [first["id"]]
+
+
 def test_stdio_needs_a_key_once_keys_exist(isolated_env: Path) -> None:
     create_key(SqliteStore(isolated_env / "data" / "store.sqlite"), "acme", "operator")
     done = subprocess.run([sys.executable, "-m", "hybridcrew", "mcp"], capture_output=True,
