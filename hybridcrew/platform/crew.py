@@ -46,6 +46,8 @@ from hybridcrew.sensitivity import Sensitivity
 from hybridcrew.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
 class Crew:
     """Submits, runs, resumes and cancels runs in this process."""
 

@@ -141,8 +141,9 @@ class RunService:
         """Register a run and queue it for execution."""
         return self._queued(self.crew.submit(task, tenant=tenant, **options))
 
-    async def asubmit(self, task: str, tenant: str, **options: Any) -> RunRow:
-        """:meth:`submit` from the server's loop.
+    async def asubmit(self, task: str, tenant: str, *, repo_name: str | None = None,
+                      **options: Any) -> RunRow:
+        """:meth:`submit` from the server's loop; ``repo_name`` a repository under ``repos:``.
 
         The common case costs no hop to a thread and back: the run is checked in place and
         registered in place when the store can write at once (else on a worker thread, see
@@ -150,6 +151,8 @@ class RunService:
         repository (its checkout is checked on disk) or assignments of its own (a workflow may
         be compiled for them), or when runs go to the Redis queue.
         """
+        if repo_name is not None:
+            options["repo"] = self.repo(repo_name)
         if options.get("repo") is not None or options.get("assignments") or self.queue is not None:
             return await to_thread.run_sync(functools.partial(self.submit, task, tenant,
                                                               **options))
@@ -157,13 +160,27 @@ class RunService:
         await self.store.awrite(self.store.create_run, row)
         return self._queued(row)
 
-    async def areplay(self, once: IdempotencyKey) -> RunRow | None:
-        """The run an earlier request under this key started, or None if there is none.
+    async def asubmit_once(self, once: IdempotencyKey, task: str, tenant: str, **options: Any
+                           ) -> tuple[RunRow, bool]:
+        """:meth:`asubmit` under a client's idempotency key: the run, and whether it existed.
 
-        :class:`KeyReused` (a ConfigError naming the header) if that request differed. Looked
-        up before a keyed request's checks, so a retry finds its run even after the
-        configuration changed (a repository unregistered, a workflow removed).
+        A repeat of the request gets the run the first one registered (whatever became of it),
+        looked up before the request is checked: a retry finds its run even after the
+        configuration changed (a label or repository it named removed). The key with a
+        different request is :class:`KeyReused` (a ConfigError naming the header).
         """
+        if (existing := await self._replay(once)) is not None:
+            return existing, True
+        try:
+            return await self.asubmit(task, tenant, once=once, **options), False
+        except RunExists:  # another request with the key registered it in the meantime
+            row = await self._replay(once)
+            if row is None:  # runs are never deleted: the run that took the id is there
+                raise
+            return row, True
+
+    async def _replay(self, once: IdempotencyKey) -> RunRow | None:
+        """The run an earlier request under this key started, if any (KeyReused if it differed)."""
         try:
             row = await self.store.aread(self.store.get_run, once.run_id)
         except RunNotFound:
@@ -171,21 +188,6 @@ class RunService:
         if row.options.get("request_digest") != once.digest:
             raise once.reused()
         return row
-
-    async def asubmit_once(self, once: IdempotencyKey, task: str, tenant: str, **options: Any
-                           ) -> tuple[RunRow, bool]:
-        """:meth:`asubmit` under a client's idempotency key: the run, and whether it existed.
-
-        Call :meth:`areplay` first; this settles the race of two requests with one key that
-        both found no run: the store registers one, the other gets it (whatever became of it).
-        """
-        try:
-            return await self.asubmit(task, tenant, once=once, **options), False
-        except RunExists:
-            row = await self.areplay(once)
-            if row is None:  # runs are never deleted: the run that took the id is there
-                raise
-            return row, True
 
     def _queued(self, row: RunRow) -> RunRow:
         # A new run is nobody else's: its lease is taken when it starts (one write less on the

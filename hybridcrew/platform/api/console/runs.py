@@ -99,8 +99,7 @@ async def start_run(caller: ConsoleCaller, service: ServiceDep,
         once = IdempotencyKey.of(caller.tenant, f"console {submission}",
                                  {"task": task, "approval": approval})
         with contextlib.suppress(KeyReused):
-            row = (await service.areplay(once)
-                   or (await service.asubmit_once(once, task, caller.tenant, gate=approval))[0])
+            row, _ = await service.asubmit_once(once, task, caller.tenant, gate=approval)
     if row is None:
         row = await service.asubmit(task, caller.tenant, gate=approval)
     return back(f"{PREFIX}/runs/{row.id}")

@@ -59,22 +59,16 @@ async def create_run(body: RunCreate, caller: Operator, service: ServiceDep, res
 
 async def submit(body: RunCreate, tenant: str, service: RunService, key: str | None = None
                  ) -> tuple[RunRow, bool]:
-    """Start the run ``body`` asks for (once per ``key``): the run, and whether it existed.
-
-    A keyed retry is looked up before the request is checked: it finds its run even when the
-    configuration changed since (the repository it named unregistered, say).
-    """
-    once = None if key is None else IdempotencyKey.of(tenant, key, body.model_dump(mode="json"))
-    if once is not None and (existing := await service.areplay(once)) is not None:
-        return existing, True
+    """Start the run ``body`` asks for (once per ``key``): the run, and whether it existed."""
     options: dict[str, Any] = {
         "workflow": body.workflow, "labels": body.labels, "gate": body.approval,
         "budget_usd": body.budget_usd,
         "privacy": Sensitivity.parse(body.privacy) if body.privacy else None,
         "assignments": {a: s.model_dump() for a, s in body.assignments.items()},
-        "repo": service.repo(body.repo) if body.repo else None}
-    if once is None:
+        "repo_name": body.repo}
+    if key is None:
         return await service.asubmit(body.task, tenant, **options), False
+    once = IdempotencyKey.of(tenant, key, body.model_dump(mode="json"))
     return await service.asubmit_once(once, body.task, tenant, **options)
 
 
