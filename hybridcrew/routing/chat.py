@@ -16,13 +16,14 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any, cast
 
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.runnables import Runnable
+from langchain_core.runnables import RunnableBinding
 
 from hybridcrew.errors import ProviderError, Unsupported
 from hybridcrew.routing.decision import Decision
 from hybridcrew.routing.invoke import Call, CallResult, ModelPool, first_served
-from hybridcrew.routing.providers.base import Reply
+from hybridcrew.routing.providers.base import Reply, agenerate
 
 
 @dataclass(frozen=True)
@@ -37,27 +38,30 @@ class ChatOptions:
     stop: tuple[str, ...] = ()
 
 
-def bound(call: Call, options: ChatOptions) -> Runnable[Any, BaseMessage]:
-    """The call's chat model with the caller's tools and JSON mode bound to it."""
+def bound(call: Call, options: ChatOptions) -> tuple[BaseChatModel, dict[str, Any]]:
+    """The call's chat model and the call options that carry the caller's tools and JSON mode."""
     model = call.chat_model()
-    runnable: Runnable[Any, BaseMessage] = model
+    kwargs: dict[str, Any] = {}
     if options.tools:
+        choice: dict[str, Any] = {} if options.tool_choice is None else {
+            "tool_choice": options.tool_choice}
         try:
-            choice: dict[str, Any] = {} if options.tool_choice is None else {
-                "tool_choice": options.tool_choice}
-            runnable = model.bind_tools(list(options.tools), **choice)
+            binding = model.bind_tools(list(options.tools), **choice)
         except NotImplementedError:
             raise Unsupported(provider=call.entry.provider, model=call.entry.spec.model,
                               detail="this model cannot call tools") from None
+        # Every chat model binds tools as call options (the format its API takes).
+        assert isinstance(binding, RunnableBinding)
+        kwargs.update(binding.kwargs)
     if options.json_mode:
-        kwargs = call.provider.json_mode_kwargs
-        if kwargs is None:
+        json_mode = call.provider.json_mode_kwargs
+        if json_mode is None:
             raise Unsupported(provider=call.entry.provider, model=call.entry.spec.model,
                               detail="this model has no JSON mode")
-        runnable = runnable.bind(**kwargs)
+        kwargs.update(json_mode)
     if options.stop:
-        runnable = runnable.bind(stop=list(options.stop))
-    return runnable
+        kwargs["stop"] = list(options.stop)
+    return model, kwargs
 
 
 async def achat(pool: ModelPool, decision: Decision, messages: Sequence[BaseMessage],
@@ -66,14 +70,14 @@ async def achat(pool: ModelPool, decision: Decision, messages: Sequence[BaseMess
 
     async def attempt(name: str) -> CallResult:
         call = Call(pool, name, decision.output_tokens, None)
-        runnable = bound(call, options)
+        model, kwargs = bound(call, options)
         async with pool.gate.aslot(call.endpoint):
             started = time.perf_counter()
             try:
-                message = await runnable.ainvoke(list(messages))
+                message = await agenerate(model, messages, **kwargs)
             except Exception as exc:
                 raise call.failed(exc) from exc
-            return call.result(_reply(message), time.perf_counter() - started)
+            return call.result(Reply(message), time.perf_counter() - started)
 
     result, errors = await first_served(decision, attempt)
     return dataclasses.replace(result, attempts=errors)
@@ -108,7 +112,7 @@ class Streamed:
             content=whole.content, tool_calls=whole.tool_calls,
             usage_metadata=whole.usage_metadata, response_metadata=whole.response_metadata)
         self.result = dataclasses.replace(
-            self._call.result(_reply(message), time.perf_counter() - self._started),
+            self._call.result(Reply(message), time.perf_counter() - self._started),
             attempts=self.attempts)
 
 
@@ -124,10 +128,10 @@ async def astream(pool: ModelPool, decision: Decision, messages: Sequence[BaseMe
         call = Call(pool, name, decision.output_tokens, None)
         held = AsyncExitStack()
         try:
-            runnable = bound(call, options)
+            model, kwargs = bound(call, options)
             await held.enter_async_context(pool.gate.aslot(call.endpoint))
             started = time.perf_counter()
-            rest = aiter(runnable.astream(list(messages)))
+            rest = aiter(model.astream(list(messages), **kwargs))
             try:
                 first = await anext(rest, None)
             except Exception as exc:
@@ -142,6 +146,3 @@ async def astream(pool: ModelPool, decision: Decision, messages: Sequence[BaseMe
     streamed.attempts = errors
     return streamed
 
-
-def _reply(message: BaseMessage) -> Reply:
-    return Reply(message if isinstance(message, AIMessage) else AIMessage(message.text))

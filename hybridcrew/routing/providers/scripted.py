@@ -24,7 +24,6 @@ import json
 import threading
 import time
 from collections.abc import Sequence
-from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +41,8 @@ from hybridcrew.routing.providers.base import (
     ModelProvider,
     Probe,
     Reply,
+    agenerate,
+    generate,
     json_schema_of,
     parse_json_reply,
 )
@@ -50,9 +51,6 @@ if TYPE_CHECKING:
     from hybridcrew.settings import Settings
 
 CHARS_PER_TOKEN = 4
-# The schema travels beside the call, not as an invoke() kwarg: langchain serializes every kwarg
-# on every call (for caching and tracing), which would dominate a model that does no work.
-_SCHEMA: ContextVar[dict[str, Any] | None] = ContextVar("scripted_schema", default=None)
 
 
 def count_tokens(text: str) -> int:
@@ -93,7 +91,7 @@ class ScriptedChatModel(BaseChatModel):
         index = self._begin(messages)
         if self.latency_s:
             time.sleep(self.latency_s)
-        return self._play(index, messages)
+        return self._play(index, messages, kwargs.get("json_schema"))
 
     async def _agenerate(
         self,
@@ -106,7 +104,7 @@ class ScriptedChatModel(BaseChatModel):
         index = self._begin(messages)
         if self.latency_s:
             await asyncio.sleep(self.latency_s)
-        return self._play(index, messages)
+        return self._play(index, messages, kwargs.get("json_schema"))
 
     def _begin(self, messages: list[BaseMessage]) -> int:
         with self._lock:
@@ -114,7 +112,8 @@ class ScriptedChatModel(BaseChatModel):
         self._log(index, messages)
         return index
 
-    def _play(self, index: int, messages: list[BaseMessage]) -> ChatResult:
+    def _play(self, index: int, messages: list[BaseMessage], schema: dict[str, Any] | None
+              ) -> ChatResult:
         failure = self.failures[index] if index < len(self.failures) else None
         if failure:
             raise ERROR_KINDS[failure](provider="scripted", model=self.model_name,
@@ -122,7 +121,7 @@ class ScriptedChatModel(BaseChatModel):
         prompt = "\n".join(str(m.content) for m in messages)
         user_turn = bool(messages) and isinstance(messages[-1], HumanMessage)
         tool_call = self._tool_call(index, prompt) if user_turn else None
-        reply = "" if tool_call else self._reply(index, prompt, _SCHEMA.get())
+        reply = "" if tool_call else self._reply(index, prompt, schema)
         input_tokens = count_tokens(prompt)
         output_tokens = min(count_tokens(reply or json.dumps(tool_call)), self.max_tokens)
         message = AIMessage(
@@ -220,26 +219,16 @@ class ScriptedProvider(ModelProvider):
         """With a schema, the script (or the schema itself) provides JSON to validate."""
         if schema is None:
             return super().invoke(entry, model, messages, None)
-        token = _SCHEMA.set(json_schema_of(schema))
-        try:
-            message = model.invoke(list(messages))
-        finally:
-            _SCHEMA.reset(token)
-        assert isinstance(message, AIMessage)  # every chat model returns an AIMessage
-        return parse_json_reply(message, schema)
+        return parse_json_reply(generate(model, messages, json_schema=json_schema_of(schema)),
+                                schema)
 
     async def ainvoke(self, entry: CatalogEntry, model: BaseChatModel,
                       messages: Sequence[BaseMessage], schema: type[BaseModel] | None) -> Reply:
         """:meth:`invoke` on the event loop (the script plays without leaving it)."""
         if schema is None:
             return await super().ainvoke(entry, model, messages, None)
-        token = _SCHEMA.set(json_schema_of(schema))
-        try:
-            message = await model.ainvoke(list(messages))
-        finally:
-            _SCHEMA.reset(token)
-        assert isinstance(message, AIMessage)  # every chat model returns an AIMessage
-        return parse_json_reply(message, schema)
+        return parse_json_reply(
+            await agenerate(model, messages, json_schema=json_schema_of(schema)), schema)
 
     def probe(self, entry: CatalogEntry, settings: Settings) -> Probe:
         """Always available."""
