@@ -116,7 +116,7 @@ class HybridcrewTools:
     async def run_status(self, ctx: Context, run_id: RunId) -> dict[str, Any]:
         """A run: status, each step's model, location and routing decision, cost, artifacts."""
         run = await self._run(ctx, run_id)
-        detail = await self._call(to_thread.run_sync(runs.get_run, run, self.service))
+        detail = await self._call(runs.get_run(run, self.service))
         return detail.model_dump(mode="json")
 
     async def wait_for_run(
@@ -183,8 +183,7 @@ class HybridcrewTools:
     ) -> list[dict[str, Any]]:
         """The tenant's recent runs, newest first: status, cost, share of local steps."""
         caller = self._as(ctx, "viewer")
-        page = await self._call(to_thread.run_sync(
-            lambda: runs.list_runs(caller, self.service, None, limit, 0)))
+        page = await self._call(runs.list_runs(caller, self.service, None, limit, 0))
         return [item.model_dump(mode="json") for item in page.items]
 
     # -- routing and memory ---------------------------------------------------------------------

@@ -142,7 +142,7 @@ def _listed(row: RunRow) -> dict[str, Any]:
 async def _run_context(service: RunService, caller: Caller, run_id: str) -> dict[str, Any]:
     store = service.store
     run = await store.aread(store.get_run, run_id, caller.tenant)
-    detail = await to_thread.run_sync(runs.get_run, run, service)
+    detail = await runs.get_run(run, service)
     patch = await to_thread.run_sync(_patch, Path(run.folder))
     return {"run": run, "steps": detail.steps, "pending": detail.pending,
             "error_text": detail.error, "artifacts": detail.artifacts, "patch": patch,

@@ -14,8 +14,8 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
-def healthz() -> dict[str, str]:
-    """The process answers."""
+async def healthz() -> dict[str, str]:
+    """The process answers (on the serving loop: a probe needs no worker thread)."""
     return {"status": "ok"}
 
 
