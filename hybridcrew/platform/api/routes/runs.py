@@ -87,8 +87,8 @@ async def list_runs(caller: Viewer, service: ServiceDep, status: Status = None,
 async def get_run(run: RunDep, service: ServiceDep) -> RunDetail:
     """A run: status, steps with their routing decision records, tokens, cost, artifacts."""
     # What clients poll: answered in place where the store's reads are local (its checkpoints
-    # are on the same backend), not on a worker thread (2.3 ms and 25 context switches a
-    # request on a 2-core Xeon, against ~1 ms and one in place).
+    # are on the same backend). A worker thread cost 2.2 ms of CPU and ~8 context switches a
+    # request, against 1.5 ms and one in place (benchmarks/console_pages.py, 2-core Xeon).
     return await service.store.aread(_detail, run, service)
 
 
