@@ -93,8 +93,7 @@ def main() -> None:
             steps = client.get(f"/ui/runs/{run_id}").text.count('class="step"')
             assert steps >= 4, "the run page shows the real run's steps"
             server = functools.partial(usage, gateway, data_dir / "rusage.json")
-            results = [(f"{m} {p}", *timed(client, m, p, args.requests, data=d,
-                                                     server=server))
+            results = [(f"{m} {p}", *timed(client, m, p, args.requests, data=d, server=server))
                        for m, p, d in pages]
         finally:
             gateway.terminate()

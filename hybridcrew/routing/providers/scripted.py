@@ -12,7 +12,8 @@ and it is clearly named so nobody mistakes its output for a model's. Options:
 - ``latency_s``: seconds each call takes.
 - ``call_log``: a file that gets one JSON line per call (survives process restarts).
 
-With a schema and nothing scripted, it answers with the smallest object the schema accepts.
+Given a JSON schema as the ``json_schema`` call option and nothing scripted, it answers with
+the smallest object the schema accepts.
 """
 
 from __future__ import annotations
