@@ -51,6 +51,8 @@ _STATUS_ERRORS: dict[int, type[ProviderError]] = {
     413: BadRequest, 422: BadRequest, 429: RateLimited, 503: Overloaded, 529: Overloaded,
 }
 _SERVER_ERROR = 500
+JSON_OBJECT = "json_object"
+"""The structured-output method of llama.cpp (see :attr:`ModelProvider.structured_method`)."""
 STRUCTURED_MODELS = 256
 """Structured-output runnables kept (model x schema x method); the least recently used goes."""
 _structured_models: OrderedDict[tuple[int, type[BaseModel], str],
@@ -101,8 +103,8 @@ def _message(result: ChatResult) -> AIMessage:
     return message if isinstance(message, AIMessage) else AIMessage(message.text)
 
 
-def invoke_json_object(model: BaseChatModel, messages: Sequence[BaseMessage],
-                       schema: type[BaseModel]) -> Reply:
+def _invoke_json_object(model: BaseChatModel, messages: Sequence[BaseMessage],
+                        schema: type[BaseModel]) -> Reply:
     """Structured output the llama.cpp way.
 
     ``response_format`` is ``json_object`` plus the schema, which llama.cpp turns into a grammar
@@ -112,9 +114,9 @@ def invoke_json_object(model: BaseChatModel, messages: Sequence[BaseMessage],
                             schema)
 
 
-async def ainvoke_json_object(model: BaseChatModel, messages: Sequence[BaseMessage],
-                              schema: type[BaseModel]) -> Reply:
-    """:func:`invoke_json_object` for a step on the event loop."""
+async def _ainvoke_json_object(model: BaseChatModel, messages: Sequence[BaseMessage],
+                               schema: type[BaseModel]) -> Reply:
+    """:func:`_invoke_json_object` for a step on the event loop."""
     return parse_json_reply(
         await agenerate(model, messages, response_format=_json_object(schema)), schema)
 
@@ -194,7 +196,9 @@ class ModelProvider(ABC):
     name: ClassVar[str]
     location: ClassVar[Location]
     structured_method: ClassVar[str] = "json_schema"
-    """The ``method`` of langchain's ``with_structured_output`` for this provider."""
+    """The ``method`` of langchain's ``with_structured_output`` for this provider, or
+    ``json_object``: the schema goes to the model as ``response_format`` (llama.cpp makes it a
+    grammar) and the reply is validated here."""
     json_mode_kwargs: ClassVar[dict[str, Any] | None] = None
     """Call options that ask this provider's model for a JSON object; None: it has no JSON mode."""
 
@@ -207,13 +211,19 @@ class ModelProvider(ABC):
     def probe(self, entry: CatalogEntry, settings: Settings) -> Probe:
         """Check the backend (blocking I/O; only the background refresher calls this)."""
 
+    def structured_method_for(self, entry: CatalogEntry) -> str:
+        """How ``entry`` gives structured output: :attr:`structured_method`, unless it chooses."""
+        return self.structured_method
+
     def invoke(self, entry: CatalogEntry, model: BaseChatModel, messages: Sequence[BaseMessage],
                schema: type[BaseModel] | None) -> Reply:
         """Call the model; with a schema, use the provider's native structured output."""
         if schema is None:
             return Reply(generate(model, messages))
-        return _structured(structured_model(model, schema, self.structured_method).invoke(
-            list(messages)))
+        method = self.structured_method_for(entry)
+        if method == JSON_OBJECT:
+            return _invoke_json_object(model, messages, schema)
+        return _structured(structured_model(model, schema, method).invoke(list(messages)))
 
     async def ainvoke(self, entry: CatalogEntry, model: BaseChatModel,
                       messages: Sequence[BaseMessage], schema: type[BaseModel] | None) -> Reply:
@@ -224,8 +234,10 @@ class ModelProvider(ABC):
         """
         if schema is None:
             return Reply(await agenerate(model, messages))
-        return _structured(await structured_model(
-            model, schema, self.structured_method).ainvoke(list(messages)))
+        method = self.structured_method_for(entry)
+        if method == JSON_OBJECT:
+            return await _ainvoke_json_object(model, messages, schema)
+        return _structured(await structured_model(model, schema, method).ainvoke(list(messages)))
 
     def endpoint(self, entry: CatalogEntry, settings: Settings) -> str:
         """The key under which health and the circuit breaker are tracked."""

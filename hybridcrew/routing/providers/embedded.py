@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage
-from pydantic import BaseModel
 
 from hybridcrew.errors import Unavailable
 from hybridcrew.routing.catalog import CatalogEntry
 from hybridcrew.routing.providers.base import (
+    JSON_OBJECT,
     ModelProvider,
     Probe,
-    Reply,
-    ainvoke_json_object,
-    invoke_json_object,
 )
 from hybridcrew.routing.providers.llama_chat import LlamaCppChatModel
 
@@ -49,6 +44,7 @@ class EmbeddedProvider(ModelProvider):
 
     name = "embedded"
     location = "local"
+    structured_method = JSON_OBJECT  # a llama.cpp grammar built from the JSON schema
     json_mode_kwargs = {"response_format": {"type": "json_object"}}  # noqa: RUF012 - ClassVar
 
     def model_path(self, entry: CatalogEntry, settings: Settings) -> Path:
@@ -77,20 +73,6 @@ class EmbeddedProvider(ModelProvider):
             repeat_penalty=float(options.get("repeat_penalty", 1.3)),
             max_tokens=max_tokens,
         )
-
-    def invoke(self, entry: CatalogEntry, model: BaseChatModel, messages: Sequence[BaseMessage],
-               schema: type[BaseModel] | None) -> Reply:
-        """Structured output through a llama.cpp grammar built from the JSON schema."""
-        if schema is None:
-            return super().invoke(entry, model, messages, None)
-        return invoke_json_object(model, messages, schema)
-
-    async def ainvoke(self, entry: CatalogEntry, model: BaseChatModel,
-                      messages: Sequence[BaseMessage], schema: type[BaseModel] | None) -> Reply:
-        """:meth:`invoke` on the loop's bounded worker pool (llama.cpp computes in-process)."""
-        if schema is None:
-            return await super().ainvoke(entry, model, messages, None)
-        return await ainvoke_json_object(model, messages, schema)
 
     def probe(self, entry: CatalogEntry, settings: Settings) -> Probe:
         """Installed pieces only; loading the model is left to the first call."""

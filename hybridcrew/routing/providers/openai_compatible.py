@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import httpx
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage
-from pydantic import BaseModel, SecretStr
+from pydantic import SecretStr
 
 from hybridcrew.routing.catalog import CatalogEntry
 from hybridcrew.routing.providers.base import (
     ModelProvider,
     Probe,
-    Reply,
-    ainvoke_json_object,
     http_probe,
-    invoke_json_object,
 )
 
 if TYPE_CHECKING:
@@ -43,23 +38,13 @@ class OpenAICompatibleProvider(ModelProvider):
         """One breaker per server."""
         return f"{self.name}:{self.base_url(entry, settings)}"
 
-    def invoke(self, entry: CatalogEntry, model: BaseChatModel, messages: Sequence[BaseMessage],
-               schema: type[BaseModel] | None) -> Reply:
+    def structured_method_for(self, entry: CatalogEntry) -> str:
         """Structured output in the server's dialect.
 
         ``options.structured_output: json_object`` suits llama.cpp servers (schema + grammar);
         the default ``json_schema`` is OpenAI's, spoken by vLLM and LM Studio.
         """
-        if schema is None or entry.spec.options.get(STRUCTURED_OPTION) != "json_object":
-            return super().invoke(entry, model, messages, schema)
-        return invoke_json_object(model, messages, schema)
-
-    async def ainvoke(self, entry: CatalogEntry, model: BaseChatModel,
-                      messages: Sequence[BaseMessage], schema: type[BaseModel] | None) -> Reply:
-        """:meth:`invoke` awaited on the event loop."""
-        if schema is None or entry.spec.options.get(STRUCTURED_OPTION) != "json_object":
-            return await super().ainvoke(entry, model, messages, schema)
-        return await ainvoke_json_object(model, messages, schema)
+        return str(entry.spec.options.get(STRUCTURED_OPTION, self.structured_method))
 
     def chat_model(self, entry: CatalogEntry, settings: Settings, max_tokens: int
                    ) -> BaseChatModel:

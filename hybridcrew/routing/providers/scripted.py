@@ -12,8 +12,8 @@ and it is clearly named so nobody mistakes its output for a model's. Options:
 - ``latency_s``: seconds each call takes.
 - ``call_log``: a file that gets one JSON line per call (survives process restarts).
 
-Given a JSON schema as the ``json_schema`` call option and nothing scripted, it answers with
-the smallest object the schema accepts.
+Given a JSON schema as llama.cpp takes it (``response_format={"type": "json_object", "schema":
+...}``) and nothing scripted, it answers with the smallest object the schema accepts.
 """
 
 from __future__ import annotations
@@ -34,18 +34,14 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolCa
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import BaseModel, Field, PrivateAttr
+from pydantic import Field, PrivateAttr
 
 from hybridcrew.errors import ERROR_KINDS, ConfigError
 from hybridcrew.routing.catalog import CatalogEntry
 from hybridcrew.routing.providers.base import (
+    JSON_OBJECT,
     ModelProvider,
     Probe,
-    Reply,
-    agenerate,
-    generate,
-    json_schema_of,
-    parse_json_reply,
 )
 
 if TYPE_CHECKING:
@@ -57,6 +53,12 @@ CHARS_PER_TOKEN = 4
 def count_tokens(text: str) -> int:
     """Deterministic token count for scripted usage: one token per four characters."""
     return max(1, (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN)
+
+
+def _schema(options: dict[str, Any]) -> dict[str, Any] | None:
+    """The JSON schema a call's ``response_format`` carries, if any."""
+    response_format = options.get("response_format")
+    return response_format.get("schema") if isinstance(response_format, dict) else None
 
 
 def prompt_digest(messages: Sequence[BaseMessage]) -> str:
@@ -92,7 +94,7 @@ class ScriptedChatModel(BaseChatModel):
         index = self._begin(messages)
         if self.latency_s:
             time.sleep(self.latency_s)
-        return self._play(index, messages, kwargs.get("json_schema"))
+        return self._play(index, messages, _schema(kwargs))
 
     async def _agenerate(
         self,
@@ -105,7 +107,7 @@ class ScriptedChatModel(BaseChatModel):
         index = self._begin(messages)
         if self.latency_s:
             await asyncio.sleep(self.latency_s)
-        return self._play(index, messages, kwargs.get("json_schema"))
+        return self._play(index, messages, _schema(kwargs))
 
     def _begin(self, messages: list[BaseMessage]) -> int:
         with self._lock:
@@ -192,6 +194,7 @@ class ScriptedProvider(ModelProvider):
 
     name = "scripted"
     location = "local"
+    structured_method = JSON_OBJECT  # the script, or the schema itself, provides the JSON
     json_mode_kwargs = {}  # noqa: RUF012 - ClassVar; the script decides what it answers
 
     def chat_model(self, entry: CatalogEntry, settings: Settings, max_tokens: int
@@ -214,22 +217,6 @@ class ScriptedProvider(ModelProvider):
             call_log=Path(str(log)) if log else None,
             max_tokens=max_tokens,
         )
-
-    def invoke(self, entry: CatalogEntry, model: BaseChatModel, messages: Sequence[BaseMessage],
-               schema: type[BaseModel] | None) -> Reply:
-        """With a schema, the script (or the schema itself) provides JSON to validate."""
-        if schema is None:
-            return super().invoke(entry, model, messages, None)
-        return parse_json_reply(generate(model, messages, json_schema=json_schema_of(schema)),
-                                schema)
-
-    async def ainvoke(self, entry: CatalogEntry, model: BaseChatModel,
-                      messages: Sequence[BaseMessage], schema: type[BaseModel] | None) -> Reply:
-        """:meth:`invoke` on the event loop (the script plays without leaving it)."""
-        if schema is None:
-            return await super().ainvoke(entry, model, messages, None)
-        return parse_json_reply(
-            await agenerate(model, messages, json_schema=json_schema_of(schema)), schema)
 
     def probe(self, entry: CatalogEntry, settings: Settings) -> Probe:
         """Always available."""
