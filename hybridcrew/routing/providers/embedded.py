@@ -40,7 +40,11 @@ def packaged_gguf(models_dir: Path) -> Path:
 
 
 class EmbeddedProvider(ModelProvider):
-    """llama-cpp-python in process; model file from ``options.gguf`` or the packaged Gemma."""
+    """llama-cpp-python in process; model file from ``options.gguf`` or the packaged Gemma.
+
+    Other options: ``n_threads`` (default: one per physical core), ``chat_format``
+    (``gemma``), ``temperature`` (0.2), ``repeat_penalty`` (1.3).
+    """
 
     name = "embedded"
     location = "local"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import ctypes
+import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +18,27 @@ from pydantic import PrivateAttr
 
 _LOADED: dict[tuple[str, int], tuple[Any, threading.Lock]] = {}
 _LOAD_LOCK = threading.Lock()
+CPU_TOPOLOGY = Path("/sys/devices/system/cpu")
+
+
+def physical_cores(topology: Path = CPU_TOPOLOGY) -> int | None:
+    """Cores this process may run on, hyperthread siblings counted once; None if unknown.
+
+    llama.cpp generates fastest on one thread per physical core (its own CLI's default).
+    llama-cpp-python instead takes half the logical CPUs, which assumes two threads per core:
+    on machines without SMT, as many cloud VMs present their vCPUs, that leaves half the cores
+    idle (1.65x slower generation with the packaged Gemma on 2 such cores).
+    """
+    allowed = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(
+        os.cpu_count() or 1)
+    cores = set()
+    for cpu in allowed:
+        try:
+            siblings = (topology / f"cpu{cpu}" / "topology" / "thread_siblings_list").read_text()
+        except OSError:
+            return None  # no sysfs (macOS, some containers): keep the library's default
+        cores.add(siblings.strip())
+    return len(cores) or None
 
 
 def load_llama(path: Path, n_ctx: int, chat_format: str, n_threads: int | None
@@ -32,7 +54,7 @@ def load_llama(path: Path, n_ctx: int, chat_format: str, n_threads: int | None
         _quiet_llama_logs()
         if key not in _LOADED:
             llm = Llama(model_path=str(path), n_ctx=n_ctx, chat_format=chat_format,
-                        n_threads=n_threads, verbose=False)
+                        n_threads=n_threads or physical_cores(), verbose=False)
             if not _LOADED:
                 atexit.register(_close_all)
             _LOADED[key] = (llm, threading.Lock())

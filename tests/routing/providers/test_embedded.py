@@ -8,6 +8,7 @@ import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from hybridcrew.errors import Unavailable
+from hybridcrew.routing.providers.llama_chat import load_llama, physical_cores
 from hybridcrew.routing.runtime import RoutingRuntime
 from tests.support.configs import model, runtime_for
 
@@ -41,3 +42,11 @@ def test_missing_gguf_file_is_unavailable_with_fix(tmp_path: Path) -> None:
     assert runtime.collect_signals().health_of("gemma").up is False
     with pytest.raises(Unavailable, match=r"options\.gguf"):
         runtime.pool.call("gemma", [HumanMessage("hi")], max_tokens=4)
+
+
+def test_generates_on_one_thread_per_physical_core(models_dir: Path) -> None:
+    runtime = _runtime(temperature=0.0)
+    runtime.pool.call("gemma", [HumanMessage("Say hi.")], max_tokens=2)
+    path = models_dir / "gemma-3-270m-q4_k_m.gguf"
+    llm, _ = load_llama(path, 2048, "gemma", None)
+    assert llm.n_threads == (physical_cores() or llm.n_threads)
