@@ -28,6 +28,10 @@ SHOP = {
                            "    assert greet('ana') == 'hello ana'\n",
     "web/banner.js": "export function banner() {\n  return '';\n}\n",
     ".gitignore": ".env\n",
+    # The shop's tests need none of the pytest plugins installed beside hybridcrew's own test
+    # suite (hypothesis, schemathesis, langsmith's): unloaded, a check starts in 0.7 s, not 5.
+    "pytest.ini": "[pytest]\naddopts = -p no:hypothesispytest -p no:schemathesis "
+                  "-p no:langsmith_plugin\n",
 }
 """A shop whose pricing test fails before any change (the crew's task is to fix it)."""
 
