@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -36,11 +37,16 @@ def outcome_json(outcome: RunOutcome, crew: Crew) -> dict[str, Any]:
 
 def print_outcome(console: Console, outcome: RunOutcome, crew: Crew) -> None:
     """The closing table, totals with the all-cloud counterfactual, verdicts, and what next."""
-    table = Table("step", "agent", "model", "where", "why", "tokens", "cost", "s",
-                  title=f"run {outcome.run_id}", title_justify="left")
+    table = Table(title=f"run {outcome.run_id}", title_justify="left", box=box.SIMPLE_HEAD,
+                  pad_edge=False, collapse_padding=True)
+    for name in ("step", "agent", "model", "where"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("why", ratio=1, overflow="fold")  # on a narrow terminal, the one that wraps
+    for name in ("tokens", "cost", "s"):
+        table.add_column(name, justify="right", no_wrap=True)
     for s in outcome.steps:
         why = REASON_LABELS.get(s["reasons"][0], s["reasons"][0]) if s["reasons"] else ""
-        forced = [r.removeprefix("excluded:") for r in s["reasons"][1:]]
+        forced = [r.removeprefix("excluded:").replace("_", " ") for r in s["reasons"][1:]]
         if forced:
             why += f" ({', '.join(forced)})"
         if s["notes"]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import ctypes
+import math
 import os
 import threading
 from collections.abc import Sequence
@@ -19,15 +20,18 @@ from pydantic import PrivateAttr
 _LOADED: dict[tuple[str, int], tuple[Any, threading.Lock]] = {}
 _LOAD_LOCK = threading.Lock()
 CPU_TOPOLOGY = Path("/sys/devices/system/cpu")
+CGROUP = Path("/sys/fs/cgroup")
 
 
-def physical_cores(topology: Path = CPU_TOPOLOGY) -> int | None:
-    """Cores this process may run on, hyperthread siblings counted once; None if unknown.
+def usable_cores(topology: Path = CPU_TOPOLOGY, cgroup: Path = CGROUP) -> int | None:
+    """Physical cores this process may use; None if the CPU topology is unknown.
 
-    llama.cpp generates fastest on one thread per physical core (its own CLI's default).
-    llama-cpp-python instead takes half the logical CPUs, which assumes two threads per core:
-    on machines without SMT, as many cloud VMs present their vCPUs, that leaves half the cores
-    idle (1.65x slower generation with the packaged Gemma on 2 such cores).
+    Hyperthread siblings count once, only CPUs in the process's affinity count, and a
+    container's CPU quota caps the number. llama.cpp generates fastest on one thread per such
+    core (its own CLI's default). llama-cpp-python instead takes half the logical CPUs, which
+    assumes two threads per core: on machines without SMT, as many cloud VMs present their
+    vCPUs, that leaves half the cores idle (1.65x slower with the packaged Gemma on 2 cores);
+    in a container limited to fewer CPUs than the host has, it runs more threads than it may.
     """
     allowed = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(
         os.cpu_count() or 1)
@@ -38,7 +42,26 @@ def physical_cores(topology: Path = CPU_TOPOLOGY) -> int | None:
         except OSError:
             return None  # no sysfs (macOS, some containers): keep the library's default
         cores.add(siblings.strip())
-    return len(cores) or None
+    quota = _cpu_quota(cgroup)
+    return min(len(cores), quota) if quota else len(cores)
+
+
+def _cpu_quota(cgroup: Path) -> int | None:
+    """CPUs the cgroup may use, rounded up; None if unlimited or unknown.
+
+    cgroup v2 says so in ``cpu.max``, v1 in its CFS quota and period.
+    """
+    try:
+        if (cgroup / "cpu.max").is_file():
+            quota, period = (cgroup / "cpu.max").read_text().split()[:2]
+        else:
+            quota = (cgroup / "cpu" / "cpu.cfs_quota_us").read_text().strip()
+            period = (cgroup / "cpu" / "cpu.cfs_period_us").read_text().strip()
+        if quota in {"max", "-1"}:
+            return None
+        return math.ceil(int(quota) / int(period))
+    except (OSError, ValueError, ZeroDivisionError):
+        return None
 
 
 def load_llama(path: Path, n_ctx: int, chat_format: str, n_threads: int | None
@@ -54,7 +77,7 @@ def load_llama(path: Path, n_ctx: int, chat_format: str, n_threads: int | None
         _quiet_llama_logs()
         if key not in _LOADED:
             llm = Llama(model_path=str(path), n_ctx=n_ctx, chat_format=chat_format,
-                        n_threads=n_threads or physical_cores(), verbose=False)
+                        n_threads=n_threads or usable_cores(), verbose=False)
             if not _LOADED:
                 atexit.register(_close_all)
             _LOADED[key] = (llm, threading.Lock())

@@ -8,7 +8,7 @@ import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from hybridcrew.errors import Unavailable
-from hybridcrew.routing.providers.llama_chat import load_llama, physical_cores
+from hybridcrew.routing.providers.llama_chat import load_llama, usable_cores
 from hybridcrew.routing.runtime import RoutingRuntime
 from tests.support.configs import model, runtime_for
 
@@ -49,4 +49,4 @@ def test_generates_on_one_thread_per_physical_core(models_dir: Path) -> None:
     runtime.pool.call("gemma", [HumanMessage("Say hi.")], max_tokens=2)
     path = models_dir / "gemma-3-270m-q4_k_m.gguf"
     llm, _ = load_llama(path, 2048, "gemma", None)
-    assert llm.n_threads == (physical_cores() or llm.n_threads)
+    assert llm.n_threads == (usable_cores() or llm.n_threads)
