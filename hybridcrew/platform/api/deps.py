@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from anyio import to_thread
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -43,13 +42,13 @@ async def get_caller(request: Request, service: ServiceDep,
     never on the JSON API's writes (the console's own form posts check it with a CSRF token).
     """
     if credentials is not None:
-        return await to_thread.run_sync(authenticate, service.store, credentials.credentials)
+        return await service.store.aread(authenticate, service.store, credentials.credentials)
     session = request.cookies.get(SESSION_COOKIE)
     if session and request.method in SAFE_METHODS:
-        return await to_thread.run_sync(authenticate, service.store, session)
+        return await service.store.aread(authenticate, service.store, session)
     required = service.auth_known_required()
     if required is None:
-        required = await to_thread.run_sync(service.auth_required)
+        required = await service.store.aread(service.auth_required)
     if required:
         raise AuthError("this gateway needs an API key: send 'Authorization: Bearer hc_...'")
     client = request.client.host if request.client else ""
@@ -74,13 +73,13 @@ async def get_tool_caller(request: Request, service: ServiceDep,
     token = credentials.credentials if credentials else request.headers.get("x-api-key")
     required = service.auth_known_required()
     if required is None:
-        required = await to_thread.run_sync(service.auth_required)
+        required = await service.store.aread(service.auth_required)
     if not required:
         return await get_caller(request, service, None)
     if not token:
         raise AuthError("this gateway needs an API key: send 'Authorization: Bearer hc_...' or "
                         "'x-api-key: hc_...'")
-    caller = await to_thread.run_sync(authenticate, service.store, token)
+    caller = await service.store.aread(authenticate, service.store, token)
     if not caller.can("operator"):
         raise Forbidden("operator", caller.role)
     return caller
