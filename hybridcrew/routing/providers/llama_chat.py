@@ -76,8 +76,11 @@ def load_llama(path: Path, n_ctx: int, chat_format: str, n_threads: int | None
     with _LOAD_LOCK:
         _quiet_llama_logs()
         if key not in _LOADED:
+            threads = n_threads or usable_cores()
+            # Prompts are read on as many threads as tokens are generated on, as llama.cpp's
+            # CLI does (the library would take every logical CPU, beyond a container's quota).
             llm = Llama(model_path=str(path), n_ctx=n_ctx, chat_format=chat_format,
-                        n_threads=n_threads or usable_cores(), verbose=False)
+                        n_threads=threads, n_threads_batch=threads, verbose=False)
             if not _LOADED:
                 atexit.register(_close_all)
             _LOADED[key] = (llm, threading.Lock())

@@ -49,4 +49,6 @@ def test_generates_on_one_thread_per_physical_core(models_dir: Path) -> None:
     runtime.pool.call("gemma", [HumanMessage("Say hi.")], max_tokens=2)
     path = models_dir / "gemma-3-270m-q4_k_m.gguf"
     llm, _ = load_llama(path, 2048, "gemma", None)
-    assert llm.n_threads == (usable_cores() or llm.n_threads)
+    cores = usable_cores()
+    if cores is not None:
+        assert (llm.n_threads, llm.n_threads_batch) == (cores, cores)
