@@ -30,7 +30,7 @@ def usable_cores(topology: Path = CPU_TOPOLOGY, cgroup: Path = CGROUP) -> int | 
     container's CPU quota caps the number. llama.cpp generates fastest on one thread per such
     core (its own CLI's default). llama-cpp-python instead takes half the logical CPUs, which
     assumes two threads per core: on machines without SMT, as many cloud VMs present their
-    vCPUs, that leaves half the cores idle (1.65x slower with the packaged Gemma on 2 cores);
+    vCPUs, that leaves half the cores idle (``benchmarks/embedded_generation.py``);
     in a container limited to fewer CPUs than the host has, it runs more threads than it may.
     """
     allowed = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(
@@ -70,7 +70,8 @@ def load_llama(path: Path, n_ctx: int, chat_format: str, n_threads: int | None
 
     llama.cpp contexts are not safe for concurrent use, so calls on one model are serialized.
     """
-    from llama_cpp import Llama  # noqa: PLC0415 - optional dependency, loaded on demand
+    # Optional dependency, loaded on demand.
+    from hybridcrew.routing.providers.llama_sampling import GrammarLastLlama  # noqa: PLC0415
 
     key = (str(path), n_ctx)
     with _LOAD_LOCK:
@@ -79,8 +80,8 @@ def load_llama(path: Path, n_ctx: int, chat_format: str, n_threads: int | None
             threads = n_threads or usable_cores()
             # Prompts are read on as many threads as tokens are generated on, as llama.cpp's
             # CLI does (the library would take every logical CPU, beyond a container's quota).
-            llm = Llama(model_path=str(path), n_ctx=n_ctx, chat_format=chat_format,
-                        n_threads=threads, n_threads_batch=threads, verbose=False)
+            llm = GrammarLastLlama(model_path=str(path), n_ctx=n_ctx, chat_format=chat_format,
+                                   n_threads=threads, n_threads_batch=threads, verbose=False)
             if not _LOADED:
                 atexit.register(_close_all)
             _LOADED[key] = (llm, threading.Lock())
