@@ -68,8 +68,9 @@ def main() -> None:
 
 def _rate(llm: Llama, response_format: Any, tokens: int) -> float:
     started = time.perf_counter()
-    reply: Any = llm.create_chat_completion(messages=PROMPT, max_tokens=tokens, temperature=0.0,
-                                       repeat_penalty=1.3, response_format=response_format)
+    reply: Any = llm.create_chat_completion(messages=PROMPT, max_tokens=tokens,
+                                            temperature=0.0, repeat_penalty=1.3,
+                                            response_format=response_format)
     elapsed = time.perf_counter() - started
     return float(reply["usage"]["completion_tokens"]) / elapsed
 

@@ -4,6 +4,7 @@ llama-cpp-python puts a JSON schema's grammar first in its sampler chain, so eve
 the grammar over the whole vocabulary: 262,144 candidates for Gemma 3, which made a plan or
 a verdict several times slower to generate than free text (``benchmarks/embedded_generation.py``
 compares both ways).
+
 llama.cpp's common sampler instead samples as if unconstrained, asks the grammar about that
 one token, and only when it is refused samples again with the grammar over every candidate.
 The result obeys the grammar either way; greedy decoding picks the same tokens.
