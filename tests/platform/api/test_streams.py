@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from hybridcrew.platform.store.sqlite import SqliteStore
 from hybridcrew.settings import load_settings
 from tests.support.crew import crew_config
 from tests.support.gateway import gateway, wait_status
+from tests.support.processes import until
 
 READERS = 60
 CAP = 50
@@ -88,13 +88,11 @@ def test_a_key_beyond_its_stream_cap_gets_429() -> None:
         assert refused.json()["error"] == "too_many_streams"
         assert "HYBRIDCREW_MAX_STREAMS_PER_KEY" in refused.json()["detail"]
         # Closed streams give their slots back, once the server has seen them close.
-        deadline = time.monotonic() + 10
-        while True:
+        def stream_opens() -> bool:
             with http.stream("GET", f"/v1/runs/{run_id}/events") as again:
-                if again.status_code == 200 or time.monotonic() > deadline:
-                    break
-            time.sleep(0.05)
-        assert again.status_code == 200
+                return again.status_code == 200
+
+        until(stream_opens, "a closed stream's slot to come back", timeout=10)
 
 
 def test_a_quiet_stream_gets_keepalive_comments_and_its_events_after_them(
