@@ -1,12 +1,14 @@
 """Learned routing, offline: learn from half of recorded outcomes, score on the other half.
 
 Outcomes of a local-class and a cloud-class model on the same prompts (default: GSM8K, in
-``routing_data/``). The prompts are split in two by a fixed seed (five splits by default,
-averaged: one split of 650 prompts moves APGR by a few hundredths); the estimator learns from
-the first half only, then ranks the second half by its expected gain from the cloud model.
-Printed for that ranking, today's length-only ranking (the priors lowered by prompt size),
-random and the oracle: APGR, CPT(50%), CPT(80%) and the largest local share at 95% of
-cloud-only quality; plus the calibration error of the learned local estimates.
+``routing_data/``). The prompts are split in two by a fixed seed (five splits by default, averaged:
+one split of 650 prompts moves APGR by a few hundredths); the estimator learns from the first half
+only, then ranks the second half as the router does: by the share of the cloud model's expected
+success that staying local would give up. Printed for that ranking, the same estimates ranked as an
+absolute quality target would rank them (the local estimate alone: every step the local model may
+fail goes to the cloud), the length-only ranking of the priors (lowered by prompt size), random and
+the oracle: APGR, CPT(50%), CPT(80%) and the largest local share at 95% of cloud-only quality; plus
+the calibration error of the learned local estimates.
 
     python benchmarks/route_learning.py [--outcomes FILE] [--local M] [--cloud M] [--seed 7]
         [--splits 5] [--curve]
@@ -34,6 +36,7 @@ from hybridcrew.routing.learning.estimator import LearnedEstimator
 from hybridcrew.routing.learning.evaluate import (
     Evaluation,
     calibration,
+    cloud_preference,
     evaluate,
     random_baseline,
 )
@@ -59,12 +62,12 @@ class Recorded:
                       for model, outcome in ((self.local, self.weak), (self.cloud, self.strong))
                       for i in learn])
 
-    def gain(self, estimator: LearnedEstimator, score: np.ndarray) -> np.ndarray:
-        """The expected gain from the cloud model on the prompts ``score`` indexes."""
+    def preference(self, estimator: LearnedEstimator, score: np.ndarray) -> np.ndarray:
+        """The router's preference for the cloud on the prompts ``score`` indexes."""
         rows = estimator.batch_features([self.prompts[i] for i in score])
-        gain: np.ndarray = (estimator.learned(self.cloud, AGENT, rows)
-                            - estimator.learned(self.local, AGENT, rows))
-        return gain
+        preference: np.ndarray = cloud_preference(estimator.learned(self.local, AGENT, rows),
+                                                  estimator.learned(self.cloud, AGENT, rows))
+        return preference
 
 
 def load(path: Path, local: str, cloud: str) -> Recorded:
@@ -112,22 +115,23 @@ def main() -> None:
         rows = estimator.batch_features(held)
         features_ms.append((time.perf_counter() - started) * 1e3 / len(held))
         p_local = estimator.learned(args.local, AGENT, rows)
-        gain = estimator.learned(args.cloud, AGENT, rows) - p_local
+        preference = cloud_preference(p_local, estimator.learned(args.cloud, AGENT, rows))
         length = np.array([difficulty(0.5, prompt_complexity([p])) for p in held])
         w, s = weak[score], strong[score]
-        for name, result in (("learned", evaluate(gain, w, s)),
-                             ("length only (today)", evaluate(length, w, s)),
+        for name, result in (("learned", evaluate(preference, w, s)),
+                             ("learned, absolute target", evaluate(-p_local, w, s)),
+                             ("length only (priors)", evaluate(length, w, s)),
                              ("random", random_baseline(w, s)),
                              ("oracle", evaluate(s - w, w, s))):
             results.setdefault(name, []).append(result)
         errors.append(calibration(p_local, w)[0])
     print(f"training: {2 * (len(prompts) // 2)} outcomes in {np.mean(train_s):.1f} s; features "
           f"{np.mean(features_ms):.2f} ms per held-out prompt")
-    print(f"{'ranking':<22} {'APGR':>6} {'CPT50':>6} {'CPT80':>6} {'local@95%':>10}   "
+    print(f"{'ranking':<26} {'APGR':>6} {'CPT50':>6} {'CPT80':>6} {'local@95%':>10}   "
           "(mean of the splits; APGR min-max)")
     for name, runs in results.items():
         apgr = [r.apgr for r in runs]
-        print(f"{name:<22} {np.mean(apgr):6.3f} {np.mean([r.cpt50 for r in runs]):6.0%} "
+        print(f"{name:<26} {np.mean(apgr):6.3f} {np.mean([r.cpt50 for r in runs]):6.0%} "
               f"{np.mean([r.cpt80 for r in runs]):6.0%} "
               f"{np.mean([r.local_at_95 for r in runs]):10.0%}   {min(apgr):.3f}-{max(apgr):.3f}")
     print(f"calibration error of the learned local estimates (ECE): {np.mean(errors):.3f}")
@@ -146,8 +150,9 @@ def learning_curve(data: Recorded, seed: int, folds: int = 5) -> None:
         for k, score in enumerate(parts):
             rest = np.concatenate([p for j, p in enumerate(parts) if j != k])
             learn = rest[: round(len(rest) * share)]
-            gain = data.gain(data.learn_from(learn), score)
-            runs.append((evaluate(gain, data.weak[score], data.strong[score]), len(learn)))
+            preference = data.preference(data.learn_from(learn), score)
+            runs.append((evaluate(preference, data.weak[score], data.strong[score]),
+                         len(learn)))
         print(f"{np.mean([n for _, n in runs]):21.0f} {np.mean([r.apgr for r, _ in runs]):6.3f} "
               f"{np.mean([r.local_at_95 for r, _ in runs]):10.0%}")
 

@@ -31,6 +31,7 @@ from hybridcrew.routing.learning.estimator import LEARNED_FILE, LearnedEstimator
 from hybridcrew.routing.learning.evaluate import (
     Evaluation,
     calibration,
+    cloud_preference,
     evaluate,
     random_baseline,
 )
@@ -193,12 +194,12 @@ def compare(outcomes: Sequence[Outcome], *, agent: str, local: str, cloud: str,
     if learned is not None and have:
         rows = learned.batch_features(prompts, [kinds[p] for p in prompts])
         p_local = learned.learned(local, agent, rows)
-        score = learned.learned(cloud, agent, rows) - p_local
+        score = cloud_preference(p_local, learned.learned(cloud, agent, rows))
         error, bins = calibration(p_local, weak)
         method = f"learned (version {learned.version})"
     else:
         p_local = _priors(config, local, agent, prompts)
-        score = _priors(config, cloud, agent, prompts) - p_local
+        score = cloud_preference(p_local, _priors(config, cloud, agent, prompts))
         error, bins, method = None, [], "priors and prompt size (nothing learned)"
     return Comparison(len(prompts), evaluate(score, weak, strong), random_baseline(weak, strong),
                       evaluate(strong - weak, weak, strong), error, bins, method)

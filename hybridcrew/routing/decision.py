@@ -14,7 +14,6 @@ from hybridcrew.sensitivity import Sensitivity
 PINNED = "pinned"
 PINNED_FALLBACK = "pinned_unavailable_using_fallback"
 MEETS_TARGET = "cheapest_meeting_quality_target"
-BELOW_TARGET = "none_meet_target_most_capable"
 FALLBACK_ONLY = "candidates_unavailable_using_fallback"
 BLOCKED = "blocked"
 
@@ -22,7 +21,6 @@ REASON_LABELS = {
     PINNED: "pinned",
     PINNED_FALLBACK: "pinned model unavailable",
     MEETS_TARGET: "cheapest meeting target",
-    BELOW_TARGET: "best available (below target)",
     FALLBACK_ONLY: "fallback",
     BLOCKED: "blocked",
 }

@@ -76,7 +76,8 @@ class RoutingPolicy(StrictModel):
     """How the router trades quality, cost, privacy and capacity."""
 
     quality_target: UnitFloat = Field(
-        0.75, description="the expected success a model must reach to be chosen on price")
+        0.85, description="the share of the best surviving candidate's expected success a "
+                          "model must reach to be chosen on price")
     budgets: BudgetPolicy = BudgetPolicy()
     privacy: PrivacyPolicy = PrivacyPolicy()
     gpu: GpuPolicy = GpuPolicy()

@@ -1,5 +1,9 @@
 """The per-step router: candidates → hard constraints → cheapest model meeting the quality target.
 
+The quality target is relative: a model meets it when its expected success is at least
+``quality_target`` times the best surviving candidate's, so a step goes to the cloud where the
+cloud is expected to do much better, not merely where the local model might fail.
+
 ``Router.decide`` is pure CPU over a :class:`Signals` snapshot; it never does I/O or waits.
 """
 
@@ -257,14 +261,13 @@ class Router:
 
     def _cloud_reference(self, step: _Step) -> str | None:
         """The cloud model this step would use if everything ran on the cloud (for "saved")."""
-        target = self.policy.quality_target
         scored = [(estimated_success(e.spec.prior_for(step.role), step.difficulty),
                    e.spec.cost_usd(step.input_tokens, e.spec.output_limit(step.output_tokens)),
                    name) for name, e in self._cloud.items()]
-        meeting = sorted((cost, name) for success, cost, name in scored if success >= target)
-        if meeting:
-            return meeting[0][1]
-        return max(scored)[2] if scored else None
+        if not scored:
+            return None
+        target = self.policy.quality_target * max(success for success, _, _ in scored)
+        return min((cost, name) for success, cost, name in scored if success >= target)[1]
 
     def _rank(self, agent: AgentSpec, survivors: list[_Survivor]) -> tuple[list[_Survivor], str]:
         """Survivors in the order to try them, and the reason for the first."""
@@ -278,10 +281,10 @@ class Router:
         extra = [s for s in survivors if s.order >= first_fallback]
         if not pool:
             return extra, codes.FALLBACK_ONLY
-        target = self.policy.quality_target
+        # Relative to the best survivor, so the most capable one always qualifies.
+        target = self.policy.quality_target * max(s.success for s in pool)
         meeting = sorted((s for s in pool if s.success >= target),
                          key=lambda s: (s.cost, not s.entry.is_local, -s.success, s.order))
         below = sorted((s for s in pool if s.success < target),
                        key=lambda s: (-s.success, not s.entry.is_local, s.cost, s.order))
-        reason = codes.MEETS_TARGET if meeting else codes.BELOW_TARGET
-        return [*meeting, *below, *extra], reason
+        return [*meeting, *below, *extra], codes.MEETS_TARGET

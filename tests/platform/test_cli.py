@@ -32,6 +32,7 @@ def test_explain_on_a_fresh_machine_uses_the_embedded_model() -> None:
     assert code == 0
     assert "gemma-embedded" in out
     assert "provider_down" in out
+    assert "target 85% of the best candidate's" in out, "the target is relative to the best"
 
 
 def test_explain_json_fields_and_no_secret_in_output() -> None:
@@ -148,6 +149,6 @@ def test_init_writes_an_editable_copy_and_refuses_to_overwrite(tmp_path: Path) -
 
 def test_local_config_file_is_picked_up(isolated_env: Path) -> None:
     (isolated_env / "hybridcrew.yaml").write_text(
-        packaged_default_text().replace("quality_target: 0.75", "quality_target: 0.1"))
+        packaged_default_text().replace("quality_target: 0.85", "quality_target: 0.1"))
     data = explain_json("--agent", "qa", "--prompt", "Review", "--signal", "anthropic=up")
     assert data["quality_target"] == 0.1

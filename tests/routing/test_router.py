@@ -49,7 +49,7 @@ CONFIG: dict[str, Any] = {
                 "max_output_tokens": 100},
     },
     "routing": {
-        "quality_target": 0.75,
+        "quality_target": 0.82,
         "budgets": {"run_usd": 1.0, "daily_usd": 10.0},
         "privacy": {"labels": {"customer-data": "confidential", "public": "public"}},
         "gpu": {"min_free_gb": 1.0, "on_unknown": "allow", "max_queue": 2},
@@ -89,7 +89,7 @@ CASES = [
     Case("privacy beats cost and quality: secrets stay local", "planner", "local-gpu",
          prompt=SECRET_PROMPT, step="plan", sensitivity="secret",
          rejected={"cloud-strong": "privacy", "cloud-cheap": "privacy"},
-         reason="none_meet_target_most_capable"),
+         reason="cheapest_meeting_quality_target"),
     Case("PII is confidential: cloud models cleared for internal are skipped", "coder",
          "local-gpu", prompt=PII_PROMPT, sensitivity="confidential",
          rejected={"cloud-cheap": "privacy"}),

@@ -2,8 +2,8 @@
 
 Features: the step's hashed word n-grams, its kind and its size (:mod:`.features`). On held-out
 GSM8K outcomes (``benchmarks/route_learning.py``) a regularised logistic model per (model, agent)
-ranks prompts by expected gain from the cloud with APGR 0.66 and stays calibrated (ECE about
-0.05); similarity-weighted nearest neighbours over embeddings, tried first, stayed near random
+ranks prompts for the cloud as the router does (by the share of the cloud's expected success
+staying local gives up) with APGR 0.65 and stays calibrated (ECE about 0.04); similarity-weighted nearest neighbours over embeddings, tried first, stayed near random
 (APGR 0.49-0.53), so this is the method.
 
 While a pair has few outcomes its estimate leans on the configured prior: with ``n`` outcomes

@@ -49,6 +49,17 @@ def evaluate(score: Vector, weak: Vector, strong: Vector) -> Evaluation:
                       curve)
 
 
+def cloud_preference(p_local: Vector, p_cloud: Vector) -> Vector:
+    """The router's ranking of prompts for the cloud: the share of its success local gives up.
+
+    That is the share of the cloud model's expected success that staying local loses. The
+    router's relative quality target keeps a step local while this is at most
+    ``1 - quality_target``, so sweeping the target sweeps a threshold over it.
+    """
+    preference: Vector = 1.0 - p_local / np.maximum(p_cloud, 1e-12)
+    return preference
+
+
 def random_baseline(weak: Vector, strong: Vector, seed: int = 7) -> Evaluation:
     """The average of random rankings (its curve is the average curve)."""
     rng = np.random.default_rng(seed)
