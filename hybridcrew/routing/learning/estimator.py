@@ -3,8 +3,9 @@
 Features: the step's hashed word n-grams, its kind and its size (:mod:`.features`). On held-out
 GSM8K outcomes (``benchmarks/route_learning.py``) a regularised logistic model per (model, agent)
 ranks prompts for the cloud as the router does (by the share of the cloud's expected success
-staying local gives up) with APGR 0.65 and stays calibrated (ECE about 0.04); similarity-weighted nearest neighbours over embeddings, tried first, stayed near random
-(APGR 0.49-0.53), so this is the method.
+staying local gives up) with APGR 0.65 and stays calibrated (ECE about 0.04); similarity-weighted
+nearest neighbours over embeddings, tried first, stayed near random (APGR 0.49-0.53), so this is
+the method.
 
 While a pair has few outcomes its estimate leans on the configured prior: with ``n`` outcomes
 the learned probability weighs ``n / (n + PRIOR_OUTCOMES)``. With none, the prior alone.
