@@ -26,9 +26,10 @@ def decision_panel(decision: Decision) -> RenderableType:
     facts.add_row("reasons", Text(", ".join(decision.reasons)))
     if decision.estimated_success is not None:
         best = max((p for _, p in decision.estimates), default=decision.estimated_success)
+        target = decision.quality_target
         facts.add_row("estimated success",
-                      f"{decision.estimated_success:.2f} (target {decision.quality_target:.0%} "
-                      f"of the best candidate's {best:.2f})")
+                      f"{decision.estimated_success:.2f} (needs {target * best:.2f}: "
+                      f"{target:.0%} of the best candidate's {best:.2f})")
     facts.add_row("estimated cost", f"${decision.estimated_cost_usd:.6f} for "
                   f"~{decision.input_tokens} in + {decision.output_tokens} out tokens")
     if decision.fallbacks:
