@@ -35,6 +35,8 @@ from hybridcrew.routing.estimate import difficulty, prompt_complexity
 from hybridcrew.routing.learning.estimator import LearnedEstimator
 from hybridcrew.routing.learning.evaluate import (
     Evaluation,
+    TargetPoint,
+    at_targets,
     calibration,
     cloud_preference,
     evaluate,
@@ -104,6 +106,7 @@ def main() -> None:
           "and scoring the other")
     results: dict[str, list[Evaluation]] = {}
     errors, train_s, features_ms = [], [], []
+    targets: list[list[TargetPoint]] = []
     for seed in range(args.seed, args.seed + args.splits):
         order = np.random.default_rng(seed).permutation(len(prompts))
         learn, score = order[: len(order) // 2], order[len(order) // 2:]
@@ -125,6 +128,7 @@ def main() -> None:
                              ("oracle", evaluate(s - w, w, s))):
             results.setdefault(name, []).append(result)
         errors.append(calibration(p_local, w)[0])
+        targets.append(at_targets(preference, w, s))
     print(f"training: {2 * (len(prompts) // 2)} outcomes in {np.mean(train_s):.1f} s; features "
           f"{np.mean(features_ms):.2f} ms per held-out prompt")
     print(f"{'ranking':<26} {'APGR':>6} {'CPT50':>6} {'CPT80':>6} {'local@95%':>10}   "
@@ -135,6 +139,11 @@ def main() -> None:
               f"{np.mean([r.cpt80 for r in runs]):6.0%} "
               f"{np.mean([r.local_at_95 for r in runs]):10.0%}   {min(apgr):.3f}-{max(apgr):.3f}")
     print(f"calibration error of the learned local estimates (ECE): {np.mean(errors):.3f}")
+    print("routing.quality_target on the held-out prompts (learned estimates, mean of the splits):")
+    print(f"{'target':>7} {'local':>6} {'quality of cloud-only':>22}")
+    for i, point in enumerate(targets[0]):
+        print(f"{point.target:7.2f} {np.mean([t[i].local_share for t in targets]):6.0%} "
+              f"{np.mean([t[i].quality for t in targets]):22.1%}")
     if args.curve:
         learning_curve(data, args.seed)
 

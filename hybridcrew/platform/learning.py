@@ -30,6 +30,8 @@ from hybridcrew.routing.estimate import difficulty, estimated_success, prompt_co
 from hybridcrew.routing.learning.estimator import LEARNED_FILE, LearnedEstimator
 from hybridcrew.routing.learning.evaluate import (
     Evaluation,
+    TargetPoint,
+    at_targets,
     calibration,
     cloud_preference,
     evaluate,
@@ -171,6 +173,8 @@ class Comparison:
     calibration_error: float | None
     calibration_bins: list[tuple[float, float, int]]
     method: str
+    targets: list[TargetPoint]
+    """What each ``quality_target`` gives on these prompts: a point on the cost/quality curve."""
 
 
 def compare(outcomes: Sequence[Outcome], *, agent: str, local: str, cloud: str,
@@ -202,7 +206,8 @@ def compare(outcomes: Sequence[Outcome], *, agent: str, local: str, cloud: str,
         score = cloud_preference(p_local, _priors(config, cloud, agent, prompts))
         error, bins, method = None, [], "priors and prompt size (nothing learned)"
     return Comparison(len(prompts), evaluate(score, weak, strong), random_baseline(weak, strong),
-                      evaluate(strong - weak, weak, strong), error, bins, method)
+                      evaluate(strong - weak, weak, strong), error, bins, method,
+                      at_targets(score, weak, strong))
 
 
 def _priors(config: LoadedConfig, model: str, agent: str, prompts: Sequence[str]

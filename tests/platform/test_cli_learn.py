@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import httpx
@@ -63,6 +64,10 @@ def test_train_writes_a_versioned_state_that_status_and_eval_read(tmp_path: Path
     for ranking in ("router", "random", "oracle"):
         assert ranking in out
     assert "calibration error (local estimates)" in out
+    assert "what each routing.quality_target gives on these prompts" in out
+    shares = [int(m[1]) for m in re.finditer(r"(?m)^\W*(?:0\.50|0\.85|1\.00)\W+(\d+)%", out)]
+    assert len(shares) == 3, out
+    assert shares == sorted(shares, reverse=True), "a higher target keeps less local"
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -86,6 +86,13 @@ def eval_command(
     console.print(table)
     if result.calibration_error is not None:
         console.print(f"calibration error (local estimates): {result.calibration_error:.3f}")
+    targets = Table("quality_target", "local share", "quality (of cloud-only)",
+                    title="what each routing.quality_target gives on these prompts",
+                    title_justify="left")
+    for point in result.targets:
+        targets.add_row(f"{point.target:.2f}", f"{point.local_share:.0%}",
+                        f"{point.quality:.1%}")
+    console.print(targets)
     if plot_to is not None:
         plot(result, plot_to)
         console.print(f"plot: {plot_to}", highlight=False)

@@ -60,6 +60,35 @@ def cloud_preference(p_local: Vector, p_cloud: Vector) -> Vector:
     return preference
 
 
+TARGETS = (0.5, 0.7, 0.8, 0.85, 0.9, 0.95, 1.0)
+"""The quality targets ``route eval`` shows the outcome of."""
+
+
+@dataclass(frozen=True)
+class TargetPoint:
+    """What one quality target gives on prompts with outcomes of both models."""
+
+    target: float
+    local_share: float
+    quality: float
+    """Success rate relative to sending every prompt to the cloud (1.0: as good)."""
+
+
+def at_targets(preference: Vector, weak: Vector, strong: Vector,
+               targets: tuple[float, ...] = TARGETS) -> list[TargetPoint]:
+    """The local share and quality each target gives, routing as the router does.
+
+    A prompt stays local while :func:`cloud_preference` is at most ``1 - target``.
+    """
+    points = []
+    cloud_only = float(strong.mean()) or 1.0
+    for target in targets:
+        local = preference <= 1.0 - target + 1e-12
+        quality = float(np.where(local, weak, strong).mean()) / cloud_only
+        points.append(TargetPoint(target, float(local.mean()), quality))
+    return points
+
+
 def random_baseline(weak: Vector, strong: Vector, seed: int = 7) -> Evaluation:
     """The average of random rankings (its curve is the average curve)."""
     rng = np.random.default_rng(seed)

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from hybridcrew.routing.learning.evaluate import (
+    at_targets,
     calibration,
+    cloud_preference,
     evaluate,
     quality_curve,
     random_baseline,
@@ -45,3 +47,18 @@ def test_calibration_error_is_zero_for_honest_estimates() -> None:
     error, bins = calibration(predicted, observed)
     assert error == pytest.approx(0.0)
     assert [(p, o, n) for p, o, n in bins] == [(0.25, 0.25, 4), (0.75, 0.75, 4)]
+
+
+def test_each_quality_target_keeps_local_what_the_router_would() -> None:
+    """Estimates of the local and cloud model for the ten prompts: each target keeps local the
+    prompts whose local estimate reaches that share of the cloud's."""
+    p_local = np.array([0.2, 0.3, 0.4, 0.5, 0.8, 0.8, 0.8, 0.9, 0.9, 0.9])
+    p_cloud = np.full(10, 0.9)
+    preference = cloud_preference(p_local, p_cloud)
+    points = {p.target: p for p in at_targets(preference, WEAK, STRONG, (0.0, 0.5, 0.85, 1.0))}
+    assert points[0.0].local_share == 1.0
+    assert points[0.0].quality == pytest.approx(0.6 / 0.9), "all local: the weak model's rate"
+    assert points[0.5].local_share == pytest.approx(0.7), "0.5 and more of 0.9 stay local"
+    assert points[0.85].local_share == pytest.approx(0.6)
+    assert points[0.85].quality == pytest.approx(1.0 / 0.9), "only the weak model's failures left"
+    assert points[1.0].local_share == pytest.approx(0.3), "only where local is as good"
