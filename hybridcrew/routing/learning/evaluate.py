@@ -50,11 +50,11 @@ def evaluate(score: Vector, weak: Vector, strong: Vector) -> Evaluation:
 
 
 def cloud_preference(p_local: Vector, p_cloud: Vector) -> Vector:
-    """The router's ranking of prompts for the cloud: the share of its success local gives up.
+    """The router's ranking of prompts for the cloud: ``1 - p_local / p_cloud``.
 
-    That is the share of the cloud model's expected success that staying local loses. The
-    router's relative quality target keeps a step local while this is at most
-    ``1 - quality_target``, so sweeping the target sweeps a threshold over it.
+    The share of the cloud model's expected success that staying local gives up. The router's
+    relative quality target keeps a step local while this is at most ``1 - quality_target``, so
+    sweeping the target sweeps a threshold over it.
     """
     preference: Vector = 1.0 - p_local / np.maximum(p_cloud, 1e-12)
     return preference
