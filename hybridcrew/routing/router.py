@@ -9,7 +9,7 @@ cloud is expected to do much better, not merely where the local model might fail
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from hybridcrew.agents.spec import AgentSpec
@@ -266,8 +266,15 @@ class Router:
                    name) for name, e in self._cloud.items()]
         if not scored:
             return None
-        target = self.policy.quality_target * max(success for success, _, _ in scored)
-        return min((cost, name) for success, cost, name in scored if success >= target)[1]
+        bar = self._bar(success for success, _, _ in scored)
+        return min((cost, name) for success, cost, name in scored if success >= bar)[1]
+
+    def _bar(self, successes: Iterable[float]) -> float:
+        """The expected success that meets the quality target among these candidates.
+
+        Relative to the best of them, so the most capable one always meets it.
+        """
+        return self.policy.quality_target * max(successes)
 
     def _rank(self, agent: AgentSpec, survivors: list[_Survivor]) -> tuple[list[_Survivor], str]:
         """Survivors in the order to try them, and the reason for the first."""
@@ -281,10 +288,9 @@ class Router:
         extra = [s for s in survivors if s.order >= first_fallback]
         if not pool:
             return extra, codes.FALLBACK_ONLY
-        # Relative to the best survivor, so the most capable one always qualifies.
-        target = self.policy.quality_target * max(s.success for s in pool)
-        meeting = sorted((s for s in pool if s.success >= target),
+        bar = self._bar(s.success for s in pool)
+        meeting = sorted((s for s in pool if s.success >= bar),
                          key=lambda s: (s.cost, not s.entry.is_local, -s.success, s.order))
-        below = sorted((s for s in pool if s.success < target),
+        below = sorted((s for s in pool if s.success < bar),
                        key=lambda s: (-s.success, not s.entry.is_local, s.cost, s.order))
         return [*meeting, *below, *extra], codes.MEETS_TARGET

@@ -68,6 +68,7 @@ def test_train_writes_a_versioned_state_that_status_and_eval_read(tmp_path: Path
     shares = [int(m[1]) for m in re.finditer(r"(?m)^\W*(?:0\.50|0\.85|1\.00)\W+(\d+)%", out)]
     assert len(shares) == 3, out
     assert shares == sorted(shares, reverse=True), "a higher target keeps less local"
+    assert shares[0] > shares[-1], "the target decides: 0.5 keeps more local than 1.0"
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
